@@ -57,13 +57,13 @@ func TestRouting(t *testing.T) {
 		}
 	})
 	for name, body := range map[string]string{
-		"not JSON":        "username=alice",
-		"empty":           "",
-		"unknown field":   `{"username":"alice","password":"x","pasword":"y"}`,
-		"wrong type":      `{"username":7,"password":"x"}`,
-		"trailing data":   `{"username":"alice","password":"x"} {}`,
-		"truncated":       `{"username":"alice","pass`,
-		"missing field":   `{"username":"alice"}`,
+		"not JSON":         "username=alice",
+		"empty":            "",
+		"unknown field":    `{"username":"alice","password":"x","pasword":"y"}`,
+		"wrong type":       `{"username":7,"password":"x"}`,
+		"trailing data":    `{"username":"alice","password":"x"} {}`,
+		"truncated":        `{"username":"alice","pass`,
+		"missing field":    `{"username":"alice"}`,
 		"array not object": `[1,2]`,
 	} {
 		t.Run(name, func(t *testing.T) {

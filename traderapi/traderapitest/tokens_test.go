@@ -84,7 +84,9 @@ func TestRefreshAndExpiry(t *testing.T) {
 	s := newServer(t, traderapitest.Options{AccessTTL: time.Second, RefreshTTL: 3 * time.Second})
 	a := login(t, s, alice, alicePW)
 	access, refresh := a.str("accessToken"), a.str("refreshToken")
-	order := func(tok string) answer { return post(t, s, traderapi.PathInsertOrder, `{"symbol":"x"}`, "Authorization", tok) }
+	order := func(tok string) answer {
+		return post(t, s, traderapi.PathInsertOrder, `{"symbol":"x"}`, "Authorization", tok)
+	}
 	if o := order(access); o.status != http.StatusOK || o.str("status") != "accepted" || o.str("orderId") == "" {
 		t.Fatalf("insert_order: %d %s", o.status, o.raw)
 	}
