@@ -1,0 +1,139 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/traderapi"
+)
+
+// API is what a [Manager] needs of the exchange; [*traderapi.Client] is one.
+type API interface {
+	Register(ctx context.Context, req traderapi.RegisterRequest) (*traderapi.Result, error)
+	CheckPassword(ctx context.Context, req traderapi.CheckPasswordRequest) (*traderapi.Result, error)
+	Login(ctx context.Context, req traderapi.LoginRequest) (*traderapi.LoginResponse, error)
+	RefreshAccessToken(ctx context.Context, req traderapi.RefreshRequest) (*traderapi.RefreshResponse, error)
+	Logout(ctx context.Context, req traderapi.LogoutRequest) error
+	ChangePassword(ctx context.Context, req traderapi.ChangePasswordRequest) (*traderapi.Result, error)
+}
+
+// Store keeps sessions between runs; the keystore package's backends are
+// stores.
+type Store interface {
+	Get(ctx context.Context, k keystore.Key) (*keystore.Record, error)
+	Set(ctx context.Context, k keystore.Key, r *keystore.Record) error
+	Delete(ctx context.Context, k keystore.Key) error
+	LastUser(ctx context.Context, env string) (string, error)
+}
+
+// Credentials are what [Config.Relogin] returns to log in again.
+type Credentials struct {
+	Username string
+	Password traderapi.Secret
+	OTP      traderapi.Secret
+}
+
+// Retry bounds the retries of a transient refresh failure.
+type Retry struct {
+	// Attempts is the most calls one refresh makes (default 5).
+	Attempts int
+	// BaseDelay is the first backoff (default 250 ms); each retry doubles
+	// it, with full jitter, up to MaxDelay (default 20 s).
+	BaseDelay, MaxDelay time.Duration
+	// MaxElapsed bounds one refresh's time, retries and waits included
+	// (default 2 min). A Retry-After longer than what is left ends the
+	// retries.
+	MaxElapsed time.Duration
+}
+
+// Config configures a [Manager]. Client is required; the rest has defaults.
+type Config struct {
+	// Environment names the environment sessions are stored under; the
+	// default is the client's environment name.
+	Environment string
+	// Client calls the exchange.
+	Client API
+	// Store keeps the session between runs; the default is an in-memory
+	// store (nothing persists).
+	Store Store
+	// Username is the user to [Manager.Resume]; the default is the last
+	// user who logged in to the environment.
+	Username string
+	// Now is the clock (default [time.Now]). Keep the monotonic reading:
+	// expiry is measured on it.
+	Now func() time.Time
+	// Margin is how long before expiry a token is refreshed (default 60 s,
+	// capped at half the token's lifetime).
+	Margin time.Duration
+	// Retry bounds the retries of a transient refresh failure.
+	Retry Retry
+	// Logger receives refresh events (never a secret); default discards.
+	Logger *slog.Logger
+	// Relogin, when set, is called when the refresh token is rejected or
+	// expired, to log in again instead of ending the session: an
+	// unattended bot returns its password and a code from its generator.
+	Relogin func(ctx context.Context, username string) (Credentials, error)
+}
+
+// environmenter is implemented by clients that know their environment.
+type environmenter interface {
+	Environment() traderapi.Environment
+}
+
+func (c *Config) setDefaults() error {
+	if c.Client == nil {
+		return errors.New("session: Config.Client is required")
+	}
+	if c.Environment == "" {
+		if e, ok := c.Client.(environmenter); ok {
+			c.Environment = e.Environment().Name
+		}
+	}
+	if c.Environment == "" {
+		return errors.New("session: Config.Environment is required")
+	}
+	if c.Store == nil {
+		c.Store = keystore.NewMemory()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Margin <= 0 {
+		c.Margin = 60 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	r := &c.Retry
+	if r.Attempts <= 0 {
+		r.Attempts = 5
+	}
+	if r.BaseDelay <= 0 {
+		r.BaseDelay = 250 * time.Millisecond
+	}
+	if r.MaxDelay <= 0 {
+		r.MaxDelay = 20 * time.Second
+	}
+	if r.MaxElapsed <= 0 {
+		r.MaxElapsed = 2 * time.Minute
+	}
+	return nil
+}
+
+// String describes the credentials without the password or OTP.
+func (c Credentials) String() string {
+	return fmt.Sprintf("session.Credentials{Username: %q, Password: %s, OTP: %s}", c.Username, c.Password, c.OTP)
+}
+
+// GoString is [Credentials.String], for %#v.
+func (c Credentials) GoString() string { return c.String() }
+
+// LogValue implements [slog.LogValuer] without the secrets.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("username", c.Username), slog.Bool("otp", c.OTP != ""))
+}

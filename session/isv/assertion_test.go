@@ -1,0 +1,174 @@
+package isv
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
+)
+
+// The client never makes one of seed 000's mistakes: its assertions pass
+// every lint rule, verify with the registered key, and each has a new jti.
+func TestClientAssertionsPassEveryRule(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, traderapitest.AuthOptions{})
+	src := tb.source(t)
+	want := Expectations{
+		ClientID: testClientID, Audience: tb.authURL + "/oauth/token", APIAudience: tb.auth.Audience(),
+		PublicKey: &tb.key.PublicKey,
+	}
+	jtis := map[string]bool{}
+	for range 50 {
+		a, err := src.Assertion()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Now = time.Now()
+		if ps := LintAssertion(a, want); len(ps) != 0 {
+			t.Fatalf("the client's assertion breaks rules: %v", ps)
+		}
+		header, claims := decodeForTest(t, a)
+		if len(header) != 2 || header["alg"] != "RS256" || header["typ"] != "JWT" {
+			t.Fatalf("header = %v, want exactly alg RS256 and typ JWT", header)
+		}
+		if _, isString := claims["aud"].(string); !isString {
+			t.Fatalf("aud = %#v, want a single string", claims["aud"])
+		}
+		if life := claims["exp"].(float64) - claims["iat"].(float64); life != DefaultAssertionLifetime.Seconds() || life > 300 {
+			t.Fatalf("exp − iat = %v s", life)
+		}
+		jti := claims["jti"].(string)
+		if u, err := uuid.Parse(jti); err != nil || u.Version() != 4 {
+			t.Fatalf("jti %q is not a random UUID", jti)
+		}
+		if jtis[jti] {
+			t.Fatalf("jti %q reused", jti)
+		}
+		jtis[jti] = true
+		if len(claims) != 6 {
+			t.Fatalf("claims = %v, want exactly iss sub aud iat exp jti", claims)
+		}
+	}
+}
+
+func decodeForTest(t *testing.T, token string) (header, claims map[string]any) {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %d parts", len(parts))
+	}
+	for i, dst := range []*map[string]any{&header, &claims} {
+		raw, err := jwtSegment(parts[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return header, claims
+}
+
+// The assertion's iat comes from Config.Now, and aud is the token endpoint
+// of the environment, not the API.
+func TestAssertionClaimsForAnEnvironment(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2023, 12, 22, 18, 40, 0, 0, time.UTC) // seed 003's example iat 1703270400
+	src, err := New(Config{Environment: "preprod", ClientID: "YOUR_CLIENT_ID", Key: loadKey(t, "client-pkcs8.pem"),
+		Now: func() time.Time { return at }, AssertionLifetime: 300 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := src.Assertion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, c := decodeForTest(t, a)
+	want := map[string]any{"iss": "YOUR_CLIENT_ID", "sub": "YOUR_CLIENT_ID", "aud": "https://pmx-preprod.us.auth0.com/oauth/token",
+		"iat": float64(1703270400), "exp": float64(1703270700)}
+	for k, v := range want {
+		if c[k] != v {
+			t.Errorf("%s = %v, want %v", k, c[k], v)
+		}
+	}
+	ps := LintAssertion(a, Expectations{ClientID: "YOUR_CLIENT_ID", Audience: "https://pmx-preprod.us.auth0.com/oauth/token", Now: at.Add(time.Second)})
+	if len(ps) != 0 {
+		t.Fatalf("lint: %v", ps)
+	}
+	// Linted later, the same assertion is expired.
+	ps = LintAssertion(a, Expectations{ClientID: "YOUR_CLIENT_ID", Audience: "https://pmx-preprod.us.auth0.com/oauth/token", Now: at.Add(301 * time.Second)})
+	if len(ps) != 1 || ps[0].Rule != RuleExpired {
+		t.Fatalf("lint after exp: %v, want one expired problem", ps)
+	}
+}
+
+func TestNewAssertionRefusesBadClaims(t *testing.T) {
+	t.Parallel()
+	key := loadKey(t, "client-pkcs1.pem")
+	good := AssertionClaims{ClientID: "c", Audience: "https://a/oauth/token", IssuedAt: time.Now(), Lifetime: time.Minute, ID: "j"}
+	if _, err := NewAssertion(key, good); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		edit func(*AssertionClaims)
+		want string
+	}{
+		{func(c *AssertionClaims) { c.ClientID = "" }, "ClientID"},
+		{func(c *AssertionClaims) { c.Audience = "" }, "Audience"},
+		{func(c *AssertionClaims) { c.ID = "" }, "jti"},
+		{func(c *AssertionClaims) { c.IssuedAt = time.Time{} }, "iat"},
+		{func(c *AssertionClaims) { c.Lifetime = 301 * time.Second }, "lifetime"},
+		{func(c *AssertionClaims) { c.Lifetime = 0 }, "lifetime"},
+		{func(c *AssertionClaims) { c.Lifetime = 1500 * time.Millisecond }, "whole number"},
+	} {
+		c := good
+		tc.edit(&c)
+		if _, err := NewAssertion(key, c); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewAssertion(%+v) = %v, want an error naming %q", c, err, tc.want)
+		}
+	}
+	if _, err := NewAssertion(nil, good); err == nil {
+		t.Error("NewAssertion with no key succeeded")
+	}
+}
+
+func TestLintReportsMalformedTokens(t *testing.T) {
+	t.Parallel()
+	for _, tok := range []string{"", "a.b", "not.a.jwt", "eyJ.eyJ.x"} {
+		ps := LintAssertion(tok, Expectations{})
+		if len(ps) != 1 || ps[0].Rule != RuleFormat {
+			t.Errorf("LintAssertion(%q) = %v, want one format problem", tok, ps)
+		}
+	}
+	// An array aud that includes the token endpoint is fine; a non-UUID jti is flagged.
+	key := loadKey(t, "client-pkcs1.pem")
+	now := time.Now()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+		"iss": "c", "sub": "c", "aud": []string{"https://x/oauth/token"}, "iat": now.Unix(), "exp": now.Unix() + 60, "jti": "1",
+	}).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := LintAssertion(tok, Expectations{ClientID: "c", Audience: "https://x/oauth/token", Now: now})
+	if len(ps) != 1 || ps[0].Rule != RuleJTI {
+		t.Fatalf("lint = %v, want one jti problem", ps)
+	}
+}
+
+func FuzzLintAssertion(f *testing.F) {
+	f.Add("eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJjIn0.sig")
+	f.Add("a.b.c")
+	f.Add("eyJhbGciOiJub25lIn0.eyJleHAiOiJ4IiwiaWF0IjpbXX0.")
+	f.Fuzz(func(t *testing.T, tok string) {
+		for _, p := range LintAssertion(tok, Expectations{ClientID: "c", Audience: "a"}) {
+			if p.Rule == "" || p.Message == "" {
+				t.Fatalf("empty problem %#v", p)
+			}
+		}
+	})
+}

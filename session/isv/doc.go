@@ -1,0 +1,32 @@
+// Package isv authenticates an ISV partner's bot to the Polymarket Exchange
+// with Private Key JWT (seeds 003 and 000 of the project's documents).
+//
+// A [Source] signs an RS256 client assertion with the partner's RSA key
+// (iss = sub = client ID, aud = the token endpoint, a fresh UUID jti each
+// time, exp at most 300 s after iat), exchanges it at the Auth0 token endpoint
+// for a short-lived Bearer access token, and caches that token:
+//
+//   - the token's lifetime comes from expires_in (or the token's own exp −
+//     iat), never from an assumed 180 s;
+//   - [Source.Token] on a fresh token is lock-free, allocation-free and reads
+//     no clock: timers on the monotonic clock mark the cached token stale at
+//     expiry − margin and expired at expiry;
+//   - a stale token is still served while one background refresh runs; an
+//     expired one makes callers wait for a single shared refresh, which a
+//     caller giving up does not cancel; a failed refresh keeps the old,
+//     still-valid token.
+//
+// [Source.Transport] sends Authorization: Bearer and, on account-scoped paths
+// ([AccountScoped]), x-participant-id; it refuses to send an account-scoped
+// request without one. [RequiredScope], [HasScope] and [*ScopeError] cover the
+// exchange's scopes; [Source.OAuth2] and [Source.PerRPC] adapt a Source to
+// golang.org/x/oauth2 and to gRPC per-RPC credentials.
+//
+// Keys load from PEM ([LoadPrivateKey]); a DER, JWK, encrypted or non-RSA key
+// is refused with an error that says how to convert it. Secrets never appear
+// in errors, logs or %v output: [Config] and [Source] print redacted.
+//
+// The local token service and sample API in package traderapitest
+// (AuthServer and APIServer) verify assertions
+// independently of this package, as the exchange's Auth0 tenant does.
+package isv
