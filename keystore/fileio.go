@@ -1,0 +1,171 @@
+package keystore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// maxEscapedName caps an escaped username in a file name; longer names are
+// replaced by a hash (file names are limited to 255 bytes).
+const maxEscapedName = 200
+
+// fileName returns the file name of a user's item.
+func fileName(user string, item Item) string { return escapeUser(user) + "." + string(item) + ".json" }
+
+// escapeUser turns a username into a file name part that cannot leave the
+// directory or collide with another user's: bytes other than ASCII letters,
+// digits and "-_@+" become %XX, as does '.' (so "." and ".." and hidden
+// names cannot occur). A name whose escaped form is too long becomes "~"
+// and the SHA-256 of the username ('~' never appears in an escaped name).
+func escapeUser(user string) string {
+	var b strings.Builder
+	for i := 0; i < len(user); i++ {
+		c := user[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_@+", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	if b.Len() > maxEscapedName {
+		sum := sha256.Sum256([]byte(user))
+		return "~" + hex.EncodeToString(sum[:])
+	}
+	return b.String()
+}
+
+// insecure reports whether mode gives group or others any access. Windows
+// has no such mode bits; its files are protected by the profile's ACLs.
+func insecure(mode fs.FileMode) bool {
+	return runtime.GOOS != "windows" && mode.Perm()&0o077 != 0
+}
+
+// checkDir checks that d is a directory only its owner can access.
+func checkDir(d string) error {
+	fi, err := os.Lstat(d)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("keystore: %s is not a directory: move it away", d)
+	}
+	if insecure(fi.Mode()) {
+		return fmt.Errorf("%w: directory %s can be accessed by others (mode %04o): run chmod 700 %s",
+			ErrInsecure, d, fi.Mode().Perm(), d)
+	}
+	return nil
+}
+
+// readSecure reads a regular file that only its owner can access, capped
+// at maxRecord bytes. It refuses a symbolic link.
+func readSecure(path string) ([]byte, error) {
+	li, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !li.Mode().IsRegular() {
+		// Checked before opening: opening a FIFO would block.
+		return nil, fmt.Errorf("keystore: %s is not a regular file: remove it", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("keystore: %s is not a regular file: remove it", path)
+	}
+	if insecure(fi.Mode()) {
+		return nil, fmt.Errorf("%w: %s can be read by others (mode %04o): run chmod 600 %s",
+			ErrInsecure, path, fi.Mode().Perm(), path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
+	if err != nil {
+		return nil, fmt.Errorf("keystore: reading %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// tempPattern names temporary files: hidden, so no entry can match.
+const tempPattern = ".tmp-*"
+
+// writeAtomic replaces d/name with b: a 0600 temporary file in d, synced,
+// renamed over name, then d synced, so that a crash leaves the old or the
+// new content.
+func writeAtomic(d, name string, b []byte) (err error) {
+	tmp, err := os.CreateTemp(d, tempPattern)
+	if err != nil {
+		return fmt.Errorf("keystore: writing %s: %w", filepath.Join(d, name), err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
+		return fmt.Errorf("keystore: writing %s: %w", filepath.Join(d, name), err)
+	}
+	if _, err = tmp.Write(b); err == nil {
+		err = tmp.Sync()
+	}
+	if err != nil {
+		return fmt.Errorf("keystore: writing %s: %w", filepath.Join(d, name), err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("keystore: writing %s: %w", filepath.Join(d, name), err)
+	}
+	if err = os.Rename(tmp.Name(), filepath.Join(d, name)); err != nil {
+		return fmt.Errorf("keystore: writing %s: %w", filepath.Join(d, name), err)
+	}
+	return syncDir(d)
+}
+
+// removeSynced removes d/name if it exists and syncs d.
+func removeSynced(d, name string) error {
+	if err := os.Remove(filepath.Join(d, name)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("keystore: removing %s: %w", filepath.Join(d, name), err)
+	}
+	return syncDir(d)
+}
+
+// syncDir makes a rename or removal in d durable. Windows cannot sync a
+// directory; its renames are durable on their own.
+func syncDir(d string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	f, err := os.Open(d)
+	if err != nil {
+		return fmt.Errorf("keystore: syncing %s: %w", d, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("keystore: syncing %s: %w", d, err)
+	}
+	return nil
+}
+
+// removeTemps removes temporary files a killed writer left in d. Call it
+// only under the exclusive lock: then no writer is running.
+func removeTemps(d string) {
+	names, _ := filepath.Glob(filepath.Join(d, tempPattern))
+	for _, n := range names {
+		_ = os.Remove(n)
+	}
+}

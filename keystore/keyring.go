@@ -1,0 +1,262 @@
+package keystore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/zalando/go-keyring"
+)
+
+// DefaultTimeout bounds every keychain operation of a [Keyring].
+const DefaultTimeout = 5 * time.Second
+
+// defaultServicePrefix starts every keychain service name.
+const defaultServicePrefix = "pmx-login"
+
+// lastUserAccount is the keychain user under which the last user is kept.
+const lastUserAccount = "default"
+
+// secrets is the part of go-keyring a [Keyring] uses, so that a test can put
+// a keychain that never answers behind it.
+type secrets interface {
+	Get(service, user string) (string, error)
+	Set(service, user, secret string) error
+	Delete(service, user string) error
+}
+
+// osKeychain is the operating system's keychain, through go-keyring.
+type osKeychain struct{}
+
+func (osKeychain) Get(service, user string) (string, error) { return keyring.Get(service, user) }
+func (osKeychain) Set(service, user, secret string) error   { return keyring.Set(service, user, secret) }
+func (osKeychain) Delete(service, user string) error        { return keyring.Delete(service, user) }
+
+// Keyring is a [Store] in the operating system's keychain. Sessions are kept
+// under the service "pmx-login:<env>" with the username as the account, TOTP
+// enrollments under "pmx-login:<env>:totp", and the last user under
+// "pmx-login:<env>:last-user" (account "default"). It is safe for concurrent
+// use.
+//
+// go-keyring has no way to cancel a call: when one times out, its goroutine
+// is left to finish (or block) in the background.
+type Keyring struct {
+	timeout time.Duration
+	prefix  string
+	goos    string
+	kc      secrets
+}
+
+// KeyringOption configures a [Keyring].
+type KeyringOption func(*Keyring)
+
+// WithTimeout bounds each operation (Get, Set, Delete, LastUser) to d,
+// after which it fails with an [*UnavailableError] whose Reason is
+// [Timeout]. A d of zero or less keeps [DefaultTimeout].
+func WithTimeout(d time.Duration) KeyringOption {
+	return func(k *Keyring) {
+		if d > 0 {
+			k.timeout = d
+		}
+	}
+}
+
+// WithServicePrefix replaces "pmx-login" at the start of every service
+// name, so that tests can keep their entries apart. An empty prefix keeps
+// the default.
+func WithServicePrefix(prefix string) KeyringOption {
+	return func(k *Keyring) {
+		if prefix != "" {
+			k.prefix = prefix
+		}
+	}
+}
+
+// withSecrets puts kc in place of the operating system's keychain (tests).
+func withSecrets(kc secrets) KeyringOption { return func(k *Keyring) { k.kc = kc } }
+
+// NewKeyring returns a [Store] in the operating system's keychain.
+func NewKeyring(opts ...KeyringOption) *Keyring {
+	k := &Keyring{timeout: DefaultTimeout, prefix: defaultServicePrefix, goos: runtime.GOOS, kc: osKeychain{}}
+	for _, o := range opts {
+		o(k)
+	}
+	return k
+}
+
+// Backend returns "keyring".
+func (k *Keyring) Backend() string { return BackendKeyring }
+
+// service returns the keychain service name of an environment's item.
+func (k *Keyring) service(env string, item Item) string {
+	if item == ItemSession {
+		return k.prefix + ":" + env
+	}
+	return k.prefix + ":" + env + ":" + string(item)
+}
+
+func (k *Keyring) lastUserService(env string) string { return k.prefix + ":" + env + ":last-user" }
+
+// errTimeout is the cause of an operation's own deadline.
+var errTimeout = errors.New("keychain timeout")
+
+// bound gives an operation its own deadline.
+func (k *Keyring) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, k.timeout, errTimeout)
+}
+
+// call runs f off the caller's goroutine and waits for it, ctx, or the
+// operation's deadline, then classifies the error.
+func call[T any](ctx context.Context, timeout time.Duration, f func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, ctxError(ctx, timeout)
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, classify(r.err)
+	case <-ctx.Done():
+		return zero, ctxError(ctx, timeout)
+	}
+}
+
+// ctxError is the error for a finished ctx: a timeout of the keychain when
+// the operation's own deadline passed, else the caller's cancellation.
+func ctxError(ctx context.Context, timeout time.Duration) error {
+	if context.Cause(ctx) == errTimeout {
+		return &UnavailableError{Backend: BackendKeyring, Reason: Timeout,
+			Err: fmt.Errorf("no answer within %s", timeout)}
+	}
+	return fmt.Errorf("keystore: keychain call abandoned: %w", ctx.Err())
+}
+
+// Get returns the record stored under key.
+func (k *Keyring) Get(ctx context.Context, key Key) (*Record, error) {
+	key, err := key.normalize()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := k.bound(ctx)
+	defer cancel()
+	s, err := call(ctx, k.timeout, func() (string, error) { return k.kc.Get(k.service(key.Environment, key.Item), key.Username) })
+	if err != nil {
+		return nil, wrapOp("reading", key, err)
+	}
+	r, err := Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("keystore: keychain entry %s: %w", key, err)
+	}
+	if err := belongs(key, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Set stores r under key; for a session it also records the last user. A
+// record too large for this platform's keychain is stored without its
+// cached access token, or refused with [ErrTooLarge].
+func (k *Keyring) Set(ctx context.Context, key Key, r *Record) error {
+	key, rec, err := prepare(key, r)
+	if err != nil {
+		return err
+	}
+	service := k.service(key.Environment, key.Item)
+	b, err := fitRecord(k.goos, service, key.Username, rec)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := k.bound(ctx)
+	defer cancel()
+	if _, err := call(ctx, k.timeout, func() (struct{}, error) {
+		return struct{}{}, k.kc.Set(service, key.Username, string(b))
+	}); err != nil {
+		return wrapOp("writing", key, err)
+	}
+	if key.Item != ItemSession {
+		return nil
+	}
+	if _, err := call(ctx, k.timeout, func() (struct{}, error) {
+		return struct{}{}, k.kc.Set(k.lastUserService(key.Environment), lastUserAccount, key.Username)
+	}); err != nil {
+		return fmt.Errorf("keystore: session stored, but recording the last user of %s failed: %w", key.Environment, err)
+	}
+	return nil
+}
+
+// Delete removes the entry under key; an absent entry is not an error.
+// Deleting the last user's session forgets the last user.
+func (k *Keyring) Delete(ctx context.Context, key Key) error {
+	key, err := key.normalize()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := k.bound(ctx)
+	defer cancel()
+	_, err = call(ctx, k.timeout, func() (struct{}, error) {
+		return struct{}{}, k.kc.Delete(k.service(key.Environment, key.Item), key.Username)
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return wrapOp("deleting", key, err)
+	}
+	if key.Item != ItemSession {
+		return nil
+	}
+	last, err := k.lastUser(ctx, key.Environment)
+	if err != nil || last != key.Username {
+		if errors.Is(err, ErrNotFound) {
+			err = nil
+		}
+		return err
+	}
+	_, err = call(ctx, k.timeout, func() (struct{}, error) {
+		return struct{}{}, k.kc.Delete(k.lastUserService(key.Environment), lastUserAccount)
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("keystore: forgetting the last user of %s: %w", key.Environment, err)
+	}
+	return nil
+}
+
+// LastUser returns the username of the session last stored for env.
+func (k *Keyring) LastUser(ctx context.Context, env string) (string, error) {
+	if err := validEnvironment(env); err != nil {
+		return "", err
+	}
+	ctx, cancel := k.bound(ctx)
+	defer cancel()
+	return k.lastUser(ctx, env)
+}
+
+func (k *Keyring) lastUser(ctx context.Context, env string) (string, error) {
+	u, err := call(ctx, k.timeout, func() (string, error) { return k.kc.Get(k.lastUserService(env), lastUserAccount) })
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return "", fmt.Errorf("%w: no last user recorded for %s", ErrNotFound, env)
+		}
+		return "", fmt.Errorf("keystore: reading the last user of %s: %w", env, err)
+	}
+	if err := validUsername(u); err != nil {
+		return "", fmt.Errorf("%w: last user entry of %s: %v", ErrCorrupt, env, err)
+	}
+	return u, nil
+}
+
+// wrapOp adds the operation and key to a keychain error; a not-found error
+// stays a bare [ErrNotFound] match with the key named.
+func wrapOp(op string, key Key, err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: no %s stored for %s in %s", ErrNotFound, key.Item, key.Username, key.Environment)
+	}
+	return fmt.Errorf("keystore: %s %s in the keychain: %w", op, key, err)
+}

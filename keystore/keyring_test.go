@@ -1,0 +1,312 @@
+package keystore
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zalando/go-keyring"
+)
+
+// mapSecrets stands in for go-keyring: a map under a mutex, with
+// go-keyring's not-found error, and an optional error for every call.
+type mapSecrets struct {
+	mu   sync.Mutex
+	m    map[[2]string]string
+	fail error
+}
+
+func newMapSecrets() *mapSecrets { return &mapSecrets{m: map[[2]string]string{}} }
+
+func (s *mapSecrets) Get(service, user string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return "", s.fail
+	}
+	v, ok := s.m[[2]string{service, user}]
+	if !ok {
+		return "", keyring.ErrNotFound
+	}
+	return v, nil
+}
+
+func (s *mapSecrets) Set(service, user, secret string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.m[[2]string{service, user}] = secret
+	return nil
+}
+
+func (s *mapSecrets) Delete(service, user string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	if _, ok := s.m[[2]string{service, user}]; !ok {
+		return keyring.ErrNotFound
+	}
+	delete(s.m, [2]string{service, user})
+	return nil
+}
+
+// blockingSecrets never answers until released, like a Secret Service
+// waiting on an unlock prompt.
+type blockingSecrets struct{ release chan struct{} }
+
+func (b blockingSecrets) Get(string, string) (string, error) {
+	<-b.release
+	return "", keyring.ErrNotFound
+}
+func (b blockingSecrets) Set(string, string, string) error { <-b.release; return nil }
+func (b blockingSecrets) Delete(string, string) error      { <-b.release; return nil }
+
+func TestKeyringServiceNames(t *testing.T) {
+	t.Parallel()
+	kc := newMapSecrets()
+	k := NewKeyring(withSecrets(kc))
+	mustSet(t, k, Key{Environment: "preprod", Username: "alice"}, testRecord("", ""))
+	mustSet(t, k, Key{Environment: "preprod", Username: "alice", Item: ItemTOTP}, &Record{OTPAuthURL: testOTPURL})
+	for _, want := range [][2]string{{"pmx-login:preprod", "alice"}, {"pmx-login:preprod:totp", "alice"}, {"pmx-login:preprod:last-user", "default"}} {
+		if _, ok := kc.m[want]; !ok {
+			t.Errorf("no keychain entry service=%q user=%q; have %v", want[0], want[1], kc.m)
+		}
+	}
+	if got := kc.m[[2]string{"pmx-login:preprod:last-user", "default"}]; got != "alice" {
+		t.Errorf("last user entry = %q, want alice", got)
+	}
+	r, err := Decode([]byte(kc.m[[2]string{"pmx-login:preprod", "alice"}]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, r, testRecord("preprod", "alice"))
+
+	// An entry holding another user's record is corrupt, not that user's.
+	kc.m[[2]string{"pmx-login:preprod", "mallory"}] = kc.m[[2]string{"pmx-login:preprod", "alice"}]
+	if _, err := k.Get(t.Context(), Key{Environment: "preprod", Username: "mallory"}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Get of a misfiled record: %v, want ErrCorrupt", err)
+	}
+	kc.m[[2]string{"pmx-login:preprod", "bob"}] = "not json"
+	if _, err := k.Get(t.Context(), Key{Environment: "preprod", Username: "bob"}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Get of garbage: %v, want ErrCorrupt", err)
+	}
+}
+
+func TestKeyringTimeout(t *testing.T) {
+	t.Parallel()
+	b := blockingSecrets{release: make(chan struct{})}
+	t.Cleanup(func() { close(b.release) })
+	k := NewKeyring(withSecrets(b), WithTimeout(50*time.Millisecond))
+	key := Key{Environment: "preprod", Username: "alice"}
+	ops := map[string]func(context.Context) error{
+		"Get":      func(ctx context.Context) error { _, err := k.Get(ctx, key); return err },
+		"Set":      func(ctx context.Context) error { return k.Set(ctx, key, testRecord("", "")) },
+		"Delete":   func(ctx context.Context) error { return k.Delete(ctx, key) },
+		"LastUser": func(ctx context.Context) error { _, err := k.LastUser(ctx, "preprod"); return err },
+	}
+	for name, op := range ops {
+		start := time.Now()
+		err := op(t.Context())
+		took := time.Since(start)
+		var ue *UnavailableError
+		if !errors.As(err, &ue) || ue.Reason != Timeout || !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
+			t.Fatalf("%s: got %v, want UnavailableError{Reason: Timeout}", name, err)
+		}
+		if took < 50*time.Millisecond || took > 2*time.Second {
+			t.Errorf("%s took %s, want about the 50ms timeout", name, took)
+		}
+		if !strings.Contains(err.Error(), "did not answer in time") || !strings.Contains(err.Error(), "PMX_KEYSTORE=file") {
+			t.Errorf("%s: message %q should say it timed out and name the file fallback", name, err)
+		}
+	}
+
+	// The caller's own cancellation is not a keychain failure.
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	_, err := NewKeyring(withSecrets(b), WithTimeout(time.Minute)).Get(ctx, key)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("cancelled Get: %v, want context.Canceled and not ErrUnavailable", err)
+	}
+}
+
+func TestKeyringErrorsMapped(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err    string
+		reason Reason
+	}{
+		{`exec: "dbus-launch": executable file not found in $PATH`, NoService},
+		{"dial unix /nonexistent: connect: no such file or directory", NoService},
+		{"The name org.freedesktop.secrets was not provided by any .service files", NoService},
+		{"failed to unlock correct collection '/org/freedesktop/secrets/aliases/default'", Locked},
+		{"failed to unlock correct collection '/org/freedesktop/secrets/collection/login'", Locked},
+		{"org.freedesktop.DBus.Error.NoReply: something else", Other},
+	} {
+		kc := newMapSecrets()
+		kc.fail = errors.New(tc.err)
+		err := NewKeyring(withSecrets(kc)).Set(t.Context(), Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
+		var ue *UnavailableError
+		if !errors.As(err, &ue) || ue.Reason != tc.reason || ue.Backend != BackendKeyring {
+			t.Errorf("%q: got %v, want UnavailableError{Reason: %s}", tc.err, err, tc.reason)
+			continue
+		}
+		if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "--keystore file") {
+			t.Errorf("%q: %v should match ErrUnavailable only and name the fallback", tc.err, err)
+		}
+	}
+	kc := newMapSecrets()
+	kc.fail = keyring.ErrSetDataTooBig
+	err := NewKeyring(withSecrets(kc)).Set(t.Context(), Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
+	if !errors.Is(err, ErrTooLarge) {
+		t.Errorf("ErrSetDataTooBig: got %v, want ErrTooLarge", err)
+	}
+	want := "keychain unavailable: no Secret Service is running (org.freedesktop.secrets): start gnome-keyring or use --keystore file (PMX_KEYSTORE=file) to keep the session in a 0600 file"
+	if got := (&UnavailableError{Reason: NoService}).Error(); got != want {
+		t.Errorf("message:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestKeyringDropsAccessCacheWhenTooLarge(t *testing.T) {
+	t.Parallel()
+	kc := newMapSecrets()
+	k := NewKeyring(withSecrets(kc))
+	k.goos = "windows"
+	key := Key{Environment: "preprod", Username: "alice"}
+	r := testRecord("preprod", "alice")
+	r.AccessToken = traderapiSecret(strings.Repeat("a", 2400))
+	mustSet(t, k, key, r)
+	got := mustGet(t, k, key)
+	if !got.AccessToken.IsZero() || !got.AccessExpiry.IsZero() || got.RefreshToken != r.RefreshToken {
+		t.Fatalf("stored %s: want the refresh token kept and the access cache dropped", got)
+	}
+	r.RefreshToken = traderapiSecret(strings.Repeat("r", 2600))
+	err := k.Set(t.Context(), key, r)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "2560") || !strings.Contains(err.Error(), "--keystore file") {
+		t.Fatalf("oversized record: %v, want ErrTooLarge naming the limit and the fallback", err)
+	}
+	if got := mustGet(t, k, key); got.RefreshToken != testRefresh {
+		t.Fatal("a refused Set changed the stored record")
+	}
+}
+
+// realKeyring skips the test unless a Secret Service answers, or fails it
+// when PMX_KEYRING_TESTS=required (set by .ci/keyring-session.sh).
+func realKeyring(t *testing.T) {
+	t.Helper()
+	required := os.Getenv("PMX_KEYRING_TESTS") == "required"
+	if !required && runtime.GOOS == "linux" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		t.Skip("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset): run `dbus-run-session -- bash .ci/keyring-session.sh go test ./keystore/` to test the real keychain")
+	}
+	_, err := NewKeyring(WithTimeout(5*time.Second)).LastUser(t.Context(), uniqueEnv("probe"))
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case required:
+		t.Fatalf("PMX_KEYRING_TESTS=required but the keychain does not answer: %v", err)
+	default:
+		t.Skipf("no usable keychain (%v): set PMX_KEYRING_TESTS=required to make this a failure", err)
+	}
+}
+
+// requireTools skips the test when a command is missing, or fails it when
+// PMX_KEYRING_TESTS=required.
+func requireTools(t *testing.T, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			if os.Getenv("PMX_KEYRING_TESTS") == "required" {
+				t.Fatalf("PMX_KEYRING_TESTS=required but %s is not installed", n)
+			}
+			t.Skipf("%s is not installed (apt-get install dbus gnome-keyring libsecret-tools)", n)
+		}
+	}
+}
+
+// TestKeyringSecretToolReadsBack stores a session in the real keychain and
+// reads it back with secret-tool, as another program would.
+func TestKeyringSecretToolReadsBack(t *testing.T) {
+	t.Parallel()
+	realKeyring(t)
+	requireTools(t, "secret-tool")
+	k := NewKeyring()
+	env := uniqueEnv("preprod")
+	key := Key{Environment: env, Username: "alice@example.com"}
+	cleanupKeys(t, k, key)
+	want := testRecord(env, key.Username)
+	mustSet(t, k, key, want)
+	out, err := exec.CommandContext(t.Context(), "secret-tool", "lookup", "service", "pmx-login:"+env, "username", key.Username).Output()
+	if err != nil {
+		t.Fatalf("secret-tool lookup: %v", err)
+	}
+	got, err := Decode([]byte(strings.TrimSuffix(string(out), "\n")))
+	if err != nil {
+		t.Fatalf("decoding what secret-tool read: %v", err)
+	}
+	sameRecord(t, got, want)
+	out, err = exec.CommandContext(t.Context(), "secret-tool", "lookup", "service", "pmx-login:"+env+":last-user", "username", "default").Output()
+	if err != nil || strings.TrimSpace(string(out)) != key.Username {
+		t.Fatalf("last user via secret-tool: %q, %v", out, err)
+	}
+	if err := k.Delete(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.CommandContext(t.Context(), "secret-tool", "lookup", "service", "pmx-login:"+env, "username", key.Username).Run(); err == nil {
+		t.Fatal("secret-tool still finds the deleted session")
+	}
+}
+
+// TestKeyringNoService runs a subprocess (godbus keeps its session bus per
+// process) where no session bus can be reached.
+func TestKeyringNoService(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("the Secret Service exists only on Linux and BSD")
+	}
+	for name, env := range map[string]map[string]string{
+		"BadBusAddress": {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent", "PATH": t.TempDir()},
+		"NoBusNoLauncher": {"DBUS_SESSION_BUS_ADDRESS": "", "DISPLAY": "", "XDG_RUNTIME_DIR": t.TempDir(),
+			"PATH": t.TempDir()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			env["PMX_EXPECT_REASON"] = NoService.String()
+			cmd := runHelperProcess(t, "unavailable", env)
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "reason=no service") {
+				t.Fatalf("helper: %v\n%s", err, out)
+			}
+			t.Logf("%s", out)
+		})
+	}
+}
+
+// TestKeyringLocked runs a subprocess under its own dbus-run-session with a
+// gnome-keyring-daemon that was never unlocked, on fresh XDG dirs.
+func TestKeyringLocked(t *testing.T) {
+	t.Parallel()
+	requireTools(t, "dbus-run-session", "gnome-keyring-daemon", "dbus-send")
+	data, runtimeDir := t.TempDir(), t.TempDir()
+	for _, d := range []string{data, runtimeDir} {
+		if err := os.Chmod(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := runHelperProcess(t, "locked", map[string]string{
+		"XDG_DATA_HOME": data, "XDG_RUNTIME_DIR": runtimeDir, "DISPLAY": "", "WAYLAND_DISPLAY": "",
+		"DBUS_SESSION_BUS_ADDRESS": "",
+	}, "dbus-run-session", "--")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "reason=locked") {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}

@@ -1,0 +1,204 @@
+package keystore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Item is what a stored entry is: a session or a TOTP enrollment.
+type Item string
+
+const (
+	// ItemSession is the token record: refresh token, its expiry and the
+	// access-token cache. A [Key] with an empty Item means ItemSession.
+	ItemSession Item = "session"
+	// ItemTOTP is a TOTP enrollment URL, stored only when the user asks for
+	// it (--store-secret).
+	ItemTOTP Item = "totp"
+)
+
+// Key names one stored entry.
+type Key struct {
+	// Environment is the exchange environment ("preprod", "prod", ...):
+	// letters, digits, '.', '_' and '-', starting with a letter or digit.
+	Environment string
+	// Username is the trader's username, 1 to 256 bytes of printable UTF-8.
+	Username string
+	// Item is what is stored; "" means [ItemSession].
+	Item Item
+}
+
+// Store keeps records per [Key]. Implementations are safe for concurrent
+// use; every method that may touch a keychain or disk takes a context.
+type Store interface {
+	// Get returns the record stored under k, or an error matching
+	// [ErrNotFound] when there is none.
+	Get(ctx context.Context, k Key) (*Record, error)
+	// Set stores r under k, replacing what was there. For session items it
+	// also records k.Username as the environment's last user. The record's
+	// Environment and Username must be empty or equal to the key's.
+	Set(ctx context.Context, k Key, r *Record) error
+	// Delete removes the entry under k; deleting an absent entry is not an
+	// error. Deleting the session of the environment's last user also
+	// forgets the last user.
+	Delete(ctx context.Context, k Key) error
+	// LastUser returns the username of the session last stored for env, or
+	// an error matching [ErrNotFound] when there is none.
+	LastUser(ctx context.Context, env string) (string, error)
+	// Backend names the backend: "keyring", "file" or "memory".
+	Backend() string
+}
+
+// Sentinel errors to branch on with [errors.Is].
+var (
+	// ErrNotFound: nothing is stored under the key (the user is not logged
+	// in), or no last user is recorded.
+	ErrNotFound = errors.New("keystore: not found")
+	// ErrUnavailable: the keychain is absent, locked or not answering. It
+	// says nothing about whether a session exists. See [UnavailableError].
+	ErrUnavailable = errors.New("keychain unavailable")
+	// ErrTooLarge: the record does not fit the keychain's size limit even
+	// without the cached access token.
+	ErrTooLarge = errors.New("keystore: record too large")
+	// ErrInsecure: a keystore file or directory can be read by group or
+	// others; it is refused until its mode is fixed.
+	ErrInsecure = errors.New("keystore: insecure permissions")
+	// ErrCorrupt: a stored record cannot be decoded, or is stored under a
+	// key it does not belong to. Delete it and log in again.
+	ErrCorrupt = errors.New("keystore: corrupt record")
+)
+
+// Backend names accepted by [Open].
+const (
+	BackendKeyring = "keyring"
+	BackendFile    = "file"
+	BackendMemory  = "memory"
+)
+
+// EnvBackend is the environment variable a program reads to choose the
+// backend passed to [Open] (PMX_KEYSTORE=file). This package never reads it.
+const EnvBackend = "PMX_KEYSTORE"
+
+// Open returns the named backend: "keyring" (also ""), "file" (in
+// [DefaultDir]) or "memory".
+func Open(backend string) (Store, error) {
+	switch strings.ToLower(strings.TrimSpace(backend)) {
+	case "", BackendKeyring:
+		return NewKeyring(), nil
+	case BackendFile:
+		dir, err := DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		return NewFile(dir)
+	case BackendMemory:
+		return NewMemory(), nil
+	}
+	return nil, fmt.Errorf("keystore: unknown backend %q: use one of %s, %s, %s",
+		backend, BackendKeyring, BackendFile, BackendMemory)
+}
+
+// maxUsername caps a username's length in bytes.
+const maxUsername = 256
+
+// maxEnvironment caps an environment name's length in bytes.
+const maxEnvironment = 64
+
+// validEnvironment checks an environment name: it becomes part of a keychain
+// service name and a directory name, so it may not hold ':' or '/'.
+func validEnvironment(env string) error {
+	if env == "" {
+		return errors.New("keystore: no environment given (example: preprod)")
+	}
+	if len(env) > maxEnvironment {
+		return fmt.Errorf("keystore: environment name is %d bytes, over the limit of %d", len(env), maxEnvironment)
+	}
+	for i, c := range env {
+		alnum := c < utf8.RuneSelf && (unicode.IsLetter(c) || unicode.IsDigit(c))
+		if alnum || (i > 0 && (c == '.' || c == '_' || c == '-')) {
+			continue
+		}
+		return fmt.Errorf("keystore: environment %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", env)
+	}
+	return nil
+}
+
+// validUsername checks a username: any printable UTF-8, bounded.
+func validUsername(user string) error {
+	if user == "" {
+		return errors.New("keystore: no username given")
+	}
+	if len(user) > maxUsername {
+		return fmt.Errorf("keystore: username is %d bytes, over the limit of %d", len(user), maxUsername)
+	}
+	if !utf8.ValidString(user) {
+		return errors.New("keystore: username is not valid UTF-8")
+	}
+	for _, c := range user {
+		if !unicode.IsPrint(c) {
+			return fmt.Errorf("keystore: username %q holds a control or non-printing character", user)
+		}
+	}
+	return nil
+}
+
+// normalize validates k and returns it with Item defaulted to ItemSession.
+func (k Key) normalize() (Key, error) {
+	if err := validEnvironment(k.Environment); err != nil {
+		return k, err
+	}
+	if err := validUsername(k.Username); err != nil {
+		return k, err
+	}
+	switch k.Item {
+	case "":
+		k.Item = ItemSession
+	case ItemSession, ItemTOTP:
+	default:
+		return k, fmt.Errorf("keystore: unknown item %q: use %q or %q", k.Item, ItemSession, ItemTOTP)
+	}
+	return k, nil
+}
+
+// String returns "env/username/item", for messages.
+func (k Key) String() string {
+	item := k.Item
+	if item == "" {
+		item = ItemSession
+	}
+	return k.Environment + "/" + k.Username + "/" + string(item)
+}
+
+// prepare validates k and r for Set and returns the key normalized and a
+// copy of r with Environment and Username filled from the key.
+func prepare(k Key, r *Record) (Key, Record, error) {
+	k, err := k.normalize()
+	if err != nil {
+		return k, Record{}, err
+	}
+	if r == nil {
+		return k, Record{}, errors.New("keystore: Set called with a nil record")
+	}
+	c := *r
+	if c.Environment != "" && c.Environment != k.Environment {
+		return k, Record{}, fmt.Errorf("keystore: record is for environment %q but the key is for %q", c.Environment, k.Environment)
+	}
+	if c.Username != "" && c.Username != k.Username {
+		return k, Record{}, fmt.Errorf("keystore: record is for user %q but the key is for %q", c.Username, k.Username)
+	}
+	c.Environment, c.Username = k.Environment, k.Username
+	return k, c, nil
+}
+
+// belongs checks that a decoded record is the one stored under k.
+func belongs(k Key, r *Record) error {
+	if r.Environment != k.Environment || r.Username != k.Username {
+		return fmt.Errorf("%w: entry %s holds a record for %s/%s: delete it and log in again",
+			ErrCorrupt, k, r.Environment, r.Username)
+	}
+	return nil
+}
