@@ -28,6 +28,7 @@ type wireRecord struct {
 	AT    string `json:"at,omitempty"`
 	AX    string `json:"ax,omitempty"`
 	OTP   string `json:"otp,omitempty"`
+	MFA   bool   `json:"mfa,omitempty"`
 	Saved string `json:"saved,omitempty"`
 }
 
@@ -47,7 +48,7 @@ func Encode(r *Record) ([]byte, error) {
 		V: formatVersion, Env: r.Environment, User: r.Username,
 		RT: r.RefreshToken.Reveal(), RX: formatTime(r.RefreshExpiry),
 		AT: r.AccessToken.Reveal(), AX: formatTime(r.AccessExpiry),
-		OTP: r.OTPAuthURL.Reveal(), Saved: formatTime(r.SavedAt),
+		OTP: r.OTPAuthURL.Reveal(), MFA: r.MFA, Saved: formatTime(r.SavedAt),
 	}
 	var buf bytes.Buffer
 	e := json.NewEncoder(&buf)
@@ -97,6 +98,7 @@ func Decode(b []byte) (*Record, error) {
 		RefreshToken: traderapi.Secret(w.RT),
 		AccessToken:  traderapi.Secret(w.AT),
 		OTPAuthURL:   traderapi.Secret(w.OTP),
+		MFA:          w.MFA,
 	}
 	for _, f := range []struct {
 		name string

@@ -28,6 +28,9 @@ type Record struct {
 	// OTPAuthURL is the TOTP enrollment URL (otpauth://...), for
 	// [ItemTOTP] entries only.
 	OTPAuthURL traderapi.Secret
+	// MFA records that the login that began the session used a one-time
+	// password (the account has MFA on).
+	MFA bool
 	// SavedAt is when the record was stored, as the caller sets it (stores
 	// keep it as given).
 	SavedAt time.Time
@@ -41,6 +44,9 @@ func (r Record) String() string {
 	writeSecret(&b, "AccessToken", r.AccessToken, r.AccessExpiry)
 	if !r.OTPAuthURL.IsZero() {
 		b.WriteString(", OTPAuthURL: " + r.OTPAuthURL.String())
+	}
+	if r.MFA {
+		b.WriteString(", MFA: true")
 	}
 	if !r.SavedAt.IsZero() {
 		b.WriteString(", SavedAt: " + r.SavedAt.Format(time.RFC3339))

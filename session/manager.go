@@ -157,7 +157,7 @@ func (m *Manager) Resume(ctx context.Context) error {
 // expiry is a local time this package computed, so it is read against the
 // local clock; a token close to it is treated as stale.
 func (m *Manager) fromRecord(rec *keystore.Record, now time.Time) *state {
-	s := &state{username: rec.Username, access: rec.AccessToken, refresh: rec.RefreshToken, refreshExpiresAt: rec.RefreshExpiry}
+	s := &state{username: rec.Username, access: rec.AccessToken, refresh: rec.RefreshToken, refreshExpiresAt: rec.RefreshExpiry, mfa: rec.MFA}
 	if rec.AccessToken == "" || rec.AccessExpiry.IsZero() {
 		s.stale.Store(true)
 		s.expired.Store(true)
@@ -229,6 +229,7 @@ func (m *Manager) save(ctx context.Context, s *state) error {
 		RefreshExpiry: wall(s.refreshExpiresAt),
 		AccessToken:   s.access,
 		AccessExpiry:  wall(s.expiresAt),
+		MFA:           s.mfa,
 		SavedAt:       wall(m.cfg.Now()),
 	}
 	if err := m.cfg.Store.Set(context.WithoutCancel(ctx), m.key(s.username), rec); err != nil {
