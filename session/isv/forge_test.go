@@ -52,13 +52,17 @@ func forgeries() []forgery {
 		{name: "aud is the API URL", wantErr: ErrInvalidClientAssertion, wantDesc: "aud must be the token endpoint", wantRule: RuleAudience,
 			edit: func(c jwt.MapClaims, _, api string, _ time.Time) { c["aud"] = api }},
 		{name: "aud is the auth domain without /oauth/token", wantErr: ErrInvalidClientAssertion, wantDesc: "aud must be the token endpoint", wantRule: RuleAudience,
-			edit: func(c jwt.MapClaims, tokenURL, _ string, _ time.Time) { c["aud"] = strings.TrimSuffix(tokenURL, "/oauth/token") }},
+			edit: func(c jwt.MapClaims, tokenURL, _ string, _ time.Time) {
+				c["aud"] = strings.TrimSuffix(tokenURL, "/oauth/token")
+			}},
 		{name: "expired", wantErr: ErrInvalidClientAssertion, wantDesc: "exp is in the past", wantRule: RuleExpired,
 			edit: func(c jwt.MapClaims, _, _ string, now time.Time) {
 				c["iat"], c["exp"] = now.Add(-200*time.Second).Unix(), now.Add(-10*time.Second).Unix()
 			}},
 		{name: "exp more than 5 minutes after iat", wantErr: ErrInvalidClientAssertion, wantDesc: "at most 5 minutes", wantRule: RuleLifetime,
-			edit: func(c jwt.MapClaims, _, _ string, now time.Time) { c["iat"], c["exp"] = now.Unix(), now.Add(301*time.Second).Unix() }},
+			edit: func(c jwt.MapClaims, _, _ string, now time.Time) {
+				c["iat"], c["exp"] = now.Unix(), now.Add(301*time.Second).Unix()
+			}},
 		{name: "iat in the future", wantErr: ErrInvalidClientAssertion, wantDesc: "iat is in the future", wantRule: RuleIssuedInFuture,
 			edit: func(c jwt.MapClaims, _, _ string, now time.Time) {
 				c["iat"], c["exp"] = now.Add(2*time.Minute).Unix(), now.Add(4*time.Minute).Unix()

@@ -27,8 +27,8 @@ func TestRequiredScope(t *testing.T) {
 		{"GET", "/v1/health", "", true},
 		{"GRPC", "CreateBalanceLedgerSubscription", "read:positions", true},
 		{"GRPC", "/polymarket.v1.MarketDataService/BiDirectionalStreamMarketData", "read:marketdata", true},
-		{"GET", "/v1/trading/orders", "", false},  // wrong method
-		{"GET", "/v1/orderbook//bbo", "", false},  // empty segment
+		{"GET", "/v1/trading/orders", "", false}, // wrong method
+		{"GET", "/v1/orderbook//bbo", "", false}, // empty segment
 		{"GET", "/v1/orderbook/a/b/bbo", "", false},
 		{"POST", "/v1/nothing", "", false},
 		{"GET", "CreateBalanceLedgerSubscription", "", false}, // gRPC names only for GRPC
