@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Sentinel errors to branch on with [errors.Is]. An [*APIError] matches the
@@ -137,7 +139,7 @@ func DecodeError(endpoint string, resp *http.Response, body []byte) *APIError {
 		StatusCode:      resp.StatusCode,
 		WWWAuthenticate: resp.Header.Get("WWW-Authenticate"),
 		RetryAfter:      parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-		RequestID:       firstHeader(resp.Header, "X-Request-Id", "X-Amzn-Requestid", "X-Amz-Request-Id"),
+		RequestID:       oneLine(firstHeader(resp.Header, "X-Request-Id", "X-Amzn-Requestid", "X-Amz-Request-Id")),
 	}
 	var eb errorBody
 	if err := json.Unmarshal(body, &eb); err != nil || !eb.hasAny() {
@@ -169,9 +171,30 @@ func DecodeError(endpoint string, resp *http.Response, body []byte) *APIError {
 	if e.Message == "" {
 		e.Message = eb.ErrorDescription
 	}
-	e.RequestID = cmpOr(eb.RequestID, e.RequestID)
-	e.Message = RedactText(e.Message)
+	e.RequestID = oneLine(cmpOr(eb.RequestID, e.RequestID))
+	e.Message = oneLine(RedactText(e.Message))
+	e.ErrorCode = oneLine(RedactText(e.ErrorCode))
 	return e
+}
+
+// maxMessage caps the server text an [APIError] keeps in one field.
+const maxMessage = 300
+
+// oneLine makes server text fit a one-line error: invalid UTF-8 and
+// control characters (newlines, terminal escapes) become spaces, runs of
+// spaces collapse, and it is cut at 300 bytes.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > maxMessage {
+		s = strings.ToValidUTF8(s[:maxMessage], "") + "…"
+	}
+	return s
 }
 
 func (b errorBody) hasAny() bool {
@@ -242,8 +265,7 @@ func Excerpt(body []byte) string {
 	if strings.Contains(strings.ToLower(s), "<html") || strings.HasPrefix(strings.TrimSpace(s), "<") {
 		s = stripTags(s)
 	}
-	s = strings.Join(strings.Fields(s), " ")
-	s = RedactText(s)
+	s = RedactText(oneLine(s))
 	if len(s) > excerptLen {
 		s = strings.ToValidUTF8(s[:excerptLen], "") + "…"
 	}

@@ -3,8 +3,10 @@ package traderapi
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -23,20 +25,29 @@ var sensitiveKeys = map[string]bool{
 func IsSensitiveKey(name string) bool { return sensitiveKeys[strings.ToLower(name)] }
 
 var (
-	// jwtPattern matches anything shaped like a JWT (three base64url parts,
-	// the first starting with a JSON object).
-	jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`)
+	// jwtPattern matches anything shaped like a JWT (base64url parts, the
+	// first starting with a JSON object), whole or cut short.
+	jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}`)
+	// sensitiveField matches the string value of a sensitive JSON field in
+	// text that is not valid JSON, such as a truncated body, up to its
+	// closing quote or the end of the text.
+	sensitiveField = regexp.MustCompile(`(?i)("(?:` + strings.Join(slices.Sorted(maps.Keys(sensitiveKeys)), "|") +
+		`)"\s*:\s*")(?:[^"\\]|\\.)+`)
 	// otpauthSecret matches the secret parameter of an otpauth:// URL.
 	otpauthSecret = regexp.MustCompile(`(?i)(secret=)[A-Z2-7=]+`)
-	// keyBlock matches a PEM private key.
-	keyBlock = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*-----END [A-Z ]*PRIVATE KEY-----`)
+	// keyBlock matches a PEM private key, whole or cut short.
+	keyBlock = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*(?:-----END [A-Z ]*PRIVATE KEY-----)?`)
 )
 
 // RedactText replaces anything in free text that looks like a token, a
-// TOTP secret or a private key with "[REDACTED]".
+// TOTP secret, a private key or the value of a sensitive JSON field (in a
+// body too broken to parse) with "[REDACTED]".
 func RedactText(s string) string {
 	if strings.Contains(s, "eyJ") {
 		s = jwtPattern.ReplaceAllString(s, redacted)
+	}
+	if strings.Contains(s, `"`) {
+		s = sensitiveField.ReplaceAllString(s, "${1}"+redacted)
 	}
 	s = otpauthSecret.ReplaceAllString(s, "${1}"+redacted)
 	return keyBlock.ReplaceAllString(s, redacted)
