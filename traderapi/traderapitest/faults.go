@@ -17,9 +17,9 @@ const AnyPath = "*"
 // Fault is a failure to inject on an endpoint's next calls. Latency delays
 // whatever is answered; then the first that applies of Reset, Body, HTML,
 // Status (or RetryAfter) replaces the exchange's answer; otherwise the
-// exchange answers for real and TruncatedJSON, GarbledToken, Oversized and
-// SlowBody damage that answer (the call's effects, such as issued tokens,
-// stand).
+// exchange answers for real (the call's effects, such as issued tokens,
+// stand). GarbledToken, TruncatedJSON, Oversized and SlowBody then damage
+// whichever answer is sent.
 type Fault struct {
 	// Status is the HTTP status to answer with. Without HTML or Body the
 	// body is the gRPC-gateway JSON {"code","message","details"}.
@@ -129,8 +129,8 @@ func (e *Exchange) serveFault(w http.ResponseWriter, r *http.Request, f Fault, r
 		rep = rpcError(status, cmpInt(f.Code, defaultCode(status)), cmpOr(f.Message, http.StatusText(status)))
 	default:
 		rep = real()
-		rep.body = damage(rep.body, f)
 	}
+	rep.body = damage(rep.body, f)
 	for k, v := range f.Header {
 		rep.header[k] = v
 	}
