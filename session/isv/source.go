@@ -107,6 +107,9 @@ func (s *Source) refresh(ctx context.Context, seen *tokenState) <-chan singlefli
 		if cur := s.cur.Load(); cur != nil && cur != seen && !cur.stale.Load() {
 			return cur, nil
 		}
+		if s.isClosed() {
+			return nil, ErrClosed
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.refreshTTL)
 		defer cancel()
 		g, err := s.exchange(ctx)
@@ -147,6 +150,12 @@ func (s *Source) publish(g grant) (*tokenState, error) {
 		old.stop()
 	}
 	return st, nil
+}
+
+func (s *Source) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // Invalidate drops token if it is the current one (the API answered 401 to

@@ -279,6 +279,9 @@ func TestCloseStopsTimersAndRefusesTokens(t *testing.T) {
 	if _, err := src.Token(t.Context()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Token after Close = %v, want ErrClosed", err)
 	}
+	if n := tb.auth.Requests(); n != 1 {
+		t.Fatalf("token requests = %d: a closed source asked for a token", n)
+	}
 	if err := src.Close(); err != nil {
 		t.Fatal("second Close:", err)
 	}
