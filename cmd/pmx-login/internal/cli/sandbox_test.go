@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pmx-login/pmx-login/traderapi"
+)
+
+// lockedBuffer is a buffer a running command writes while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var exportLine = regexp.MustCompile(`(?m)^export (PMX_BASE_URL|PMX_HOST|PMX_ENV|PMX_KEYSTORE|XDG_CONFIG_HOME)=(\S+)$`)
+
+// sandbox prints the PMX_* lines and a registration token, serves a local
+// exchange there until its context ends, and removes its config directory.
+func TestSandbox(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errb lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"sandbox"}, IOStreams{Out: &out, Err: &errb}) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "# registration token") {
+		if time.Now().After(deadline) {
+			t.Fatalf("sandbox printed no registration token:\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	vars := map[string]string{}
+	for _, m := range exportLine.FindAllStringSubmatch(out.String(), -1) {
+		vars[m[1]] = m[2]
+	}
+	if len(vars) != 5 || vars["PMX_ENV"] != "preprod" || vars["PMX_KEYSTORE"] != "file" || vars["PMX_HOST"] != "rest.preprod.polymarketexchange.com" ||
+		!strings.HasPrefix(vars["PMX_BASE_URL"], "http://127.0.0.1:") {
+		t.Fatalf("sandbox export lines: %v\n%s", vars, out.String())
+	}
+	if fi, err := os.Stat(vars["XDG_CONFIG_HOME"]); err != nil || (runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700) {
+		t.Fatalf("sandbox config dir: %v %v", fi, err)
+	}
+	tok := regexp.MustCompile(`# registration token for user "trader1": (eyJ\S+)`).FindStringSubmatch(out.String())
+	if tok == nil {
+		t.Fatalf("no registration token line:\n%s", out.String())
+	}
+
+	// The printed lines are enough to register and log in.
+	f := &fixture{vars: vars}
+	f.must(t, testPassword+"\n", "register", "--token", tok[1], "--password-stdin")
+	f.login(t)
+	r := f.must(t, "", "token")
+	if !strings.HasPrefix(r.out, "eyJ") {
+		t.Fatalf("token against the sandbox: %v", r)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("sandbox exited %d: %s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox did not stop when its context ended")
+	}
+	if _, err := os.Stat(vars["XDG_CONFIG_HOME"]); !os.IsNotExist(err) {
+		t.Errorf("the sandbox left its config directory behind: %v", err)
+	}
+	c, _ := traderapi.NewClient(traderapi.Environment{Name: "preprod", BaseURL: vars["PMX_BASE_URL"], Host: vars["PMX_HOST"]})
+	if _, err := c.CheckPassword(t.Context(), traderapi.CheckPasswordRequest{Password: testPassword}); err == nil {
+		t.Errorf("the sandbox still answers after it stopped")
+	}
+}
+
+// demo walks every step and exits 0, printing no whole token.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	code := Main(t.Context(), []string{"demo"}, IOStreams{Out: &out, Err: &errb})
+	if code != 0 {
+		t.Fatalf("demo exited %d:\n%s\n%s", code, out.String(), errb.String())
+	}
+	steps := []string{"check-password", "register", "login", "mfa enroll", "mfa confirm", "login without a code",
+		"login with a code", "token", "a trading call", "refresh", "status", "change-password", "logout", "token after logout"}
+	got := regexp.MustCompile(`(?m)^✓ ([^:]+):`).FindAllStringSubmatch(out.String(), -1)
+	if len(got) != len(steps) {
+		t.Fatalf("demo printed %d steps, want %d:\n%s", len(got), len(steps), out.String())
+	}
+	for i, s := range steps {
+		if got[i][1] != s {
+			t.Errorf("step %d is %q, want %q", i, got[i][1], s)
+		}
+	}
+	if !strings.Contains(out.String(), "\x1b[30;47m") {
+		t.Errorf("demo showed no QR code")
+	}
+	if jwt := regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+`).FindString(out.String() + errb.String()); jwt != "" {
+		t.Errorf("demo printed a token: %s…", jwt[:12])
+	}
+	if strings.Contains(out.String(), "secret=") || strings.Contains(out.String(), "demo-") {
+		t.Errorf("demo printed a secret or a password")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if code := Main(t.Context(), []string{"version"}, IOStreams{Out: &out}); code != 0 {
+		t.Fatalf("version exited %d", code)
+	}
+	if !regexp.MustCompile(`^pmx-login \S+ \(` + regexp.QuoteMeta(runtime.Version()) + `, `).MatchString(out.String()) {
+		t.Errorf("version printed %q", out.String())
+	}
+	out.Reset()
+	Main(t.Context(), []string{"version", "--json"}, IOStreams{Out: &out})
+	if !strings.Contains(out.String(), `"go": "`+runtime.Version()+`"`) {
+		t.Errorf("version --json printed %q", out.String())
+	}
+}

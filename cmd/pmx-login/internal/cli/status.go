@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session"
+)
+
+type statusOptions struct{ *app }
+
+func statusCommand() command {
+	return command{
+		name:    "status",
+		summary: "Show the stored session: environment, user, expiries, MFA, keystore",
+		long: `Reads the stored session without calling the exchange or refreshing anything.
+Exits 3 when there is no session (or it has expired), so scripts can test it.`,
+		example: `pmx-login status
+pmx-login status --json | jq -r .access_expires_at`,
+		setup: func(a *app, _ *pflag.FlagSet) func(context.Context) error {
+			o := &statusOptions{app: a}
+			return func(ctx context.Context) error { return runStatus(ctx, o) }
+		},
+	}
+}
+
+func runStatus(ctx context.Context, o *statusOptions) error {
+	env, err := o.environment()
+	if err != nil {
+		return err
+	}
+	st, err := o.store()
+	if err != nil {
+		return err
+	}
+	user, err := o.currentUser(ctx)
+	if err != nil && !errors.Is(err, errNoUser) {
+		return err
+	}
+	var rec *keystore.Record
+	if user != "" {
+		rec, err = st.Get(ctx, keystore.Key{Environment: env.Name, Username: user, Item: keystore.ItemSession})
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+	}
+	now := o.io.Now()
+	if rec == nil {
+		rec = &keystore.Record{}
+	}
+	loggedIn := !rec.RefreshToken.IsZero() && (rec.RefreshExpiry.IsZero() || now.Before(rec.RefreshExpiry))
+	secret := false
+	if user != "" {
+		_, terr := st.Get(ctx, keystore.Key{Environment: env.Name, Username: user, Item: keystore.ItemTOTP})
+		secret = terr == nil
+	}
+	access := rec.AccessExpiry
+	if rec.AccessToken.IsZero() {
+		access = time.Time{}
+	}
+	mfa := mfaState(false, secret)
+	if o.g.json {
+		if err := writeJSON(o.io.Out, statusJSON(o.app, user, loggedIn, access, rec.RefreshExpiry, mfa)); err != nil {
+			return err
+		}
+	} else {
+		o.printStatus(env.Name, user, loggedIn, access, rec.RefreshExpiry, mfa)
+	}
+	if !loggedIn {
+		if !rec.RefreshExpiry.IsZero() {
+			return fmt.Errorf("the session of %s in %s expired %s: %w", user, env.Name, relative(now, rec.RefreshExpiry), session.ErrSessionExpired)
+		}
+		return fmt.Errorf("not logged in to %s: %w", env.Name, session.ErrNotLoggedIn)
+	}
+	return nil
+}
+
+func (o *statusOptions) printStatus(env, user string, loggedIn bool, access, refresh time.Time, mfa string) {
+	now := o.io.Now()
+	w := o.io.Out
+	fmt.Fprintf(w, "environment: %s\n", env)
+	fmt.Fprintf(w, "user:        %s\n", or(user, "(none)"))
+	fmt.Fprintf(w, "logged in:   %s\n", map[bool]string{true: "yes", false: "no"}[loggedIn])
+	if loggedIn {
+		if access.IsZero() {
+			fmt.Fprintf(w, "access:      no cached token (the next `pmx-login token` refreshes it)\n")
+		} else {
+			fmt.Fprintf(w, "access:      valid until %s\n", when(now, access))
+		}
+		fmt.Fprintf(w, "refresh:     valid until %s\n", when(now, refresh))
+	}
+	fmt.Fprintf(w, "mfa:         %s\n", mfa)
+	fmt.Fprintf(w, "keystore:    %s\n", o.backendName())
+}
+
+// mfaState describes what is known of MFA: the exchange does not say, so
+// it is "on" after a login that needed a code, "secret-stored" when a TOTP
+// secret is kept for `mfa code`, else "unknown".
+func mfaState(usedOTP, secretStored bool) string {
+	switch {
+	case usedOTP && secretStored, secretStored:
+		return "secret-stored"
+	case usedOTP:
+		return "on"
+	}
+	return "unknown"
+}
+
+// statusJSON is the --json object of status, login and refresh.
+func statusJSON(a *app, user string, loggedIn bool, access, refresh time.Time, mfa string) map[string]any {
+	now := a.io.Now()
+	out := map[string]any{
+		"environment": a.g.env, "username": user, "logged_in": loggedIn, "mfa": mfa, "keystore": a.g.keystore,
+		"access_expires_at": nil, "access_expires_in": nil, "refresh_expires_at": nil,
+	}
+	if !access.IsZero() {
+		out["access_expires_at"] = access.UTC().Format(time.RFC3339)
+		out["access_expires_in"] = int(access.Sub(now) / time.Second)
+	}
+	if !refresh.IsZero() {
+		out["refresh_expires_at"] = refresh.UTC().Format(time.RFC3339)
+	}
+	return out
+}

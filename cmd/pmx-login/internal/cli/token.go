@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+type tokenOptions struct{ *app }
+
+func tokenCommand() command {
+	return command{
+		name:    "token",
+		summary: "Print a valid access token (refreshed if needed), and nothing else",
+		long: `Uses the access token cached in the keystore while it is valid, and refreshes it
+otherwise. Prints the raw token and a newline on stdout (the exchange wants no
+"Bearer " prefix); with --json, {"access_token", "expires_at"}.`,
+		example: `curl -H "Authorization: $(pmx-login token)" "$PMX_BASE_URL/api/v1beta1/insert_order" -d @order.json`,
+		setup: func(a *app, _ *pflag.FlagSet) func(context.Context) error {
+			o := &tokenOptions{app: a}
+			return func(ctx context.Context) error { return runToken(ctx, o) }
+		},
+	}
+}
+
+func runToken(ctx context.Context, o *tokenOptions) error {
+	m, _, err := o.manager()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Resume(ctx); err != nil {
+		return err
+	}
+	tok, err := m.Token(ctx)
+	if err != nil {
+		return err
+	}
+	if o.g.json {
+		return writeJSON(o.io.Out, map[string]any{"access_token": tok.Reveal(), "expires_at": m.Status().AccessExpiry})
+	}
+	_, err = fmt.Fprintln(o.io.Out, tok.Reveal())
+	return err
+}
