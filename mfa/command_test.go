@@ -35,7 +35,7 @@ func TestCommandSourceCodes(t *testing.T) {
 		{`printf ' 123 456\n'`, nil, "123456"},
 		{"echo 12345678", []CommandOption{WithDigits(8)}, "12345678"},
 		{"echo 000111 | tr 1 2", nil, "000222"},
-		{"cat; echo 424242", nil, "424242"}, // standard input is empty, not the terminal
+		{"cat; echo 424242", nil, "424242"},         // standard input is empty, not the terminal
 		{"(sleep 3 &); echo 135790", nil, "135790"}, // an agent left running with our stdout
 	}
 	for _, tt := range tests {
