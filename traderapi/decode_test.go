@@ -47,7 +47,7 @@ func TestDecodeError(t *testing.T) {
 			want{code: 16, message: "otp required", is: []error{traderapi.ErrUnauthorized, traderapi.ErrOTPRequired}}},
 		{"grpc string code", 400,
 			nil, `{"code":"FAILED_PRECONDITION","message":"MFA enrollment not confirmed"}`,
-			want{errorCode: "FAILED_PRECONDITION", message: "MFA enrollment not confirmed", is: []error{traderapi.ErrOTPRequired}}},
+			want{errorCode: "FAILED_PRECONDITION", message: "MFA enrollment not confirmed", is: nil}},
 		{"oauth", 401,
 			nil, `{"error":"invalid_token","error_description":"The access token expired"}`,
 			want{errorCode: "invalid_token", message: "The access token expired", is: []error{traderapi.ErrUnauthorized},

@@ -111,7 +111,7 @@ func (e *APIError) Is(target error) bool {
 // otpRequired recognises the exchange saying that a one-time password is
 // needed: a 401 whose message names an OTP or MFA.
 func (e *APIError) otpRequired() bool {
-	if e.StatusCode != http.StatusUnauthorized && e.StatusCode != http.StatusBadRequest {
+	if e.StatusCode != http.StatusUnauthorized {
 		return false
 	}
 	m := strings.ToLower(e.Message + " " + e.ErrorCode)
