@@ -43,6 +43,15 @@ func TestLogin(t *testing.T) {
 	}
 }
 
+func TestReceivedAtFromClock(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, c := setup(t, traderapi.WithClock(func() time.Time { return at }))
+	if got := login(t, c).ReceivedAt; !got.Equal(at) {
+		t.Fatalf("ReceivedAt = %s, want the WithClock time", got)
+	}
+}
+
 func TestHostOverride(t *testing.T) {
 	t.Parallel()
 	s := traderapitest.NewServer(traderapitest.Options{Host: "rest.custom.example"})

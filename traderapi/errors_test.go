@@ -125,8 +125,14 @@ func TestLoginMalformed(t *testing.T) {
 		_, err := c.Login(t.Context(), traderapi.LoginRequest{Username: user, Password: password})
 		t.Run(name, func(t *testing.T) { wantOnly(t, err, traderapi.ErrMalformedResponse) })
 	}
+	s.InjectFault(traderapi.PathEnrollMFA, traderapitest.Fault{Body: []byte(`{"enrollmentUrl":"https://example.com/qr"}`)})
+	_, err := c.EnrollMFA(t.Context(), traderapi.EnrollMFARequest{Username: user, Password: password})
+	wantOnly(t, err, traderapi.ErrMalformedResponse)
+	s.InjectFault(traderapi.PathEnrollMFA, traderapitest.Fault{Body: []byte(`{}`)})
+	_, err = c.EnrollMFA(t.Context(), traderapi.EnrollMFARequest{Username: user, Password: password})
+	wantOnly(t, err, traderapi.ErrMalformedResponse)
 	s.InjectFault(traderapi.PathRefresh, traderapitest.Fault{GarbledToken: true})
-	_, err := c.RefreshAccessToken(t.Context(), traderapi.RefreshRequest{RefreshToken: "rt"})
+	_, err = c.RefreshAccessToken(t.Context(), traderapi.RefreshRequest{RefreshToken: "rt"})
 	wantOnly(t, err, traderapi.ErrUnauthorized) // the real answer (unknown refresh token) is a 401
 	s.ClearFaults()
 	tok := login(t, c)

@@ -46,6 +46,7 @@ type Exchange struct {
 	minPasswordLen        int
 	timeFormat            string
 	key                   []byte // HMAC key of every JWT and password hash; never changes
+	routes                map[string]func(*http.Request, []byte) reply
 
 	mu            sync.Mutex
 	nowFn         func() time.Time
@@ -93,6 +94,17 @@ func New(opts Options) *Exchange {
 	}
 	if e.nowFn == nil {
 		e.nowFn = time.Now
+	}
+	e.routes = map[string]func(*http.Request, []byte) reply{
+		traderapi.PathRegister:       e.serveRegister,
+		traderapi.PathCheckPassword:  e.serveCheckPassword,
+		traderapi.PathLogin:          e.serveLogin,
+		traderapi.PathRefresh:        e.serveRefresh,
+		traderapi.PathLogout:         e.serveLogout,
+		traderapi.PathChangePassword: e.serveChangePassword,
+		traderapi.PathEnrollMFA:      e.serveEnrollMFA,
+		traderapi.PathConfirmMFA:     e.serveConfirmMFA,
+		traderapi.PathInsertOrder:    e.serveInsertOrder,
 	}
 	if e.accessTTL%time.Second != 0 || e.refreshTTL%time.Second != 0 {
 		e.timeFormat = time.RFC3339Nano // sub-second lifetimes need sub-second times
@@ -178,7 +190,7 @@ func (e *Exchange) handle(r *http.Request, body []byte) reply {
 	if !e.hostMatches(r.Host) {
 		return misdirected()
 	}
-	h, ok := e.routes()[r.URL.Path]
+	h, ok := e.routes[r.URL.Path]
 	if !ok {
 		return rpcError(http.StatusNotFound, codeNotFound, "Not Found")
 	}
@@ -188,21 +200,6 @@ func (e *Exchange) handle(r *http.Request, body []byte) reply {
 		return rep
 	}
 	return h(r, body)
-}
-
-// routes maps each path to its handler.
-func (e *Exchange) routes() map[string]func(*http.Request, []byte) reply {
-	return map[string]func(*http.Request, []byte) reply{
-		traderapi.PathRegister:       e.serveRegister,
-		traderapi.PathCheckPassword:  e.serveCheckPassword,
-		traderapi.PathLogin:          e.serveLogin,
-		traderapi.PathRefresh:        e.serveRefresh,
-		traderapi.PathLogout:         e.serveLogout,
-		traderapi.PathChangePassword: e.serveChangePassword,
-		traderapi.PathEnrollMFA:      e.serveEnrollMFA,
-		traderapi.PathConfirmMFA:     e.serveConfirmMFA,
-		traderapi.PathInsertOrder:    e.serveInsertOrder,
-	}
 }
 
 // hostMatches compares a request's Host with the exchange's REST host,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -78,4 +79,31 @@ func TestRouting(t *testing.T) {
 		a := post(t, s, traderapi.PathLogin, `{"username":"`+strings.Repeat("a", 1<<20)+`"}`)
 		wantError(t, a, http.StatusRequestEntityTooLarge, 8, "")
 	})
+}
+
+func TestClock(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, traderapitest.Options{})
+	if !s.Now().Equal(t0) {
+		t.Fatalf("Now = %s, want the Options clock", s.Now())
+	}
+	s.Advance(90 * time.Second)
+	if !s.Now().Equal(t0.Add(90 * time.Second)) {
+		t.Fatalf("Now after Advance = %s", s.Now())
+	}
+	later := t0.Add(48 * time.Hour)
+	s.SetNow(func() time.Time { return later })
+	if !s.Now().Equal(later) {
+		t.Fatalf("SetNow kept the Advance offset: %s", s.Now())
+	}
+	if a := login(t, s, alice, alicePW); a.str("accessIssueTime") != "2025-01-17T10:00:00Z" {
+		t.Fatalf("issue time %q does not follow the clock", a.str("accessIssueTime"))
+	}
+	s.SetNow(nil)
+	if d := time.Since(s.Now()); d < 0 || d > time.Minute {
+		t.Fatalf("SetNow(nil) is not the wall clock: %s off", d)
+	}
+	s.CloseClientConnections()
+	s.HTTPClient().CloseIdleConnections()
+	login(t, s, alice, alicePW) // a new connection works
 }
