@@ -103,7 +103,7 @@ func message(err error) (line, hint string) {
 	line = strings.Join(strings.Fields(err.Error()), " ")
 	line = traderapi.RedactText(line)
 	if len(line) > 400 {
-		line = line[:400] + "…"
+		line = strings.ToValidUTF8(line[:400], "") + "…"
 	}
 	var ue *usageError
 	var ae *traderapi.APIError
@@ -122,6 +122,9 @@ func message(err error) (line, hint string) {
 	case isOTPError(err):
 		return line, "give the code from your authenticator app with --otp CODE, or set PMX_OTP_COMMAND to a command that prints one"
 	case errors.Is(err, keystore.ErrUnavailable):
+		if strings.Contains(line, "--keystore file") {
+			return line, "" // the keystore's message names the fallback already
+		}
 		return line, "use --keystore file (PMX_KEYSTORE=file) to keep the session in a 0600 file instead"
 	case errors.Is(err, traderapi.ErrRateLimited):
 		return line, "wait a little and try again"
@@ -129,7 +132,7 @@ func message(err error) (line, hint string) {
 		return line, "the command ran out of time: check the network, or give a longer --timeout"
 	case errors.Is(err, traderapi.ErrUnreachable), errors.Is(err, traderapi.ErrUnavailable),
 		errors.Is(err, traderapi.ErrMalformedResponse), misdirected(err):
-		return line, "check --base-url and --host (PMX_BASE_URL, PMX_HOST) and your network"
+		return line, "check --base-url/--host (PMX_BASE_URL/PMX_HOST) and your network"
 	case errors.As(err, &ae) && credentialPaths[ae.Endpoint]:
 		return line, credentialHint(ae)
 	case errors.Is(err, errPasswordMismatch):

@@ -40,7 +40,7 @@ func TestExitCodes(t *testing.T) {
 			[]string{"change-password", "--password-stdin"}, exitRejected, []string{"check the username and the current password"}},
 		{"unavailable", func(t *testing.T, f *fixture) {
 			f.srv.InjectFault(traderapi.PathLogin, traderapitest.Fault{Status: 503})
-		}, testPassword + "\n", login, exitUnreachable, []string{"503 Service Unavailable", "check --base-url and --host"}},
+		}, testPassword + "\n", login, exitUnreachable, []string{"503 Service Unavailable", "check --base-url/--host"}},
 		{"rate limited", func(t *testing.T, f *fixture) {
 			f.srv.InjectFault(traderapi.PathLogin, traderapitest.Fault{RetryAfter: "7"})
 		}, testPassword + "\n", login, exitUnreachable, []string{"429", "wait a little"}},
@@ -48,9 +48,9 @@ func TestExitCodes(t *testing.T) {
 			f.srv.InjectFault(traderapi.PathLogin, traderapitest.Fault{HTML: true})
 		}, testPassword + "\n", login, exitUnreachable, []string{"malformed response", "HTML"}},
 		{"unreachable", func(t *testing.T, f *fixture) { f.vars["PMX_BASE_URL"] = closedURL(t) }, testPassword + "\n", login, exitUnreachable,
-			[]string{"exchange unreachable", "check --base-url and --host"}},
+			[]string{"exchange unreachable", "check --base-url/--host"}},
 		{"wrong host", func(t *testing.T, f *fixture) { f.vars["PMX_HOST"] = "rest.prod.polymarketexchange.com" }, testPassword + "\n", login, exitUnreachable,
-			[]string{"421", "check --base-url and --host"}},
+			[]string{"421", "check --base-url/--host"}},
 		{"timeout", func(t *testing.T, f *fixture) {
 			f.srv.InjectFault(traderapi.PathLogin, traderapitest.Fault{Latency: 5 * time.Second})
 		}, testPassword + "\n", append([]string{"--timeout", "200ms"}, login...), exitUnreachable, []string{"--timeout"}},
@@ -111,7 +111,7 @@ func TestExitCodeAndMessage(t *testing.T) {
 		if !strings.Contains(line, tt.line) || strings.Contains(line, "\n") {
 			t.Errorf("message(%v) line = %q, want it to hold %q on one line", tt.err, line, tt.line)
 		}
-		if !strings.Contains(hint, tt.hintHas) || (tt.hintLacks != "" && strings.Contains(hint, tt.hintLacks)) {
+		if !strings.Contains(line+" ("+hint+")", tt.hintHas) || (tt.hintLacks != "" && strings.Contains(hint, tt.hintLacks)) {
 			t.Errorf("message(%v) hint = %q, want %q and not %q", tt.err, hint, tt.hintHas, tt.hintLacks)
 		}
 	}

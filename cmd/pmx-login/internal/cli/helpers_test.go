@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -165,5 +164,3 @@ func (f *fixture) authenticated(t *testing.T, tok string) {
 		t.Fatalf("the exchange does not accept the printed token: user %q, %v", user, err)
 	}
 }
-
-var _ = traderapi.Secret("")

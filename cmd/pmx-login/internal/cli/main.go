@@ -47,6 +47,9 @@ func run(ctx context.Context, args []string, s IOStreams) error {
 	}
 	c, ok := lookup(name)
 	if !ok {
+		if isGroup(name) && wantsHelp(rest) {
+			return writeMainHelp(s.Out)
+		}
 		if isGroup(name) {
 			return usageErrorf("", "%q needs a subcommand: %s", name, strings.Join(groupCommands(name), ", "))
 		}
