@@ -63,7 +63,7 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 	if rec.AccessToken.IsZero() {
 		access = time.Time{}
 	}
-	mfa := mfaState(false, secret)
+	mfa := mfaState(rec.MFA, secret)
 	if o.g.json {
 		if err := writeJSON(o.io.Out, statusJSON(o.app, user, loggedIn, access, rec.RefreshExpiry, mfa)); err != nil {
 			return err
