@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
@@ -117,11 +116,10 @@ func (r *runner) trialRefresh(ctx context.Context) Check {
 		return newCheck(NameRefresh, OK, fmt.Sprintf("the exchange issued a new access token for the stored refresh token (%s)", took), "")
 	}
 	saw := "the refresh failed: " + errText(err)
+	var diagnosis string
 	var ae *traderapi.APIError
 	if errors.As(err, &ae) {
-		if d := ae.Diagnosis(); d != "" && !strings.Contains(saw, d) {
-			saw += "; " + d
-		}
+		diagnosis = ae.Diagnosis()
 	}
 	switch {
 	case errors.Is(err, session.ErrSessionExpired), errors.Is(err, session.ErrNotLoggedIn),
@@ -133,7 +131,7 @@ func (r *runner) trialRefresh(ctx context.Context) Check {
 	case errors.Is(err, traderapi.ErrUnavailable), errors.Is(err, traderapi.ErrRateLimited):
 		return newCheck(NameRefresh, Fail, saw, "the exchange is busy or down: try again in a few minutes")
 	}
-	return newCheck(NameRefresh, Fail, saw, "run `pmx-login refresh --debug` to see the exchange's whole answer")
+	return newCheck(NameRefresh, Fail, saw, cmpOr(diagnosis, "run `pmx-login refresh --debug` to see the exchange's whole answer"))
 }
 
 // Refresher is what [TrialRefresh] needs of the exchange;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -149,7 +150,12 @@ func TestTrialRefresh(t *testing.T) {
 	tb.ex.RevokeRefreshTokens(user)
 	c := check(t, cfg, (*runner).trialRefresh)
 	want(t, c, Fail, "refresh token revoked", "run `pmx-login login`: the refresh token was revoked")
-	want(t, c, Fail, "the refresh token was rejected", "")
+	want(t, c, Fail, "401 Unauthorized", "")
+
+	// A refresh the exchange misroutes gets the error's diagnosis as its fix.
+	tb.ex.InjectFault(traderapi.PathRefresh, traderapitest.Fault{Status: http.StatusMisdirectedRequest, HTML: true})
+	want(t, check(t, cfg, (*runner).trialRefresh), Fail, "421", "give the environment's REST host with --host")
+	tb.ex.ClearFaults()
 	if _, err := tb.store.Get(t.Context(), keystore.Key{Environment: tb.env.Name, Username: user}); err != nil {
 		t.Errorf("the doctor removed the dead session: %v", err)
 	}
