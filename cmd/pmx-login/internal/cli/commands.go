@@ -42,7 +42,6 @@ func commands() []command {
 		mfaCodeCommand(),
 		doctorCommand(),
 		decodeCommand(),
-		isvKeygenCommand(), isvTokenCommand(), isvStatusCommand(),
 		sandboxCommand(),
 		demoCommand(),
 		versionCommand(),
