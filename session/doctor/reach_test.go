@@ -109,10 +109,10 @@ func TestClockSkew(t *testing.T) {
 		fix    string
 	}{
 		{"in sync", 0, OK, "agrees with the exchange's Date header", ""},
-		{"10s is fine", 10 * time.Second, OK, "is 10s behind the exchange's", ""},
-		{"local clock behind by 45s", 45 * time.Second, Warn, "is 45s behind the exchange's", "synchronise the clock with NTP"},
-		{"local clock ahead by 2m", -2 * time.Minute, Warn, "is 2m0s ahead of the exchange's", "timedatectl set-ntp true"},
-		{"past the assertion window", 10 * time.Minute, Fail, "is 10m0s behind the exchange's", "synchronise the clock with NTP"},
+		{"10s is fine", 10 * time.Second, OK, "behind the exchange's", ""},
+		{"local clock behind by 45s", 45 * time.Second, Warn, "behind the exchange's", "synchronise the clock with NTP"},
+		{"local clock ahead by 2m", -2 * time.Minute, Warn, "ahead of the exchange's", "timedatectl set-ntp true"},
+		{"past the assertion window", 10 * time.Minute, Fail, "behind the exchange's", "synchronise the clock with NTP"},
 		{"far ahead", -2 * time.Hour, Fail, "past the 300s a client assertion may live", "w32tm /resync"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,6 +122,29 @@ func TestClockSkew(t *testing.T) {
 			c := check(t, tb.config(), (*runner).clockSkew)
 			want(t, c, tc.status, tc.saw, tc.fix)
 		})
+	}
+}
+
+// The skew's arithmetic, on a probe answer made up to the millisecond: Date
+// is cut to whole seconds, and the answer takes time to arrive.
+func TestClockSkewArithmetic(t *testing.T) {
+	t.Parallel()
+	arrived := time.Date(2025, 1, 15, 10, 0, 0, 300e6, time.UTC) // 10:00:00.3
+	for _, tc := range []struct {
+		date   time.Time
+		status Status
+		saw    string
+	}{
+		{arrived.Truncate(time.Second), OK, "agrees"},
+		{time.Date(2025, 1, 15, 10, 0, 10, 0, time.UTC), OK, "is 10s behind the exchange's (Date: Wed, 15 Jan 2025 10:00:10 UTC)"},
+		{time.Date(2025, 1, 15, 10, 0, 31, 0, time.UTC), Warn, "is 31s behind"},
+		{time.Date(2025, 1, 15, 9, 58, 0, 0, time.UTC), Warn, "is 2m0s ahead of"},
+		{time.Date(2025, 1, 15, 10, 5, 0, 0, time.UTC), Warn, "is 5m0s behind"}, // 300 s: still inside the window
+		{time.Date(2025, 1, 15, 10, 5, 2, 0, time.UTC), Fail, "is 5m2s behind"},
+	} {
+		r := newRunner(Config{})
+		r.probed, r.probe = true, probeResult{date: tc.date, arrived: arrived}
+		want(t, r.clockSkew(t.Context()), tc.status, tc.saw, "")
 	}
 }
 
