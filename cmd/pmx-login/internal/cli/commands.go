@@ -42,6 +42,7 @@ func commands() []command {
 		mfaCodeCommand(),
 		doctorCommand(),
 		decodeCommand(),
+		isvKeygenCommand(), isvTokenCommand(), isvStatusCommand(),
 		sandboxCommand(),
 		demoCommand(),
 		versionCommand(),

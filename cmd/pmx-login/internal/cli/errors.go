@@ -10,6 +10,7 @@ import (
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/mfa"
 	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/session/isv"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -66,7 +67,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &ue), errors.Is(err, errNoUser), errors.Is(err, errNoInput):
+	case errors.As(err, &ue), errors.Is(err, errNoUser), errors.Is(err, errNoInput), errors.Is(err, isv.ErrBadKey):
 		return exitUsage
 	case errors.Is(err, session.ErrNotLoggedIn), errors.Is(err, session.ErrSessionExpired), errors.Is(err, errNoTOTPSecret):
 		return exitNotLoggedIn
@@ -78,6 +79,8 @@ func exitCode(err error) int {
 		errors.Is(err, traderapi.ErrRateLimited), errors.Is(err, traderapi.ErrMalformedResponse),
 		errors.Is(err, context.DeadlineExceeded), misdirected(err):
 		return exitUnreachable
+	case isvRejected(err):
+		return exitRejected
 	case errors.As(err, &ae) && credentialPaths[ae.Endpoint] && rejection(ae.StatusCode):
 		return exitRejected
 	}
@@ -104,6 +107,9 @@ func message(err error) (line, hint string) {
 	line = traderapi.RedactText(line)
 	if len(line) > 400 {
 		line = strings.ToValidUTF8(line[:400], "") + "…"
+	}
+	if h, ok := isvHint(err); ok {
+		return line, h
 	}
 	var ue *usageError
 	var ae *traderapi.APIError
