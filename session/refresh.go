@@ -34,6 +34,8 @@ func (m *Manager) slowToken(ctx context.Context) (traderapi.Secret, error) {
 		return "", fmt.Errorf("no session for %s: %w", m.cfg.Environment, ErrNotLoggedIn)
 	case s.err != nil:
 		return "", s.err
+	case !s.stale.Load():
+		return s.access, nil // refreshed since Token looked
 	case !s.expired.Load():
 		m.startRefresh(ctx, false)
 		return s.access, nil

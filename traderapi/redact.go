@@ -36,7 +36,10 @@ var (
 	// otpauthSecret matches the secret parameter of an otpauth:// URL.
 	otpauthSecret = regexp.MustCompile(`(?i)(secret=)[A-Z2-7=]+`)
 	// keyBlock matches a PEM private key, whole or cut short.
-	keyBlock = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*(?:-----END [A-Z ]*PRIVATE KEY-----)?`)
+	// Key data must follow the header (after any Proc-Type/DEK-Info lines),
+	// so a message that only names the header ("expected -----BEGIN
+	// PRIVATE KEY-----") is left readable.
+	keyBlock = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----(?:\s*[A-Za-z-]+:[^\n]*\n)*\s*[A-Za-z0-9+/=]{16,}[^-]*(?:-----END [A-Z ]*PRIVATE KEY-----)?`)
 )
 
 // RedactText replaces anything in free text that looks like a token, a
