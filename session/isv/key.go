@@ -88,12 +88,14 @@ func LoadPrivateKey(data []byte) (*rsa.PrivateKey, error) {
 		return nil, badKey("the file holds a public key or certificate only; the client signs with the private key " +
 			"(the file given to openssl genrsa -out, not the -pubout one)")
 	}
-	if trimmed[0] == 0x30 { // an ASN.1 SEQUENCE: DER
-		if _, err := x509.ParsePKCS1PrivateKey(trimmed); err == nil {
-			return nil, derError()
-		}
-		if _, err := x509.ParsePKCS8PrivateKey(trimmed); err == nil {
-			return nil, derError()
+	if data[0] == 0x30 || trimmed[0] == 0x30 { // an ASN.1 SEQUENCE: DER (parsed untrimmed: its last byte may be "whitespace")
+		for _, der := range [][]byte{data, trimmed} {
+			if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+				return nil, derError()
+			}
+			if _, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+				return nil, derError()
+			}
 		}
 		return nil, badKey("the private key looks like binary DER but does not parse; if it is a PKCS#12 (.p12/.pfx) file, " +
 			"extract the key with: openssl pkcs12 -in key.p12 -nocerts -nodes -out key.pem")
