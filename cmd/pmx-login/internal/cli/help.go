@@ -40,7 +40,7 @@ Passwords are never flags: they are read from the terminal without echo, or
 one per line from stdin with --password-stdin.
 
 Exit codes: 0 ok, 1 other failure, 2 usage, 3 not logged in or session expired,
-4 credentials rejected (password, one-time code, registration token),
+4 credentials rejected (password, one-time code, registration token, ISV key or client assertion),
 5 exchange unreachable or unavailable.
 
 Run 'pmx-login COMMAND --help' for a command's flags and examples.
