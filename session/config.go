@@ -45,9 +45,10 @@ type Retry struct {
 	// BaseDelay is the first backoff (default 250 ms); each retry doubles
 	// it, with full jitter, up to MaxDelay (default 20 s).
 	BaseDelay, MaxDelay time.Duration
-	// MaxElapsed bounds one refresh's time, retries and waits included
-	// (default 2 min). A Retry-After longer than what is left ends the
-	// retries.
+	// MaxElapsed bounds when the last attempt of one refresh may start,
+	// waits included (default 2 min): a refresh ends at most one attempt
+	// (the HTTP client's timeout) after it. A Retry-After longer than what
+	// is left ends the retries.
 	MaxElapsed time.Duration
 }
 

@@ -17,9 +17,10 @@ var (
 	// ErrOTPRequired: the account has MFA on and login needs a one-time
 	// password. It is the same value as [traderapi.ErrOTPRequired].
 	ErrOTPRequired = traderapi.ErrOTPRequired
-	// ErrNotRevoked: logout removed the local session but could not revoke
-	// the tokens on the server.
-	ErrNotRevoked = errors.New("the server-side revoke did not happen")
+	// ErrNotRevoked: logout removed the local session but the server did
+	// not confirm that it revoked the tokens (it could not be reached, or
+	// its answer was lost).
+	ErrNotRevoked = errors.New("the server-side revoke could not be confirmed")
 	// ErrNotStored: the session works in memory but could not be saved to
 	// the store (the keychain is unavailable, say); the wrapped error says why.
 	ErrNotStored = errors.New("the session could not be stored")

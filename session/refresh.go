@@ -60,15 +60,24 @@ func (m *Manager) Refresh(ctx context.Context) error {
 // refreshNow joins (or starts) the one refresh in flight and waits for it
 // or for ctx, whichever ends first.
 func (m *Manager) refreshNow(ctx context.Context, force bool) (traderapi.Secret, error) {
-	ch := m.startRefresh(ctx, force)
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return "", r.Err
+	before := m.cur.Load()
+	for joined := 0; ; joined++ {
+		select {
+		case r := <-m.startRefresh(ctx, force):
+			if r.Err != nil {
+				return "", r.Err
+			}
+			s := r.Val.(*state)
+			if force && s == before && joined == 0 {
+				// We joined an unforced flight that found the token fresh
+				// and called nothing: a forced refresh must reach the
+				// exchange, so run one of our own.
+				continue
+			}
+			return s.access, nil
+		case <-ctx.Done():
+			return "", fmt.Errorf("waiting for the token refresh: %w", ctx.Err())
 		}
-		return r.Val.(*state).access, nil
-	case <-ctx.Done():
-		return "", fmt.Errorf("waiting for the token refresh: %w", ctx.Err())
 	}
 }
 

@@ -193,6 +193,7 @@ func (c *crashRig) crashOnce(i int, user, name, path string) {
 	go func() { exited <- cmd.Wait() }()
 	var trigger <-chan struct{}
 	switch aim {
+	case killAfterStart: // no trigger: the delay counts from the start
 	case killInFlight:
 		trigger = w.received
 	case killAfterAnswer:
