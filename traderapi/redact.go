@@ -39,7 +39,7 @@ var (
 	// Key data must follow the header (after any Proc-Type/DEK-Info lines),
 	// so a message that only names the header ("expected -----BEGIN
 	// PRIVATE KEY-----") is left readable.
-	keyBlock = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----(?:\s*[A-Za-z-]+:[^\n]*\n)*\s*[A-Za-z0-9+/=]{16,}[^-]*(?:-----END [A-Z ]*PRIVATE KEY-----)?`)
+	keyBlock = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----(?:\s*[A-Za-z-]+:[^\n]*\n)*\s*[A-Za-z0-9+/=]{4,}[^-]*(?:-----END [A-Z ]*PRIVATE KEY-----)?`)
 )
 
 // RedactText replaces anything in free text that looks like a token, a
