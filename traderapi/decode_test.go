@@ -121,8 +121,12 @@ func TestDecodeError(t *testing.T) {
 				}
 			}
 			msg := e.Error()
-			if w.errorString != "" && msg != w.errorString {
+			// A 401/403/421 ends with the diagnosis, after " — ".
+			if base, _, _ := strings.Cut(msg, " — "); w.errorString != "" && base != w.errorString {
 				t.Errorf("Error() = %q, want %q", msg, w.errorString)
+			}
+			if d := e.Diagnosis(); (tc.status == 401 || tc.status == 403) && d != "" && !strings.HasSuffix(msg, " — "+d) {
+				t.Errorf("Error() = %q does not end with the diagnosis %q", msg, d)
 			}
 			if strings.ContainsAny(msg, "\r\n\x1b") || strings.Contains(msg, bodyPassword) || strings.Contains(msg, "eyJ") ||
 				strings.Contains(msg, "abcdefghijklmnop") {

@@ -68,7 +68,8 @@ type APIError struct {
 	BodyExcerpt string
 }
 
-// Error returns one line: endpoint, status, and what the server said.
+// Error returns one line: endpoint, status, what the server said and, for a
+// 401, 403 or 421, the [APIError.Diagnosis].
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d %s", e.Endpoint, e.StatusCode, http.StatusText(e.StatusCode))
@@ -87,6 +88,14 @@ func (e *APIError) Error() string {
 	}
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, " [request %s]", e.RequestID)
+	}
+	switch e.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusMisdirectedRequest:
+		// What the troubleshooting guides would say, so that a bot's log
+		// line already carries it.
+		if d := e.Diagnosis(); d != "" {
+			b.WriteString(" — " + d)
+		}
 	}
 	return b.String()
 }

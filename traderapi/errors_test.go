@@ -207,7 +207,7 @@ func TestAPIErrorFields(t *testing.T) {
 		e.RequestID != "req-123" || e.WWWAuthenticate != h.Get("WWW-Authenticate") || len(e.Details) != 0 {
 		t.Fatalf("APIError %#v", e)
 	}
-	if got, want := e.Error(), "/auth/v1beta1/login: 401 Unauthorized: token is expired [request req-123]"; got != want {
-		t.Fatalf("Error() = %q, want %q", got, want)
+	if got, want := e.Error(), "/auth/v1beta1/login: 401 Unauthorized: token is expired [request req-123] — "; !strings.HasPrefix(got, want) || !strings.HasSuffix(got, e.Diagnosis()) {
+		t.Fatalf("Error() = %q, want %q followed by the diagnosis", got, want)
 	}
 }

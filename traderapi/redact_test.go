@@ -58,7 +58,7 @@ func TestRequestStructsNeverPrintSecrets(t *testing.T) {
 	t.Parallel()
 	const (
 		pw  = "request-Passw0rd"
-		otp = "654321"
+		otp = "86420975"
 		tok = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-request"
 	)
 	values := []any{
