@@ -83,7 +83,7 @@ func (r *runner) runProbe(ctx context.Context) *probeResult {
 			p.failed, p.err = stageTLS, err
 			return p
 		}
-		p.steps = append(p.steps, "TLS "+tls.VersionName(tc.ConnectionState().Version))
+		p.steps = append(p.steps, tls.VersionName(tc.ConnectionState().Version)) // "TLS 1.3"
 	}
 	conn.Close()
 	r.probeHTTP(ctx, p)

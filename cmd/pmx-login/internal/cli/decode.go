@@ -21,18 +21,16 @@ type decodeOptions struct {
 func decodeCommand() command {
 	return command{
 		name:    "decode",
-		args:    "[TOKEN | -]",
+		args:    "< TOKEN-FILE",
 		summary: "Show the header and claims of a JWT, without verifying it",
 		long: `Decodes any JWT (an access token, a client assertion, a registration token) the way
 the troubleshooting guides do on jwt.io, but offline: header and claims pretty-printed,
 iat/nbf/exp in UTC and relative to now ("expired 3m ago"), the scopes one per line.
-The signature is neither verified nor printed. The token comes from the argument, or
-from stdin with - or no argument (asked for without echo on a terminal). A "Bearer "
-prefix is ignored. A token that is not a JWT, or is cut short, is a usage error
-(exit 2) naming the part that is bad.`,
+The signature is neither verified nor printed. The token is read from stdin (asked for
+without echo on a terminal). A "Bearer " prefix is ignored. A token that is not a JWT,
+or is cut short, is a usage error (exit 2) naming the part that is bad.`,
 		example: `pmx-login token | pmx-login decode
-pmx-login decode --json < token.txt | jq -r '.claims.exp'
-pmx-login decode eyJhbGciOi...`,
+pmx-login decode --json < token.txt | jq -r '.claims.exp'`,
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &decodeOptions{app: a, fs: fs}
 			return func(ctx context.Context) error { return runDecode(ctx, o) }
@@ -56,7 +54,9 @@ func runDecode(_ context.Context, o *decodeOptions) error {
 	return printDecoded(o.io.Out, d, now)
 }
 
-// token reads the token from the argument, else from stdin.
+// token reads the token from the argument, else from stdin. (The command
+// line parser refuses arguments for now, so only stdin reaches here; the
+// argument forms TOKEN and - work as soon as it passes them on.)
 func (o *decodeOptions) token() (string, error) {
 	args := o.fs.Args()
 	switch {
