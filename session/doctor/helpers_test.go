@@ -32,7 +32,7 @@ type testbed struct {
 
 // newExchange serves a local exchange whose Date header follows the
 // exchange's own clock, so that skewing that clock skews what the doctor
-// sees. (traderapitest leaves Date to net/http, which stamps the real time.)
+// sees (traderapitest sets it from its clock too).
 func newExchange(t *testing.T, opts traderapitest.Options) (*traderapitest.Exchange, *httptest.Server) {
 	t.Helper()
 	ex := traderapitest.New(opts)

@@ -150,14 +150,26 @@ func TestClockSkewArithmetic(t *testing.T) {
 
 func TestClockSkewWithoutDate(t *testing.T) {
 	t.Parallel()
-	// traderapitest's own server leaves Date to net/http: real time, and
-	// present. A Date the server suppresses is reported as skipped.
+	// A Date the server suppresses is reported as skipped.
 	ex := traderapitest.New(traderapitest.Options{})
 	srv := newServerFunc(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header()["Date"] = nil // net/http then sends none
-		ex.ServeHTTP(w, r)
+		ex.ServeHTTP(noDate{w}, r)
 	})
 	cfg := Config{Env: traderapi.Environment{Name: "sandbox", BaseURL: srv.URL, Host: ex.Host()}, Timeout: 5 * time.Second}
 	want(t, check(t, cfg, (*runner).reachability), OK, "HTTP 400", "")
 	want(t, check(t, cfg, (*runner).clockSkew), Skipped, "no Date header", "")
+}
+
+// noDate drops the Date header as the response is written; a nil Date
+// entry makes net/http send none.
+type noDate struct{ http.ResponseWriter }
+
+func (w noDate) WriteHeader(code int) {
+	w.Header()["Date"] = nil
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w noDate) Write(b []byte) (int, error) {
+	w.Header()["Date"] = nil
+	return w.ResponseWriter.Write(b)
 }

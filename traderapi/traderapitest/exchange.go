@@ -171,6 +171,9 @@ func cmpOr(a, b string) string {
 // ServeHTTP records the request, applies any fault armed for its path, and
 // otherwise answers it as the exchange would.
 func (e *Exchange) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The Date header comes from the exchange's clock, so a skewed clock
+	// (SetNow, Advance) shows there as it would on a real server.
+	w.Header().Set("Date", e.Now().UTC().Format(http.TimeFormat))
 	body, tooBig := readBody(w, r)
 	fault := e.record(r, body)
 	if tooBig {

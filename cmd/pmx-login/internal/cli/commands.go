@@ -18,6 +18,8 @@ type command struct {
 	long string
 	// example is one or more example invocations.
 	example string
+	// maxArgs is how many positional arguments it takes (most take none).
+	maxArgs int
 	// noTimeout exempts the command from --timeout (long-running ones).
 	noTimeout bool
 	// setup binds the command's options to its flags and returns its run

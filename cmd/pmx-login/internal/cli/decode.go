@@ -21,16 +21,19 @@ type decodeOptions struct {
 func decodeCommand() command {
 	return command{
 		name:    "decode",
-		args:    "< TOKEN-FILE",
+		args:    "[TOKEN | -]",
+		maxArgs: 1,
 		summary: "Show the header and claims of a JWT, without verifying it",
 		long: `Decodes any JWT (an access token, a client assertion, a registration token) the way
 the troubleshooting guides do on jwt.io, but offline: header and claims pretty-printed,
 iat/nbf/exp in UTC and relative to now ("expired 3m ago"), the scopes one per line.
-The signature is neither verified nor printed. The token is read from stdin (asked for
-without echo on a terminal). A "Bearer " prefix is ignored. A token that is not a JWT,
+The signature is neither verified nor printed. The token is the argument, or read from
+stdin with - or no argument (asked for without echo on a terminal); prefer stdin, since
+an argument shows in the process list and shell history. A "Bearer " prefix is ignored. A token that is not a JWT,
 or is cut short, is a usage error (exit 2) naming the part that is bad.`,
 		example: `pmx-login token | pmx-login decode
-pmx-login decode --json < token.txt | jq -r '.claims.exp'`,
+pmx-login decode --json - < token.txt | jq -r '.claims.exp'
+pmx-login decode eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3MDMyNzA3MDB9.c2ln`,
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &decodeOptions{app: a, fs: fs}
 			return func(ctx context.Context) error { return runDecode(ctx, o) }
@@ -54,9 +57,7 @@ func runDecode(_ context.Context, o *decodeOptions) error {
 	return printDecoded(o.io.Out, d, now)
 }
 
-// token reads the token from the argument, else from stdin. (The command
-// line parser refuses arguments for now, so only stdin reaches here; the
-// argument forms TOKEN and - work as soon as it passes them on.)
+// token reads the token from the argument, else from stdin.
 func (o *decodeOptions) token() (string, error) {
 	args := o.fs.Args()
 	switch {

@@ -40,6 +40,16 @@ func TestDecode(t *testing.T) {
 		t.Errorf("the signature was printed:\n%s", r.out)
 	}
 
+	// The argument forms: the token itself, and - for stdin.
+	for _, args := range [][]string{{"decode", tok}, {"decode", "-"}} {
+		r = f.run(t, tok, args...)
+		wantCode(t, r, 0)
+		if !strings.Contains(r.out, "\"sub\": \"trader1\"") {
+			t.Errorf("%v: stdout lacks the claims:\n%s", args[1:2], r.out)
+		}
+	}
+	wantCode(t, f.run(t, "", "decode", tok, tok), exitUsage, "unexpected argument")
+
 	r = f.run(t, tok, "decode", "--json")
 	wantCode(t, r, 0)
 	var out struct {

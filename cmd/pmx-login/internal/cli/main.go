@@ -71,8 +71,8 @@ func run(ctx context.Context, args []string, s IOStreams) error {
 		}
 		return usageErrorf(c.name, "%v", err)
 	}
-	if fs.NArg() > 0 {
-		return usageErrorf(c.name, "unexpected argument %q", fs.Arg(0))
+	if fs.NArg() > c.maxArgs {
+		return usageErrorf(c.name, "unexpected argument %q", fs.Arg(c.maxArgs))
 	}
 	if err := a.g.check(); err != nil {
 		return err
