@@ -19,21 +19,6 @@ import (
 	"github.com/pmx-login/pmx-login/mfa"
 )
 
-// buildBinary builds cmd/pmx-login into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go tool is not on PATH (go test puts it there): %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "pmx-login")
-	cmd := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, "github.com/pmx-login/pmx-login/cmd/pmx-login")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startSandbox runs `pmx-login sandbox` and returns its export lines and
 // registration token; it is interrupted when the test ends.
 func startSandbox(t *testing.T, bin string, env []string) (map[string]string, string) {
@@ -101,7 +86,7 @@ type e2eStep struct {
 // except on the stdout of `token`.
 func TestEndToEndSubprocess(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
+	bin := pmxBinary(t)
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	vars, regToken := startSandbox(t, bin, base)
 	cfg := t.TempDir()

@@ -138,7 +138,7 @@ func message(err error) (line, hint string) {
 		return line, "the command ran out of time: check the network, or give a longer --timeout"
 	case errors.Is(err, traderapi.ErrUnreachable), errors.Is(err, traderapi.ErrUnavailable),
 		errors.Is(err, traderapi.ErrMalformedResponse), misdirected(err):
-		return line, "check --base-url/--host (PMX_BASE_URL/PMX_HOST) and your network"
+		return line, "check --base-url/--host (PMX_BASE_URL/PMX_HOST) and your network; `pmx-login doctor` names the step that fails"
 	case errors.As(err, &ae) && credentialPaths[ae.Endpoint]:
 		return line, credentialHint(ae)
 	case errors.Is(err, errPasswordMismatch):
