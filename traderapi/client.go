@@ -248,6 +248,7 @@ type NetError struct {
 	Err      error
 }
 
+// Error names the endpoint and the network failure.
 func (e *NetError) Error() string {
 	return fmt.Sprintf("%s: exchange unreachable: %v", e.Endpoint, e.Err)
 }
@@ -266,6 +267,7 @@ type MalformedError struct {
 	Reason     string
 }
 
+// Error names the endpoint, the status and what was wrong with the body.
 func (e *MalformedError) Error() string {
 	return fmt.Sprintf("%s: malformed response (HTTP %d): %s; is the base URL an exchange endpoint?", e.Endpoint, e.StatusCode, e.Reason)
 }

@@ -38,6 +38,7 @@ type TokenError struct {
 	API *traderapi.APIError
 }
 
+// Error returns one line: the OAuth error code and its description.
 func (e *TokenError) Error() string {
 	msg := fmt.Sprintf("isv: token endpoint refused the request (HTTP %d): %s", e.API.StatusCode, cmpOr(e.Code, "error"))
 	if e.Description != "" {

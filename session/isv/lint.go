@@ -52,6 +52,7 @@ type Problem struct {
 	Message string
 }
 
+// String returns "rule: message".
 func (p Problem) String() string { return p.Rule + ": " + p.Message }
 
 // LintAssertion checks a client assertion against every rule of seeds 003

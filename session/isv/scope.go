@@ -206,6 +206,7 @@ type ScopeError struct {
 	API *traderapi.APIError
 }
 
+// Error names the missing scope and the endpoint that needs it.
 func (e *ScopeError) Error() string {
 	return fmt.Sprintf("isv: %s: permission denied: missing required scope %s: the client is not granted it; "+
 		"ask Polymarket support to add %s to your client ID, then get a fresh token", e.Endpoint, e.Scope, e.Scope)
