@@ -66,7 +66,8 @@ type Config struct {
 	// user who logged in to the environment.
 	Username string
 	// Now is the clock (default [time.Now]). Keep the monotonic reading:
-	// expiry is measured on it.
+	// expiry is measured on it, against the ReceivedAt times the client
+	// stamps, so give the client the same clock ([traderapi.WithClock]).
 	Now func() time.Time
 	// Margin is how long before expiry a token is refreshed (default 60 s,
 	// capped at half the token's lifetime).
