@@ -141,8 +141,9 @@ func (m *Manager) Resume(ctx context.Context) error {
 	}
 	now := m.cfg.Now()
 	if !rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry) {
-		m.forget(ctx, username)
-		return fmt.Errorf("the stored session of %q expired at %s: %w", username, rec.RefreshExpiry.Format(time.RFC3339), ErrSessionExpired)
+		err := fmt.Errorf("the stored session of %q expired at %s: %w", username, rec.RefreshExpiry.Format(time.RFC3339), ErrSessionExpired)
+		m.forget(ctx, username, err)
+		return err
 	}
 	s := m.fromRecord(rec, now)
 	m.publish(s)
@@ -188,7 +189,7 @@ func (m *Manager) Logout(ctx context.Context) error {
 	if tokErr == nil {
 		revokeErr = m.cfg.Client.Logout(ctx, traderapi.LogoutRequest{AccessToken: access, RefreshToken: m.cur.Load().refresh})
 	}
-	m.forget(ctx, s.username)
+	m.forget(ctx, s.username, ErrNotLoggedIn)
 	switch {
 	case tokErr != nil && errors.Is(tokErr, ErrSessionExpired):
 		return nil // nothing left to revoke
@@ -200,9 +201,10 @@ func (m *Manager) Logout(ctx context.Context) error {
 	return nil
 }
 
-// forget ends the session in memory and removes it from the store.
-func (m *Manager) forget(ctx context.Context, username string) {
-	m.publish(deadState(username, ErrNotLoggedIn))
+// forget ends the session in memory, so that Token returns why, and
+// removes it from the store.
+func (m *Manager) forget(ctx context.Context, username string, why error) {
+	m.publish(deadState(username, why))
 	if err := m.cfg.Store.Delete(context.WithoutCancel(ctx), m.key(username)); err != nil {
 		m.cfg.Logger.Warn("could not remove the stored session", "env", m.cfg.Environment, "user", username, "error", err)
 	}

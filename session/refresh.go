@@ -212,9 +212,8 @@ func (m *Manager) sessionOver(ctx context.Context, s *state, cause error) (any, 
 		m.cfg.Logger.Warn("re-login failed", "user", s.username, "error", err)
 		cause = fmt.Errorf("%w; re-login failed: %w", cause, err)
 	}
-	m.forget(ctx, s.username)
 	err := fmt.Errorf("session of %q in %s ended (%w): %w", s.username, m.cfg.Environment, cause, ErrSessionExpired)
-	m.publish(deadState(s.username, err))
+	m.forget(ctx, s.username, err)
 	return nil, err
 }
 
