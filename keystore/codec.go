@@ -30,6 +30,9 @@ type wireRecord struct {
 	OTP   string `json:"otp,omitempty"`
 	MFA   bool   `json:"mfa,omitempty"`
 	Saved string `json:"saved,omitempty"`
+	Gen   uint64 `json:"gen,omitempty"`
+	AL    int64  `json:"al,omitempty"` // access lifetime, milliseconds
+	OTS   int64  `json:"ots,omitempty"`
 }
 
 // Encode returns the wire form of r: compact JSON with a version field,
@@ -49,6 +52,7 @@ func Encode(r *Record) ([]byte, error) {
 		RT: r.RefreshToken.Reveal(), RX: formatTime(r.RefreshExpiry),
 		AT: r.AccessToken.Reveal(), AX: formatTime(r.AccessExpiry),
 		OTP: r.OTPAuthURL.Reveal(), MFA: r.MFA, Saved: formatTime(r.SavedAt),
+		Gen: r.Generation, AL: r.AccessLifetime.Milliseconds(), OTS: r.LastOTPStep,
 	}
 	var buf bytes.Buffer
 	e := json.NewEncoder(&buf)
@@ -99,7 +103,13 @@ func Decode(b []byte) (*Record, error) {
 		AccessToken:  traderapi.Secret(w.AT),
 		OTPAuthURL:   traderapi.Secret(w.OTP),
 		MFA:          w.MFA,
+		Generation:   w.Gen,
+		LastOTPStep:  w.OTS,
 	}
+	if w.AL < 0 || w.OTS < 0 {
+		return nil, corrupt("field \"al\" or \"ots\" is negative")
+	}
+	r.AccessLifetime = time.Duration(w.AL) * time.Millisecond
 	for _, f := range []struct {
 		name string
 		in   string

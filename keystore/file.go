@@ -97,10 +97,15 @@ func (f *File) Get(ctx context.Context, k Key) (*Record, error) {
 		return nil, err
 	}
 	defer unlock()
+	return f.read(d, k)
+}
+
+// read reads the record of k in d; the caller holds the lock.
+func (f *File) read(d string, k Key) (*Record, error) {
 	path := filepath.Join(d, fileName(k.Username, k.Item))
 	b, err := readSecure(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, notFound
+		return nil, fmt.Errorf("%w: no %s stored for %s in %s", ErrNotFound, k.Item, k.Username, k.Environment)
 	} else if err != nil {
 		return nil, err
 	}
@@ -133,6 +138,12 @@ func (f *File) Set(ctx context.Context, k Key, r *Record) error {
 		return err
 	}
 	defer unlock()
+	return f.write(d, k, b)
+}
+
+// write stores an encoded record and, for a session, the last user; the
+// caller holds the exclusive lock.
+func (f *File) write(d string, k Key, b []byte) error {
 	removeTemps(d)
 	if err := writeAtomic(d, fileName(k.Username, k.Item), b); err != nil {
 		return err
@@ -164,6 +175,12 @@ func (f *File) Delete(ctx context.Context, k Key) error {
 		return err
 	}
 	defer unlock()
+	return f.remove(d, k)
+}
+
+// remove deletes k's file and, for the last user's session, the last user;
+// the caller holds the exclusive lock.
+func (f *File) remove(d string, k Key) error {
 	if err := removeSynced(d, fileName(k.Username, k.Item)); err != nil {
 		return err
 	}

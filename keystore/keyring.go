@@ -47,6 +47,7 @@ type Keyring struct {
 	prefix  string
 	goos    string
 	kc      secrets
+	lockDir string
 }
 
 // KeyringOption configures a [Keyring].
@@ -73,6 +74,11 @@ func WithServicePrefix(prefix string) KeyringOption {
 		}
 	}
 }
+
+// WithLockDir puts the lock files that serialise compare-and-set and
+// refreshes across processes in dir (default: $XDG_RUNTIME_DIR/pmx-login,
+// else the file backend's directory + "/locks").
+func WithLockDir(dir string) KeyringOption { return func(k *Keyring) { k.lockDir = dir } }
 
 // withSecrets puts kc in place of the operating system's keychain (tests).
 func withSecrets(kc secrets) KeyringOption { return func(k *Keyring) { k.kc = kc } }

@@ -4,6 +4,7 @@ package keystore
 
 import (
 	"context"
+	"path/filepath"
 	"time"
 )
 
@@ -16,4 +17,9 @@ func lockDir(ctx context.Context, _ string, _ bool, _ time.Duration) (func(), er
 		return nil, err
 	}
 	return func() {}, nil
+}
+
+// lockPath is lockDir for one lock file.
+func lockPath(ctx context.Context, path string, exclusive bool, wait time.Duration) (func(), error) {
+	return lockDir(ctx, filepath.Dir(path), exclusive, wait)
 }

@@ -19,7 +19,11 @@ const lockName = ".lock"
 // waiting at most wait or until ctx is done. The lock is per open file, so
 // it excludes other goroutines of this process as well as other processes.
 func lockDir(ctx context.Context, d string, exclusive bool, wait time.Duration) (unlock func(), err error) {
-	path := filepath.Join(d, lockName)
+	return lockPath(ctx, filepath.Join(d, lockName), exclusive, wait)
+}
+
+// lockPath takes a flock(2) lock on the file at path, creating it (0600).
+func lockPath(ctx context.Context, path string, exclusive bool, wait time.Duration) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("keystore: opening lock file: %w", err)

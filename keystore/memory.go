@@ -13,6 +13,7 @@ type Memory struct {
 	mu      sync.Mutex
 	records map[Key]Record
 	last    map[string]string
+	locks   map[Key]chan struct{}
 }
 
 // NewMemory returns an empty in-memory [Store].

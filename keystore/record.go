@@ -34,6 +34,27 @@ type Record struct {
 	// SavedAt is when the record was stored, as the caller sets it (stores
 	// keep it as given).
 	SavedAt time.Time
+	// Generation orders the versions of a session: every write carries a
+	// higher generation than the record it replaces (0: written before
+	// generations existed). See [Same] and [Store.CompareAndSwap].
+	Generation uint64
+	// AccessLifetime is the cached access token's lifetime as issued (0:
+	// unknown), so that a process resuming the session refreshes it at the
+	// same point as the process that stored it.
+	AccessLifetime time.Duration
+	// LastOTPStep is the last TOTP time step (Unix time / period) a login
+	// or confirmation of this user used, so that no process offers the
+	// same one-time code twice (0: none recorded).
+	LastOTPStep int64
+}
+
+// Same reports whether a and b are the same version of a session: the same
+// generation, refresh token and access token. Two nil records are the same.
+func Same(a, b *Record) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Generation == b.Generation && a.RefreshToken == b.RefreshToken && a.AccessToken == b.AccessToken
 }
 
 // String returns a one-line summary with every secret redacted.
@@ -47,6 +68,9 @@ func (r Record) String() string {
 	}
 	if r.MFA {
 		b.WriteString(", MFA: true")
+	}
+	if r.Generation != 0 {
+		fmt.Fprintf(&b, ", Generation: %d", r.Generation)
 	}
 	if !r.SavedAt.IsZero() {
 		b.WriteString(", SavedAt: " + r.SavedAt.Format(time.RFC3339))
@@ -89,6 +113,9 @@ func (r Record) LogValue() slog.Value {
 	}
 	if !r.SavedAt.IsZero() {
 		attrs = append(attrs, slog.Time("saved_at", r.SavedAt))
+	}
+	if r.Generation != 0 {
+		attrs = append(attrs, slog.Uint64("generation", r.Generation))
 	}
 	return slog.GroupValue(attrs...)
 }

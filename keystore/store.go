@@ -51,6 +51,23 @@ type Store interface {
 	LastUser(ctx context.Context, env string) (string, error)
 	// Backend names the backend: "keyring", "file" or "memory".
 	Backend() string
+
+	// CompareAndSwap stores r under k only if the entry still holds old
+	// ([Same]; a nil old means nothing is stored). Otherwise it stores
+	// nothing and returns a [*ConflictError] (matching [ErrConflict]) that
+	// carries what is stored now. A session write records the last user as
+	// Set does.
+	CompareAndSwap(ctx context.Context, k Key, old, r *Record) error
+	// CompareAndDelete removes the entry under k only if it still holds old
+	// ([Same]); otherwise it returns a [*ConflictError]. An absent entry is
+	// not an error.
+	CompareAndDelete(ctx context.Context, k Key, old *Record) error
+	// Lock takes the store's cross-process lock on k, held until unlock is
+	// called: one holder at a time among the goroutines and processes that
+	// share the store. It waits until ctx is done. The session core holds
+	// it around a refresh so that processes sharing a session refresh it
+	// once; it is advisory, and writes stay compare-and-set.
+	Lock(ctx context.Context, k Key) (unlock func(), err error)
 }
 
 // Sentinel errors to branch on with [errors.Is].
@@ -70,7 +87,26 @@ var (
 	// ErrCorrupt: a stored record cannot be decoded, or is stored under a
 	// key it does not belong to. Delete it and log in again.
 	ErrCorrupt = errors.New("keystore: corrupt record")
+	// ErrConflict: a compare-and-set found that the stored record changed
+	// since the caller read it (another process wrote it). See
+	// [ConflictError].
+	ErrConflict = errors.New("keystore: the stored record changed")
 )
+
+// ConflictError is a compare-and-set that lost: Current is what the entry
+// holds now (nil: nothing). It matches [ErrConflict].
+type ConflictError struct {
+	Key     Key
+	Current *Record
+}
+
+// Error names the entry, never its content.
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("keystore: %s was changed by another process", e.Key)
+}
+
+// Is matches [ErrConflict].
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
 // Backend names accepted by [Open].
 const (

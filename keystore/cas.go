@@ -1,0 +1,257 @@
+package keystore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// holdWait bounds how long [Store.Lock] waits when ctx has no deadline: a
+// refresh never takes this long, so a lock held longer is stuck.
+const holdWait = 5 * time.Minute
+
+// casCheck compares the stored record cur (nil: none) with old.
+func casCheck(k Key, cur, old *Record) error {
+	if Same(cur, old) {
+		return nil
+	}
+	return &ConflictError{Key: k, Current: cur}
+}
+
+// getOrNil turns "not found" into a nil record.
+func getOrNil(r *Record, err error) (*Record, error) {
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return r, err
+}
+
+// CompareAndSwap stores a copy of r under k if k still holds old.
+func (m *Memory) CompareAndSwap(ctx context.Context, k Key, old, r *Record) error {
+	k, rec, err := prepare(k, r)
+	if err != nil {
+		return err
+	}
+	if _, err := Encode(&rec); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := casCheck(k, m.lookup(k), old); err != nil {
+		return err
+	}
+	m.records[k] = rec
+	if k.Item == ItemSession {
+		m.last[k.Environment] = k.Username
+	}
+	return nil
+}
+
+// CompareAndDelete removes the entry under k if it still holds old.
+func (m *Memory) CompareAndDelete(ctx context.Context, k Key, old *Record) error {
+	k, err := k.normalize()
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur := m.lookup(k)
+	if cur == nil {
+		return nil
+	}
+	if err := casCheck(k, cur, old); err != nil {
+		return err
+	}
+	delete(m.records, k)
+	if k.Item == ItemSession && m.last[k.Environment] == k.Username {
+		delete(m.last, k.Environment)
+	}
+	return nil
+}
+
+// lookup returns a copy of the record under k, nil if none; m.mu is held.
+func (m *Memory) lookup(k Key) *Record {
+	if r, ok := m.records[k]; ok {
+		return &r
+	}
+	return nil
+}
+
+// Lock takes the in-process lock on k.
+func (m *Memory) Lock(ctx context.Context, k Key) (func(), error) {
+	k, err := k.normalize()
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.locks == nil {
+		m.locks = map[Key]chan struct{}{}
+	}
+	ch, ok := m.locks[k]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		m.locks[k] = ch
+	}
+	m.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("keystore: waiting for the lock on %s: %w", k, ctx.Err())
+	}
+}
+
+// CompareAndSwap stores r under k if k still holds old, under the
+// environment's exclusive lock.
+func (f *File) CompareAndSwap(ctx context.Context, k Key, old, r *Record) error {
+	k, rec, err := prepare(k, r)
+	if err != nil {
+		return err
+	}
+	b, err := Encode(&rec)
+	if err != nil {
+		return err
+	}
+	d, err := f.envDir(k.Environment, true)
+	if err != nil {
+		return err
+	}
+	unlock, err := lockDir(ctx, d, true, f.lockWait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := getOrNil(f.read(d, k))
+	if err != nil {
+		return err
+	}
+	if err := casCheck(k, cur, old); err != nil {
+		return err
+	}
+	return f.write(d, k, b)
+}
+
+// CompareAndDelete removes the entry under k if it still holds old.
+func (f *File) CompareAndDelete(ctx context.Context, k Key, old *Record) error {
+	k, err := k.normalize()
+	if err != nil {
+		return err
+	}
+	d, err := f.envDir(k.Environment, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	unlock, err := lockDir(ctx, d, true, f.lockWait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := getOrNil(f.read(d, k))
+	if err != nil || cur == nil {
+		return err
+	}
+	if err := casCheck(k, cur, old); err != nil {
+		return err
+	}
+	return f.remove(d, k)
+}
+
+// Lock takes an exclusive flock(2) on <env>/<user>.<item>.lock.
+func (f *File) Lock(ctx context.Context, k Key) (func(), error) {
+	k, err := k.normalize()
+	if err != nil {
+		return nil, err
+	}
+	d, err := f.envDir(k.Environment, true)
+	if err != nil {
+		return nil, err
+	}
+	return lockPath(ctx, filepath.Join(d, escapeUser(k.Username)+"."+string(k.Item)+".lock"), true, holdWait)
+}
+
+// CompareAndSwap stores r under key if key still holds old: read, compare
+// and write under a lock file, since a keychain has no compare-and-set.
+func (k *Keyring) CompareAndSwap(ctx context.Context, key Key, old, r *Record) error {
+	unlock, err := k.lockFile(ctx, key, "write")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := getOrNil(k.Get(ctx, key))
+	if err != nil {
+		return err
+	}
+	if err := casCheck(key, cur, old); err != nil {
+		return err
+	}
+	return k.Set(ctx, key, r)
+}
+
+// CompareAndDelete removes the entry under key if it still holds old.
+func (k *Keyring) CompareAndDelete(ctx context.Context, key Key, old *Record) error {
+	unlock, err := k.lockFile(ctx, key, "write")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := getOrNil(k.Get(ctx, key))
+	if err != nil || cur == nil {
+		return err
+	}
+	if err := casCheck(key, cur, old); err != nil {
+		return err
+	}
+	return k.Delete(ctx, key)
+}
+
+// Lock takes the cross-process lock on key: a lock file in the lock
+// directory ([WithLockDir]), since a keychain has no locks.
+func (k *Keyring) Lock(ctx context.Context, key Key) (func(), error) {
+	return k.lockFile(ctx, key, "hold")
+}
+
+func (k *Keyring) lockFile(ctx context.Context, key Key, kind string) (func(), error) {
+	key, err := key.normalize()
+	if err != nil {
+		return nil, err
+	}
+	dir := k.lockDir
+	if dir == "" {
+		if dir, err = defaultLockDir(); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("keystore: creating the lock directory: %w", err)
+	}
+	if err := checkDir(dir); err != nil {
+		return nil, err
+	}
+	name := key.Environment + "." + escapeUser(key.Username) + "." + string(key.Item) + "." + kind + ".lock"
+	return lockPath(ctx, filepath.Join(dir, name), true, holdWait)
+}
+
+// defaultLockDir is $XDG_RUNTIME_DIR/pmx-login where it is set (a per-user
+// tmpfs), else the file backend's directory.
+func defaultLockDir() (string, error) {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "pmx-login"), nil
+	}
+	d, err := DefaultDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "locks"), nil
+}
