@@ -1,44 +1,113 @@
 package session
 
-import "context"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
-// Start runs a background refresher until ctx ends or [Manager.Close] is
-// called: each access token is refreshed as soon as it goes stale, so that
-// a bot's requests never wait on a refresh. Start returns at once; calling
-// it again while it runs does nothing.
-func (m *Manager) Start(ctx context.Context) {
-	if !m.started.CompareAndSwap(false, true) {
-		return
-	}
-	go func() {
-		defer m.started.Store(false)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-m.closed:
-				return
-			case <-m.staleCh:
-				if s := m.cur.Load(); s != nil && s.err == nil {
-					<-m.startRefresh(ctx, false)
-				}
-			}
-		}
-	}()
+// clockCheck is how often the background refresher compares the wall
+// clock with the monotonic one: after a suspend the token's timers fire
+// late, and the wall clock tells the truth.
+const clockCheck = 5 * time.Second
+
+// background is the state of the background refresher.
+type background struct {
+	mu      sync.Mutex
+	closed  bool
+	running <-chan struct{} // the running loop's ctx.Done (nil: none)
+	exited  chan struct{}   // closed when the running loop returns
+	quit    chan struct{}   // closed by close
+	staleCh chan struct{}
 }
 
-// Close stops the background refresher. The session stays stored, and the
-// manager still answers Token (refreshing on demand) after Close.
-func (m *Manager) Close() error {
-	m.close.Do(func() { close(m.closed) })
+func newBackground() background {
+	return background{quit: make(chan struct{}), staleCh: make(chan struct{}, 1)}
+}
+
+// cue tells the loop the token went stale; it never blocks.
+func (b *background) cue() {
+	select {
+	case b.staleCh <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs a background refresher until ctx ends or [Manager.Close] is
+// called: each access token is refreshed as soon as it goes stale (after a
+// failed refresh, once the back-off allows), so that a bot's requests never
+// wait on a refresh; it also notices a jump of the wall clock (a laptop's
+// sleep) and re-checks the token. Calling Start while a refresher runs
+// does nothing; Start after the ctx of an earlier Start ended starts a new
+// one. After Close it returns [ErrClosed].
+func (m *Manager) Start(ctx context.Context) error {
+	b := &m.bg
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	if b.running != nil {
+		select {
+		case <-b.running:
+			<-b.exited // the earlier loop is returning
+		default:
+			return nil
+		}
+	}
+	b.running, b.exited = ctx.Done(), make(chan struct{})
+	go m.loop(ctx, b.exited)
 	return nil
 }
 
-// onStale is the stale timer's cue to the background refresher; it never
-// blocks.
-func (m *Manager) onStale() {
+func (m *Manager) loop(ctx context.Context, exited chan struct{}) {
+	defer close(exited)
+	tick := time.NewTicker(clockCheck)
+	defer tick.Stop()
+	wall, mono := m.cfg.Now().Round(0), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.bg.quit:
+			return
+		case <-m.bg.staleCh:
+		case <-tick.C:
+			m.checkClock(&wall, &mono)
+		}
+		if e := m.cache.Current(); e != nil && e.Err == nil && e.Stale() {
+			_, _ = m.cache.Entry(ctx) // starts a flight unless backing off
+		}
+	}
+}
+
+// checkClock re-checks the token when the wall clock moved well beyond
+// the monotonic clock since the last check.
+func (m *Manager) checkClock(wall *time.Time, mono *time.Time) {
+	w, n := m.cfg.Now().Round(0), time.Now()
+	if w.Sub(*wall)-n.Sub(*mono) > clockCheck {
+		m.cfg.Logger.Info("the wall clock jumped (a suspend?): re-checking the token", "env", m.cfg.Environment)
+		m.cache.Recheck()
+	}
+	*wall, *mono = w, n
+}
+
+// close stops the loop and waits at most wait for it.
+func (b *background) close(wait time.Duration) {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.quit)
+	}
+	exited := b.exited
+	b.mu.Unlock()
+	if exited == nil {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
 	select {
-	case m.staleCh <- struct{}{}:
-	default:
+	case <-exited:
+	case <-t.C:
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
@@ -23,11 +24,14 @@ type API interface {
 }
 
 // Store keeps sessions between runs; the keystore package's backends are
-// stores.
+// stores. Every write the manager makes is a compare-and-set against the
+// record it started from, and a refresh holds the store's cross-process
+// lock, so that processes sharing a store refresh a session once.
 type Store interface {
 	Get(ctx context.Context, k keystore.Key) (*keystore.Record, error)
-	Set(ctx context.Context, k keystore.Key, r *keystore.Record) error
-	Delete(ctx context.Context, k keystore.Key) error
+	CompareAndSwap(ctx context.Context, k keystore.Key, old, r *keystore.Record) error
+	CompareAndDelete(ctx context.Context, k keystore.Key, old *keystore.Record) error
+	Lock(ctx context.Context, k keystore.Key) (unlock func(), err error)
 	LastUser(ctx context.Context, env string) (string, error)
 }
 
@@ -50,6 +54,22 @@ type Retry struct {
 	// (the HTTP client's timeout) after it. A Retry-After longer than what
 	// is left ends the retries.
 	MaxElapsed time.Duration
+	// Cooldown is the wait after a failed refresh before the next one may
+	// start (default 5 s); it doubles with each failure in a row, jittered
+	// over its upper half, up to MaxCooldown (default 5 min), and is never
+	// shorter than a Retry-After. [Manager.Refresh] does not wait for it.
+	Cooldown, MaxCooldown time.Duration
+}
+
+// cooldown is the wait after the nth failed refresh in a row.
+func (r Retry) cooldown(n int, err error) time.Duration {
+	d := min(r.Cooldown<<min(n-1, 30), r.MaxCooldown)
+	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	var ae *traderapi.APIError
+	if errors.As(err, &ae) && ae.RetryAfter > d {
+		d = ae.RetryAfter
+	}
+	return d
 }
 
 // Config configures a [Manager]. Client is required; the rest has defaults.
@@ -65,13 +85,17 @@ type Config struct {
 	// Username is the user to [Manager.Resume]; the default is the last
 	// user who logged in to the environment.
 	Username string
-	// Now is the clock (default [time.Now]). Keep the monotonic reading:
-	// expiry is measured on it, against the ReceivedAt times the client
-	// stamps, so give the client the same clock ([traderapi.WithClock]).
+	// Now is the one clock (default [time.Now]). Keep its monotonic
+	// reading: a token's expiry is measured on it from when its request was
+	// sent. Give the client the same clock ([traderapi.WithClock]).
 	Now func() time.Time
 	// Margin is how long before expiry a token is refreshed (default 60 s,
 	// capped at half the token's lifetime).
 	Margin time.Duration
+	// Jitter shortens the margin of each token by a random fraction up to
+	// this (default 0.1; negative: none), so that processes sharing a
+	// session do not all go stale at the same instant.
+	Jitter float64
 	// Retry bounds the retries of a transient refresh failure.
 	Retry Retry
 	// Logger receives refresh events (never a secret); default discards.
@@ -123,6 +147,15 @@ func (c *Config) setDefaults() error {
 	}
 	if r.MaxElapsed <= 0 {
 		r.MaxElapsed = 2 * time.Minute
+	}
+	if r.Cooldown <= 0 {
+		r.Cooldown = 5 * time.Second
+	}
+	if r.MaxCooldown <= 0 {
+		r.MaxCooldown = 5 * time.Minute
+	}
+	if c.Jitter == 0 {
+		c.Jitter = 0.1
 	}
 	return nil
 }

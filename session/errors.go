@@ -2,7 +2,10 @@ package session
 
 import (
 	"errors"
+	"math/rand/v2"
+	"time"
 
+	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -11,9 +14,12 @@ var (
 	// ErrNotLoggedIn: there is no session for this environment and user,
 	// in memory or in the store. Log in first.
 	ErrNotLoggedIn = errors.New("not logged in")
-	// ErrSessionExpired: the refresh token was rejected or has expired; the
-	// stored session has been removed. Log in again.
+	// ErrSessionExpired: the exchange rejected the refresh token (or it
+	// expired) and no relogin succeeded; the stored session has been
+	// removed. A new login is needed. See [ExpiredError].
 	ErrSessionExpired = errors.New("session expired")
+	// ErrClosed: [Manager.Close] was called.
+	ErrClosed = tokencache.ErrClosed
 	// ErrOTPRequired: the account has MFA on and login needs a one-time
 	// password. It is the same value as [traderapi.ErrOTPRequired].
 	ErrOTPRequired = traderapi.ErrOTPRequired
@@ -34,17 +40,26 @@ func isTransient(err error) bool {
 		errors.Is(err, traderapi.ErrRateLimited) || errors.Is(err, traderapi.ErrMalformedResponse)
 }
 
-// isRejected reports whether the exchange refused the refresh token itself.
+// isRejected reports whether the exchange itself refused the refresh
+// token: a 401 with the exchange's JSON error body. A 403 or 404, an HTML
+// page or anything else from something in front of the exchange is not a
+// rejection: the session is kept and the refresh tried again later.
 func isRejected(err error) bool {
 	var ae *traderapi.APIError
-	if !errors.As(err, &ae) {
+	if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.BodyExcerpt != "" {
 		return false
 	}
-	// 401 is the documented answer; 400/403/404 on a refresh token mean the
-	// same thing in practice (unknown, revoked or malformed token).
-	switch ae.StatusCode {
-	case 400, 401, 403, 404:
-		return true
+	return ae.Code != 0 || ae.Message != "" || ae.ErrorCode != ""
+}
+
+// backoff is the wait before retry n: full jitter over base·2ⁿ⁻¹ capped at
+// ceiling, and never less than the server's Retry-After.
+func backoff(base, ceiling time.Duration, n int, err error) time.Duration {
+	d := min(base<<min(n-1, 30), ceiling)
+	d = time.Duration(rand.Int64N(int64(d)) + 1)
+	var ae *traderapi.APIError
+	if errors.As(err, &ae) && ae.RetryAfter > d {
+		d = ae.RetryAfter
 	}
-	return false
+	return d
 }

@@ -189,7 +189,8 @@ func TestResumeUsesCachedTokenThenRefreshes(t *testing.T) {
 		t.Fatalf("Resume with a valid cached token made %d refresh calls", n)
 	}
 
-	// With the cached access token gone, Resume refreshes with the stored refresh token.
+	// With the cached access token gone, Resume makes no call; the first
+	// Token refreshes with the stored refresh token.
 	rec, _ := storedRecord(t, f.store, f.m.Environment())
 	rec.AccessToken, rec.AccessExpiry = "", time.Time{}
 	if err := f.store.Set(t.Context(), keystore.Key{Environment: rec.Environment, Username: testUser}, rec); err != nil {
@@ -198,6 +199,12 @@ func TestResumeUsesCachedTokenThenRefreshes(t *testing.T) {
 	m3, _ := session.New(session.Config{Client: f.client, Store: f.store, Username: testUser})
 	if err := m3.Resume(t.Context()); err != nil {
 		t.Fatalf("Resume without a cached access token: %v", err)
+	}
+	if n := f.srv.Calls(traderapi.PathRefresh); n != 0 {
+		t.Fatalf("Resume made %d refresh calls, want 0", n)
+	}
+	if _, err := m3.Token(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 	if n := f.srv.Calls(traderapi.PathRefresh); n != 1 {
 		t.Fatalf("refresh calls = %d, want 1", n)

@@ -5,28 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
-// Manager owns one trader's session in one environment. It is safe for
-// concurrent use. Create it with [New].
-type Manager struct {
-	cfg Config
+// closeWait bounds how long Close waits for a refresh in flight to stop.
+const closeWait = 2 * time.Second
 
-	cur     atomic.Pointer[state]
-	flight  singleflight.Group
-	mu      sync.Mutex    // serialises publishing, so timers of replaced states are stopped
-	staleCh chan struct{} // cue for the background refresher
-	closed  chan struct{}
-	close   sync.Once
-	started atomic.Bool
+// Manager owns one trader's session in one environment. It is safe for
+// concurrent use. Create it with [New]; release it with [Manager.Close].
+type Manager struct {
+	cfg   Config
+	cache *tokencache.Cache[sess]
+	bg    background
 }
 
 // New returns a Manager with no session; call [Manager.Login] or
@@ -35,7 +29,19 @@ func New(cfg Config) (*Manager, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &Manager{cfg: cfg, staleCh: make(chan struct{}, 1), closed: make(chan struct{})}, nil
+	m := &Manager{cfg: cfg, bg: newBackground()}
+	m.cache = tokencache.New(tokencache.Config[sess]{
+		Fetch:   m.fetch,
+		Commit:  m.commit,
+		Now:     cfg.Now,
+		Margin:  cfg.Margin,
+		Jitter:  cfg.Jitter,
+		Budget:  cfg.Retry.MaxElapsed + 5*time.Second,
+		Backoff: cfg.Retry.cooldown,
+		Stale:   m.bg.cue,
+		None:    fmt.Errorf("no session for %s: %w", cfg.Environment, ErrNotLoggedIn),
+	})
+	return m, nil
 }
 
 // String describes the manager without secrets.
@@ -55,8 +61,8 @@ func (m *Manager) LogValue() slog.Value {
 func (m *Manager) Environment() string { return m.cfg.Environment }
 
 func (m *Manager) username() string {
-	if s := m.cur.Load(); s != nil {
-		return s.username
+	if e := m.cache.Current(); e != nil && e.Data.username != "" {
+		return e.Data.username
 	}
 	return m.cfg.Username
 }
@@ -77,7 +83,8 @@ func (m *Manager) CheckPassword(ctx context.Context, password traderapi.Secret) 
 }
 
 // ChangePassword changes the user's password. An empty username means the
-// current session's user.
+// current session's user. The session goes on: the exchange documents no
+// effect of a password change on issued tokens.
 func (m *Manager) ChangePassword(ctx context.Context, username string, oldPassword, newPassword traderapi.Secret) error {
 	if username = m.orCurrent(username); username == "" {
 		return fmt.Errorf("change password: no username given and %w", ErrNotLoggedIn)
@@ -96,41 +103,62 @@ func (m *Manager) orCurrent(username string) string {
 }
 
 // Login logs in with a password (and an OTP code once MFA is on), stores
-// the session and makes its access token current. Without a needed code the
-// error matches [ErrOTPRequired]. If the session cannot be stored, the
-// manager still holds it and the error matches [ErrNotStored].
+// the session and makes its access token current; refreshes in flight for
+// an earlier session are discarded. Without a needed code the error matches
+// [ErrOTPRequired]. If the session cannot be stored, the manager still holds
+// it and the error matches [ErrNotStored]. A Logout or Close while the
+// login is under way wins: the new session is revoked and the error
+// matches [ErrNotLoggedIn].
 func (m *Manager) Login(ctx context.Context, username string, password, otp traderapi.Secret) error {
-	resp, err := m.cfg.Client.Login(ctx, traderapi.LoginRequest{Username: username, Password: password, OTP: otp})
+	epoch := m.cache.Epoch()
+	e, err := m.login(ctx, Credentials{Username: username, Password: password, OTP: otp}, nil)
 	if err != nil {
 		return err
 	}
-	s, err := newState(username, issued{
-		token: resp.AccessToken, issueAt: resp.AccessIssueTime, expireAt: resp.AccessExpirationTime, received: resp.ReceivedAt,
-	}, resp.RefreshToken, refreshExpiry(resp.RefreshToken, resp.RefreshIssueTime, resp.RefreshExpirationTime, resp.ReceivedAt), m.cfg.Margin)
-	if err != nil {
-		return fmt.Errorf("login: %w", err)
+	ok, warn := m.cache.Replace(ctx, epoch, e)
+	if !ok {
+		m.revoke(context.WithoutCancel(ctx), e)
+		if warn == nil || errors.Is(warn, tokencache.ErrClosed) {
+			return fmt.Errorf("login: the manager was logged out or closed meanwhile: %w", ErrNotLoggedIn)
+		}
+		return warn
 	}
-	s.mfa = otp != ""
-	m.publish(s)
-	m.cfg.Logger.Info("logged in", "env", m.cfg.Environment, "user", username, "access_lifetime", s.lifetime)
-	return m.save(ctx, s)
+	m.cfg.Logger.Info("logged in", "env", m.cfg.Environment, "user", username, "access_lifetime", e.Data.lifetime)
+	return warn
+}
+
+// login calls the exchange's login and builds the new state, generation
+// above what the store holds. stored is the record it replaces, if known.
+func (m *Manager) login(ctx context.Context, c Credentials, stored *keystore.Record) (*entry, error) {
+	sent := m.cfg.Now()
+	resp, err := m.cfg.Client.Login(ctx, traderapi.LoginRequest{Username: c.Username, Password: c.Password, OTP: c.OTP})
+	if err != nil {
+		return nil, err
+	}
+	if stored == nil {
+		stored, _ = m.cfg.Store.Get(ctx, m.key(c.Username))
+	}
+	d := sess{
+		username: c.Username, refresh: resp.RefreshToken, mfa: c.OTP != "",
+		refreshExpiry: refreshExpiry(resp.RefreshToken, resp.RefreshIssueTime, resp.RefreshExpirationTime, sent),
+		gen:           loginGeneration(m.cfg.Now(), stored), stored: stored, login: true,
+	}
+	e, err := m.newEntry(d, issued{token: resp.AccessToken, issueAt: resp.AccessIssueTime, expireAt: resp.AccessExpirationTime, sent: sent})
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	return e, nil
 }
 
 // Resume picks up the stored session of the configured user (or the
-// environment's last user) without a password: it uses the stored access
-// token while it is valid, and otherwise refreshes it with the stored
-// refresh token. With no stored session it returns [ErrNotLoggedIn].
+// environment's last user) without a password and without a network call:
+// the stored access token is served while it is fresh, and the next
+// [Manager.Token] after that refreshes it. With no stored session it
+// returns [ErrNotLoggedIn].
 func (m *Manager) Resume(ctx context.Context) error {
-	username := m.cfg.Username
-	if username == "" {
-		u, err := m.cfg.Store.LastUser(ctx, m.cfg.Environment)
-		if errors.Is(err, keystore.ErrNotFound) {
-			return fmt.Errorf("no stored session for %s: %w", m.cfg.Environment, ErrNotLoggedIn)
-		}
-		if err != nil {
-			return err
-		}
-		username = u
+	username, err := m.resumeUser(ctx)
+	if err != nil {
+		return err
 	}
 	rec, err := m.cfg.Store.Get(ctx, m.key(username))
 	if errors.Is(err, keystore.ErrNotFound) {
@@ -139,140 +167,34 @@ func (m *Manager) Resume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	now := m.cfg.Now()
-	if !rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry) {
+	if !rec.RefreshExpiry.IsZero() && !m.cfg.Now().Before(rec.RefreshExpiry) {
 		err := fmt.Errorf("the stored session of %q expired at %s: %w", username, rec.RefreshExpiry.Format(time.RFC3339), ErrSessionExpired)
-		m.forget(ctx, username, err)
+		m.removeStored(ctx, sess{username: username, refresh: rec.RefreshToken, stored: rec})
 		return err
 	}
-	s := m.fromRecord(rec, now)
-	m.publish(s)
-	if !s.stale.Load() {
-		return nil // the cached access token is good for a while yet
-	}
-	_, err = m.refreshNow(ctx, false)
-	return err
-}
-
-// fromRecord rebuilds a state from a stored record. The stored access
-// expiry is a local time this package computed, so it is read against the
-// local clock; a token close to it is treated as stale.
-func (m *Manager) fromRecord(rec *keystore.Record, now time.Time) *state {
-	s := &state{username: rec.Username, access: rec.AccessToken, refresh: rec.RefreshToken, refreshExpiresAt: rec.RefreshExpiry, mfa: rec.MFA}
-	if rec.AccessToken == "" || rec.AccessExpiry.IsZero() {
-		s.stale.Store(true)
-		s.expired.Store(true)
-		return s
-	}
-	left := rec.AccessExpiry.Sub(now)
-	s.expiresAt = now.Add(left)
-	s.staleAt = s.expiresAt.Add(-m.cfg.Margin)
-	return s // publish arms its timers
-}
-
-// Logout revokes the session on the server and removes it locally. If the
-// server cannot be reached the local session is still removed and the error
-// matches [ErrNotRevoked].
-func (m *Manager) Logout(ctx context.Context) error {
-	s := m.cur.Load()
-	if s == nil || s.err != nil {
-		if err := m.Resume(ctx); err != nil && s == nil {
-			return err
-		}
-		s = m.cur.Load()
-	}
-	if s == nil || s.err != nil {
-		return ErrNotLoggedIn
-	}
-	access, tokErr := m.Token(ctx)
-	var revokeErr error
-	if tokErr == nil {
-		revokeErr = m.cfg.Client.Logout(ctx, traderapi.LogoutRequest{AccessToken: access, RefreshToken: m.cur.Load().refresh})
-	}
-	m.forget(ctx, s.username, ErrNotLoggedIn)
-	switch {
-	case tokErr != nil && errors.Is(tokErr, ErrSessionExpired):
-		return nil // nothing left to revoke
-	case tokErr != nil:
-		return fmt.Errorf("logged out locally; %w: %w", ErrNotRevoked, tokErr)
-	case revokeErr != nil && !errors.Is(revokeErr, traderapi.ErrUnauthorized):
-		return fmt.Errorf("logged out locally; %w: %w", ErrNotRevoked, revokeErr)
+	if _, err := m.cache.Replace(ctx, m.cache.Epoch(), m.fromRecord(rec)); err != nil {
+		return err
 	}
 	return nil
 }
 
-// forget ends the session in memory, so that Token returns why, and
-// removes it from the store.
-func (m *Manager) forget(ctx context.Context, username string, why error) {
-	m.publish(deadState(username, why))
-	if err := m.cfg.Store.Delete(context.WithoutCancel(ctx), m.key(username)); err != nil {
-		m.cfg.Logger.Warn("could not remove the stored session", "env", m.cfg.Environment, "user", username, "error", err)
+func (m *Manager) resumeUser(ctx context.Context) (string, error) {
+	if m.cfg.Username != "" {
+		return m.cfg.Username, nil
 	}
+	u, err := m.cfg.Store.LastUser(ctx, m.cfg.Environment)
+	if errors.Is(err, keystore.ErrNotFound) {
+		return "", fmt.Errorf("no stored session for %s: %w", m.cfg.Environment, ErrNotLoggedIn)
+	}
+	return u, err
 }
 
-// publish makes s current and stops the timers of the state it replaces.
-func (m *Manager) publish(s *state) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s.err == nil && s.timers[0] == nil && s.timers[1] == nil && !s.expired.Load() {
-		s.arm(m.cfg.Now(), m.onStale)
-	}
-	if old := m.cur.Swap(s); old != nil && old != s {
-		old.disarm()
-	}
-}
-
-// save writes the current session to the store.
-func (m *Manager) save(ctx context.Context, s *state) error {
-	rec := &keystore.Record{
-		Environment:   m.cfg.Environment,
-		Username:      s.username,
-		RefreshToken:  s.refresh,
-		RefreshExpiry: wall(s.refreshExpiresAt),
-		AccessToken:   s.access,
-		AccessExpiry:  wall(s.expiresAt),
-		MFA:           s.mfa,
-		SavedAt:       wall(m.cfg.Now()),
-	}
-	if err := m.cfg.Store.Set(context.WithoutCancel(ctx), m.key(s.username), rec); err != nil {
-		return fmt.Errorf("%w: %w", ErrNotStored, err)
-	}
+// Close stops the background refresher and the timers, cancels a refresh
+// in flight (nothing it got is published or stored), and waits briefly for
+// it to stop. The stored session stays. After Close, Token returns
+// [ErrClosed] and Start fails. Close is idempotent and always returns nil.
+func (m *Manager) Close() error {
+	m.cache.Close(closeWait)
+	m.bg.close(closeWait)
 	return nil
-}
-
-// wall drops the monotonic reading for storage.
-func wall(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return t.Round(0).UTC()
-}
-
-// Status describes the session without secrets.
-type Status struct {
-	Environment string
-	Username    string
-	// LoggedIn is true while the manager holds an access token.
-	LoggedIn bool
-	// AccessExpiry and RefreshExpiry are local times (zero: unknown).
-	AccessExpiry, RefreshExpiry time.Time
-	// Stale is true once the access token is within the margin of expiry.
-	Stale bool
-	// MFA is true when the session began with a login that used an OTP.
-	MFA bool
-}
-
-// Status reports the session's state. It does not touch the network.
-func (m *Manager) Status() Status {
-	st := Status{Environment: m.cfg.Environment, Username: m.username()}
-	s := m.cur.Load()
-	if s == nil || s.err != nil {
-		return st
-	}
-	st.LoggedIn = !s.expired.Load()
-	st.AccessExpiry = wall(s.expiresAt)
-	st.RefreshExpiry = wall(s.refreshExpiresAt)
-	st.Stale = s.stale.Load()
-	st.MFA = s.mfa
-	return st
 }

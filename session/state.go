@@ -3,48 +3,44 @@ package session
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
-// state is one access token and what it was issued with. Everything but the
-// two flags is immutable once published; the flags only go from false to
-// true, set by timers (or by a 401 for that exact token).
-type state struct {
+// sess is what the manager keeps with each access token.
+type sess struct {
 	username string
-	access   traderapi.Secret
 	refresh  traderapi.Secret
-
-	// Local times (with monotonic readings) at which the access token goes
-	// stale and expires, and the refresh token expires (zero: unknown).
-	staleAt, expiresAt, refreshExpiresAt time.Time
+	// refreshExpiry is when the refresh token expires, wall clock (zero:
+	// unknown).
+	refreshExpiry time.Time
 	// lifetime is the access token's lifetime as the server issued it.
 	lifetime time.Duration
 	// mfa records whether the login that began the session used an OTP.
 	mfa bool
-
-	stale   atomic.Bool // past staleAt: refresh now, but still usable
-	expired atomic.Bool // past expiresAt, or rejected by the server
-	timers  [2]*time.Timer
-
-	// err, when set, ends the session: Token returns it.
-	err error
+	// gen is the state's generation; stored is the record the store holds
+	// for it (nil: not stored), the base of the next compare-and-set.
+	gen    uint64
+	stored *keystore.Record
+	// adopted marks a state read from the store: committing it writes
+	// nothing. login marks a new login's state: it replaces whatever is
+	// stored.
+	adopted, login bool
 }
 
-// String keeps the tokens out of any output.
-func (s *state) String() string {
-	return fmt.Sprintf("session state for %q (access %s, expires %s)", s.username, s.access, s.expiresAt.Format(time.RFC3339))
-}
+// entry is one published state.
+type entry = tokencache.Entry[sess]
 
-// issued describes a token the exchange just issued, before it is scheduled.
+// issued describes a token the exchange just issued.
 type issued struct {
 	token             traderapi.Secret
 	issueAt, expireAt time.Time // server's times, from the response body
-	received          time.Time // local, monotonic
+	sent              time.Time // local clock when the request was sent
 }
 
 // lifetime returns how long the token lives: the response's expiration
@@ -54,87 +50,96 @@ func (t issued) lifetime() (time.Duration, error) {
 	if !t.issueAt.IsZero() && t.expireAt.After(t.issueAt) {
 		return t.expireAt.Sub(t.issueAt), nil
 	}
-	iat, exp, err := jwtTimes(t.token)
-	if err != nil {
-		return 0, err
-	}
-	if !exp.After(iat) {
-		return 0, errors.New("the token's exp is not after its iat")
-	}
-	return exp.Sub(iat), nil
+	return jwtLifetime(t.token)
 }
 
-// jwtTimes decodes iat and exp from a JWT without verifying it.
-func jwtTimes(tok traderapi.Secret) (iat, exp time.Time, err error) {
+// jwtLifetime decodes iat and exp from a JWT without verifying it.
+func jwtLifetime(tok traderapi.Secret) (time.Duration, error) {
 	var claims jwt.RegisteredClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(tok.Reveal(), &claims); err != nil {
-		return iat, exp, errors.New("the response gives no issue and expiration times and the token is not a JWT with iat and exp")
+		return 0, errors.New("the response gives no issue and expiration times and the token is not a JWT with iat and exp")
 	}
 	if claims.IssuedAt == nil || claims.ExpiresAt == nil {
-		return iat, exp, errors.New("the response gives no issue and expiration times and the token's JWT lacks iat or exp")
+		return 0, errors.New("the response gives no issue and expiration times and the token's JWT lacks iat or exp")
 	}
-	return claims.IssuedAt.Time, claims.ExpiresAt.Time, nil
+	if !claims.ExpiresAt.After(claims.IssuedAt.Time) {
+		return 0, errors.New("the token's exp is not after its iat")
+	}
+	return claims.ExpiresAt.Sub(claims.IssuedAt.Time), nil
 }
 
-// newState schedules an access token: stale at received + lifetime −
-// margin, expired at received + lifetime, both on the monotonic clock.
-func newState(username string, access issued, refresh traderapi.Secret, refreshExpiresAt time.Time, margin time.Duration) (*state, error) {
+// newEntry schedules an issued access token from when its request was sent.
+func (m *Manager) newEntry(d sess, access issued) (*entry, error) {
 	life, err := access.lifetime()
 	if err != nil {
 		return nil, fmt.Errorf("cannot tell when the access token expires: %w: %w", err, traderapi.ErrMalformedResponse)
 	}
-	margin = min(margin, life/2)
-	return &state{
-		username:         username,
-		access:           access.token,
-		refresh:          refresh,
-		lifetime:         life,
-		staleAt:          access.received.Add(life - margin),
-		expiresAt:        access.received.Add(life),
-		refreshExpiresAt: refreshExpiresAt,
-	}, nil
+	d.lifetime = life
+	return m.cache.NewEntry(access.token, d, tokencache.Schedule{From: access.sent, Lifetime: life}), nil
 }
 
-// refreshExpiry returns the local time at which a refresh token expires,
-// from its lifetime (0: unknown).
-func refreshExpiry(tok traderapi.Secret, issueAt, expireAt, received time.Time) time.Time {
+// refreshExpiry returns the wall time at which a refresh token expires,
+// from its lifetime (zero: unknown).
+func refreshExpiry(tok traderapi.Secret, issueAt, expireAt, sent time.Time) time.Time {
 	life, err := issued{token: tok, issueAt: issueAt, expireAt: expireAt}.lifetime()
 	if err != nil {
 		return time.Time{}
 	}
-	return received.Add(life)
+	return wall(sent.Add(life))
 }
 
-// arm starts the timers that flip the flags; onStale runs when the token
-// goes stale (the background refresher's cue).
-func (s *state) arm(now time.Time, onStale func()) {
-	if d := s.staleAt.Sub(now); d > 0 {
-		s.timers[0] = time.AfterFunc(d, func() { s.stale.Store(true); onStale() })
-	} else {
-		s.stale.Store(true)
-		go onStale()
+// fromRecord rebuilds a state from a stored record, with no network call.
+// The stored access expiry is a wall time; the stale point is the one the
+// storing process had: the stored lifetime (else the JWT's exp − iat) less
+// the margin. A missing or expired access token makes an expired state.
+func (m *Manager) fromRecord(rec *keystore.Record) *entry {
+	d := sess{
+		username: rec.Username, refresh: rec.RefreshToken, refreshExpiry: rec.RefreshExpiry,
+		lifetime: rec.AccessLifetime, mfa: rec.MFA, gen: rec.Generation, stored: rec, adopted: true,
 	}
-	if d := s.expiresAt.Sub(now); d > 0 {
-		s.timers[1] = time.AfterFunc(d, func() { s.stale.Store(true); s.expired.Store(true) })
-	} else {
-		s.stale.Store(true)
-		s.expired.Store(true)
+	if d.lifetime <= 0 && rec.AccessToken != "" {
+		d.lifetime, _ = jwtLifetime(rec.AccessToken)
+	}
+	now := m.cfg.Now()
+	if rec.AccessToken == "" || rec.AccessExpiry.IsZero() || d.lifetime <= 0 || !now.Before(rec.AccessExpiry) {
+		e := m.cache.NewEntry("", d, tokencache.Schedule{From: now})
+		return e // expires at once when published
+	}
+	from := now.Add(rec.AccessExpiry.Sub(now) - d.lifetime)
+	return m.cache.NewEntry(rec.AccessToken, d, tokencache.Schedule{From: from, Lifetime: d.lifetime})
+}
+
+// record is what the store keeps for e.
+func (m *Manager) record(e *entry) *keystore.Record {
+	return &keystore.Record{
+		Environment:    m.cfg.Environment,
+		Username:       e.Data.username,
+		RefreshToken:   e.Data.refresh,
+		RefreshExpiry:  e.Data.refreshExpiry,
+		AccessToken:    e.Token,
+		AccessExpiry:   e.Expiry,
+		AccessLifetime: e.Data.lifetime,
+		MFA:            e.Data.mfa,
+		Generation:     e.Data.gen,
+		SavedAt:        wall(m.cfg.Now()),
 	}
 }
 
-// disarm stops the timers of a state that is no longer current.
-func (s *state) disarm() {
-	for _, t := range s.timers {
-		if t != nil {
-			t.Stop()
-		}
+// wall drops the monotonic reading for storage and display.
+func wall(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
 	}
+	return t.Round(0).UTC()
 }
 
-// deadState ends a session: Token returns err from it.
-func deadState(username string, err error) *state {
-	s := &state{username: username, err: err}
-	s.stale.Store(true)
-	s.expired.Store(true)
-	return s
+// loginGeneration is the generation of a new login: above the stored one
+// and at least the clock in nanoseconds, so that a new login outranks any
+// state of an earlier session even after that session's record was removed.
+func loginGeneration(now time.Time, stored *keystore.Record) uint64 {
+	g := uint64(max(now.UnixNano(), 1))
+	if stored != nil && stored.Generation >= g {
+		g = stored.Generation + 1
+	}
+	return g
 }

@@ -33,7 +33,7 @@ func newStormRig(tb testing.TB) *stormRig {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if r.m, err = session.New(session.Config{Client: client}); err != nil {
+	if r.m, err = session.New(session.Config{Client: client, Now: clock}); err != nil {
 		tb.Fatal(err)
 	}
 	if err := r.m.Login(context.Background(), testUser, testPassword, ""); err != nil {
@@ -42,20 +42,20 @@ func newStormRig(tb testing.TB) *stormRig {
 	return r
 }
 
-// expire refreshes the token with the client's clock two hours behind: the
-// token it publishes was received "two hours ago" and has expired. The
-// forced refresh must reach the exchange.
+// expire refreshes the token (the forced refresh must reach the exchange)
+// and then marks the new token expired, as a 401 for it would.
 func (r *stormRig) expire(tb testing.TB) {
 	tb.Helper()
-	r.skew.Store(int64(-2 * time.Hour))
-	defer r.skew.Store(0)
 	before := r.srv.Calls(traderapi.PathRefresh)
 	if err := r.m.Refresh(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	if r.srv.Calls(traderapi.PathRefresh) == before || r.m.Status().LoggedIn {
-		tb.Fatalf("Refresh returned without refreshing (refresh calls %d, then %d; status %+v)",
-			before, r.srv.Calls(traderapi.PathRefresh), r.m.Status())
+	if r.srv.Calls(traderapi.PathRefresh) == before {
+		tb.Fatalf("Refresh returned without refreshing (refresh calls %d, then %d)", before, r.srv.Calls(traderapi.PathRefresh))
+	}
+	session.ExpireNow(r.m)
+	if r.m.Status().LoggedIn {
+		tb.Fatalf("the token did not expire")
 	}
 }
 

@@ -81,7 +81,7 @@ func (c *crashRig) checkDir(when string) {
 	for _, e := range entries {
 		n := e.Name()
 		switch {
-		case n == "last-user" || n == ".lock":
+		case n == "last-user" || strings.HasSuffix(n, ".lock"):
 		case strings.HasPrefix(n, ".tmp-"):
 			c.tempsSeen++
 		case strings.HasSuffix(n, ".session.json") && isCrashUser(strings.TrimSuffix(n, ".session.json")):

@@ -1,0 +1,91 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/pmx-login/pmx-login/session/internal/tokencache"
+	"github.com/pmx-login/pmx-login/traderapi"
+)
+
+// sessionOver handles a refresh token the exchange rejected (or that has
+// expired): it logs in again through Config.Relogin if there is one, else
+// it ends the session. A relogin that fails transiently is retried like a
+// refresh and then reported, keeping the session (its access token is
+// served while valid, and the next refresh tries again); only the
+// exchange's rejection of the credentials ends the session. The flight's
+// context ends at Logout or Close, so Relogin never runs after them.
+func (m *Manager) sessionOver(ctx context.Context, d sess, cause error) (*entry, error) {
+	if m.cfg.Relogin == nil {
+		return m.ended(d, m.expired(d, cause)), nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	e, err := m.relogin(ctx, d)
+	switch {
+	case err == nil:
+		m.cfg.Logger.Info("logged in again after the session ended", "env", m.cfg.Environment, "user", e.Data.username)
+		return e, nil
+	case !isRejection(err):
+		m.cfg.Logger.Warn("re-login failed; will retry", "env", m.cfg.Environment, "user", d.username, "error", err)
+		return nil, fmt.Errorf("the refresh token was rejected and logging in again failed: %w", err)
+	}
+	m.cfg.Logger.Warn("re-login rejected", "env", m.cfg.Environment, "user", d.username, "error", err)
+	return m.ended(d, m.expired(d, fmt.Errorf("%v; logging in again was refused: %w", cause, err))), nil
+}
+
+// relogin asks Config.Relogin for credentials and logs in, retrying
+// transient failures. Each attempt asks for fresh credentials, since a
+// one-time code is good once.
+func (m *Manager) relogin(ctx context.Context, d sess) (*entry, error) {
+	var e *entry
+	err := m.retry(ctx, "re-login", func() error {
+		c, err := m.cfg.Relogin(ctx, d.username)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errReloginSource, err)
+		}
+		if c.Username == "" {
+			c.Username = d.username
+		}
+		e, err = m.login(ctx, c, d.stored)
+		return err
+	})
+	if e != nil {
+		e.Data.stored = d.stored
+	}
+	return e, err
+}
+
+// errReloginSource marks an error from Config.Relogin itself.
+var errReloginSource = errors.New("Config.Relogin failed")
+
+// expired is the error that ends a session whose refresh token is dead.
+func (m *Manager) expired(d sess, cause error) error {
+	return &ExpiredError{Environment: m.cfg.Environment, Username: d.username, Cause: cause}
+}
+
+// ended returns the ended state of session d.
+func (m *Manager) ended(d sess, err error) *entry { return tokencache.NewEnded(d, err) }
+
+// ExpiredError is a session that ended because the exchange rejected its
+// refresh token (or it expired) and no relogin succeeded. It matches
+// [ErrSessionExpired] only; Cause says what the exchange answered.
+type ExpiredError struct {
+	Environment, Username string
+	Cause                 error
+}
+
+// Error names the session and the cause.
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("session of %q in %s ended (%v): %v", e.Username, e.Environment, e.Cause, ErrSessionExpired)
+}
+
+// Is matches [ErrSessionExpired].
+func (e *ExpiredError) Is(target error) bool { return target == ErrSessionExpired }
+
+// isRejection reports whether a login was refused for its credentials.
+func isRejection(err error) bool {
+	return errors.Is(err, traderapi.ErrUnauthorized) || errors.Is(err, traderapi.ErrOTPRequired)
+}

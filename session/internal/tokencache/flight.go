@@ -1,0 +1,143 @@
+package tokencache
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// start joins the flight in progress or starts one from seen, on a context
+// detached from ctx (its values kept, its cancellation not) and bounded by
+// the budget, which ends early if the epoch ends. Unless force is set, a
+// flight that finds a fresh entry other than seen returns it and calls
+// nothing.
+func (c *Cache[D]) start(ctx context.Context, seen *Entry[D], force bool) <-chan singleflight.Result {
+	return c.flight.DoChan("refresh", func() (any, error) {
+		from := c.cur.Load()
+		if from != nil && from.Err != nil {
+			return nil, from.Err
+		}
+		if !force && from != seen && from.Fresh() {
+			return outcome[D]{entry: from}, nil
+		}
+		epoch, stop, err := c.enter()
+		if err != nil {
+			return nil, err
+		}
+		defer c.active.Done()
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Budget)
+		defer cancel()
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-fctx.Done():
+			}
+		}()
+		return c.fly(fctx, epoch, from)
+	})
+}
+
+// enter registers a flight of the current epoch.
+func (c *Cache[D]) enter() (uint64, chan struct{}, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, nil, ErrClosed
+	}
+	c.active.Add(1)
+	return c.epoch, c.stop, nil
+}
+
+// fly fetches, then commits and publishes if from is still current.
+func (c *Cache[D]) fly(ctx context.Context, epoch uint64, from *Entry[D]) (any, error) {
+	next, err := c.cfg.Fetch(ctx, from)
+	if err != nil {
+		c.failed(err)
+		if cur := c.cur.Load(); cur != from && cur.Usable() {
+			return outcome[D]{entry: cur}, nil // replaced meanwhile
+		}
+		return nil, err
+	}
+	c.succeeded()
+	return c.commit(ctx, func() bool { return c.epoch == epoch && c.cur.Load() == from }, from, next)
+}
+
+// commit runs the commit hook and publishes, under the lock, if ok still
+// holds; otherwise the current entry stands and is returned.
+func (c *Cache[D]) commit(ctx context.Context, ok func() bool, from, next *Entry[D]) (outcome[D], error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return outcome[D]{}, ErrClosed
+	}
+	if !ok() {
+		cur := c.cur.Load()
+		if cur == nil || cur.Err != nil {
+			if cur != nil {
+				return outcome[D]{}, cur.Err
+			}
+			return outcome[D]{}, errSuperseded
+		}
+		return outcome[D]{entry: cur}, nil
+	}
+	var warn error
+	if c.cfg.Commit != nil {
+		var e *Entry[D]
+		if e, warn = c.cfg.Commit(ctx, from, next); e == nil {
+			return outcome[D]{}, warn
+		}
+		next = e
+	}
+	c.publish(next)
+	if next.Err != nil {
+		return outcome[D]{}, next.Err
+	}
+	return outcome[D]{entry: next, warn: warn}, nil
+}
+
+// publish makes e current and stops the timers of the entry it replaces;
+// c.mu is held.
+func (c *Cache[D]) publish(e *Entry[D]) {
+	if e.timers[0] == nil && e.timers[1] == nil {
+		e.arm(c.cfg.Now(), c.cfg.Stale)
+	}
+	if old := c.cur.Swap(e); old != nil && old != e {
+		old.disarm()
+	}
+}
+
+// failed records a failed flight and when the next may start.
+func (c *Cache[D]) failed(err error) {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	c.failures++
+	c.lastErr = err
+	c.retryAt = c.cfg.Now().Add(c.cfg.Backoff(c.failures, err))
+}
+
+func (c *Cache[D]) succeeded() {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	c.failures, c.lastErr, c.retryAt = 0, nil, time.Time{}
+}
+
+// backingOff returns how long until the next flight may start after a
+// failure (0: now) and the failure.
+func (c *Cache[D]) backingOff() (time.Duration, error) {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	if c.failures == 0 {
+		return 0, nil
+	}
+	return max(0, c.retryAt.Sub(c.cfg.Now())), c.lastErr
+}
+
+// Failures returns how many flights in a row have failed and the last
+// one's error (0 and nil after a success).
+func (c *Cache[D]) Failures() (int, error) {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	return c.failures, c.lastErr
+}

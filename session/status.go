@@ -1,0 +1,74 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/pmx-login/pmx-login/traderapi"
+)
+
+// Status describes the session without secrets.
+type Status struct {
+	Environment string
+	Username    string
+	// LoggedIn is true while the manager holds a valid access token.
+	LoggedIn bool
+	// AccessExpiry and RefreshExpiry are wall times (zero: unknown).
+	AccessExpiry, RefreshExpiry time.Time
+	// Stale is true once the access token is within the margin of expiry.
+	Stale bool
+	// MFA is true when the session began with a login that used an OTP.
+	MFA bool
+	// Generation counts the session's states (see keystore.Record).
+	Generation uint64
+	// Retrying is the last refresh's error while refreshes keep failing
+	// and the session goes on (nil: the last refresh succeeded). A health
+	// check reports it as degraded, not dead.
+	Retrying error
+	// Failures is how many refreshes in a row have failed.
+	Failures int
+	// Ended is why the session ended (nil: it has not): it matches
+	// [ErrSessionExpired], [ErrNotLoggedIn] (logged out) or [ErrClosed].
+	Ended error
+}
+
+// Status reports the session's state. It does not touch the network.
+func (m *Manager) Status() Status {
+	st := Status{Environment: m.cfg.Environment, Username: m.username()}
+	e := m.cache.Current()
+	if e == nil {
+		return st
+	}
+	if e.Err != nil {
+		st.Ended = e.Err
+		return st
+	}
+	st.LoggedIn = !e.Expired()
+	st.AccessExpiry = e.Expiry
+	st.RefreshExpiry = e.Data.refreshExpiry
+	st.Stale = e.Stale()
+	st.MFA = e.Data.mfa
+	st.Generation = e.Data.gen
+	st.Failures, st.Retrying = m.cache.Failures()
+	return st
+}
+
+// TokenInfo is an access token with its expiry, taken from one state.
+type TokenInfo struct {
+	Token traderapi.Secret
+	// Expiry is when the token expires, by the wall clock.
+	Expiry time.Time
+}
+
+// TokenInfo is [Manager.Token] with the token's expiry, both from the same
+// state, for cache-aware callers and exec-credential style helpers.
+func (m *Manager) TokenInfo(ctx context.Context) (TokenInfo, error) {
+	e, err := m.cache.Entry(ctx)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	if e.Err != nil {
+		return TokenInfo{}, e.Err
+	}
+	return TokenInfo{Token: e.Token, Expiry: e.Expiry}, nil
+}
