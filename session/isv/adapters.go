@@ -16,15 +16,11 @@ type oauth2Source struct{ src *Source }
 
 // Token implements [oauth2.TokenSource].
 func (o oauth2Source) Token() (*oauth2.Token, error) {
-	tok, err := o.src.Token(context.Background())
+	e, err := o.src.cache.Entry(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	t := &oauth2.Token{AccessToken: tok.Reveal(), TokenType: "Bearer"}
-	if st := o.src.cur.Load(); st != nil && st.token == tok {
-		t.Expiry = st.expiry
-	}
-	return t, nil
+	return &oauth2.Token{AccessToken: e.Token.Reveal(), TokenType: "Bearer", Expiry: e.Expiry}, nil
 }
 
 // PerRPC is the Source as gRPC per-RPC credentials: it satisfies

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -20,7 +21,7 @@ var (
 	// x-participant-id header.
 	ErrMissingParticipant = errors.New("missing " + ParticipantHeader)
 	// ErrClosed: the [Source] was closed.
-	ErrClosed = errors.New("isv: source closed")
+	ErrClosed = tokencache.ErrClosed
 )
 
 // TokenError is the token endpoint refusing a token request, decoded from

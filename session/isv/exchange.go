@@ -32,8 +32,7 @@ type grant struct {
 	token    traderapi.Secret
 	scope    string
 	lifetime time.Duration
-	sent     time.Time // when the request was sent, by Config.Now (wall clock)
-	sentMono time.Time // the same from time.Now, for its monotonic reading
+	sent     time.Time // when the request was sent, by Config.Now
 }
 
 // requestBody builds the token request, JSON (seed 003) or form-encoded.
@@ -81,7 +80,7 @@ func (s *Source) exchange(ctx context.Context) (grant, error) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", traderapi.DefaultUserAgent)
 	s.requests.Add(1)
-	sent, sentMono := s.cfg.now(), time.Now()
+	sent := s.cfg.now()
 	resp, err := s.cfg.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -95,7 +94,7 @@ func (s *Source) exchange(ctx context.Context) (grant, error) {
 		return grant{}, &traderapi.NetError{Endpoint: s.cfg.tokenURL, Err: err}
 	}
 	g, err := decodeToken(s.cfg.tokenURL, resp, data)
-	g.sent, g.sentMono = sent, sentMono
+	g.sent = sent
 	return g, err
 }
 

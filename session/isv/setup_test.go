@@ -151,6 +151,6 @@ func (ft *fakeTimers) advance(d time.Duration) int {
 // withFakeTimers makes src schedule on ft. Call it before the first Token.
 func withFakeTimers(src *Source) *fakeTimers {
 	ft := &fakeTimers{}
-	src.afterFunc = ft.afterFunc
+	src.useTimers(ft.afterFunc)
 	return ft
 }

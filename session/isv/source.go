@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/sync/singleflight"
 
+	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -20,39 +19,19 @@ import (
 // timers with [Source.Close].
 type Source struct {
 	cfg      settings
-	cur      atomic.Pointer[tokenState]
-	group    singleflight.Group
-	mu       sync.Mutex // serialises publish and Close (never taken by Token's fast path)
-	closed   bool       // guarded by mu
+	cache    *tokencache.Cache[grantInfo]
 	requests atomic.Int64
 
 	// Test hooks, fixed at construction.
-	newJTI    func() string
-	afterFunc func(time.Duration, func()) stopper
-	assert    func() (string, error)
+	newJTI func() string
+	assert func() (string, error)
 }
 
 // stopper is a timer that can be stopped.
-type stopper interface{ Stop() bool }
+type stopper = tokencache.Stopper
 
-// tokenState is one token. Its fields never change after it is published,
-// except the two flags its timers set.
-type tokenState struct {
-	token   traderapi.Secret
-	scope   string
-	expiry  time.Time // wall clock, for display and the oauth2 adapter
-	stale   atomic.Bool
-	expired atomic.Bool
-	timers  [2]stopper
-}
-
-func (st *tokenState) stop() {
-	for _, t := range st.timers {
-		if t != nil {
-			t.Stop()
-		}
-	}
-}
+// grantInfo is what the cache keeps with each token.
+type grantInfo struct{ scope string }
 
 // New validates cfg and returns a Source. It sends nothing: the first
 // [Source.Token] fetches the first token.
@@ -61,13 +40,22 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := &Source{
-		cfg:       s,
-		newJTI:    uuid.NewString,
-		afterFunc: func(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) },
-	}
+	src := &Source{cfg: s, newJTI: uuid.NewString}
 	src.assert = src.Assertion
+	src.useTimers(nil)
 	return src, nil
+}
+
+// useTimers (re)builds the cache with afterFunc scheduling its timers (nil:
+// time.AfterFunc). Tests call it before the first Token.
+func (s *Source) useTimers(afterFunc func(time.Duration, func()) stopper) {
+	s.cache = tokencache.New(tokencache.Config[grantInfo]{
+		Fetch:     s.fetch,
+		Now:       s.cfg.now,
+		Margin:    s.cfg.margin,
+		Budget:    s.cfg.refreshTTL,
+		AfterFunc: afterFunc,
+	})
 }
 
 // Token returns a valid access token. A fresh cached token costs one atomic
@@ -76,109 +64,38 @@ func New(cfg Config) (*Source, error) {
 // refresh runs. Without a usable token, Token waits for the one shared
 // refresh or for ctx; giving up does not cancel the refresh for the others.
 func (s *Source) Token(ctx context.Context) (traderapi.Secret, error) {
-	if st := s.cur.Load(); st != nil && !st.stale.Load() {
-		return st.token, nil
-	}
-	return s.slowToken(ctx)
+	return s.cache.Token(ctx)
 }
 
-func (s *Source) slowToken(ctx context.Context) (traderapi.Secret, error) {
-	st := s.cur.Load()
-	if st != nil && !st.expired.Load() {
-		s.refresh(ctx, st) // stale: refresh in the background, serve this one
-		return st.token, nil
+// fetch is one token request: it signs an assertion and trades it for a
+// token whose lifetime runs from when the request was sent.
+func (s *Source) fetch(ctx context.Context, from *tokencache.Entry[grantInfo]) (*tokencache.Entry[grantInfo], error) {
+	g, err := s.exchange(ctx)
+	if err != nil {
+		s.cfg.log.LogAttrs(ctx, slog.LevelWarn, "isv: token request failed",
+			slog.String("client_id", s.cfg.clientID), slog.String("error", err.Error()),
+			slog.Bool("serving_previous", from.Usable()))
+		return nil, err
 	}
-	select {
-	case r := <-s.refresh(ctx, st):
-		if r.Err != nil {
-			return "", r.Err
-		}
-		return r.Val.(*tokenState).token, nil
-	case <-ctx.Done():
-		return "", fmt.Errorf("isv: waiting for an access token: %w", ctx.Err())
-	}
-}
-
-// refresh starts (or joins) the one token request. seen is the state the
-// caller found unusable: if another refresh has replaced it since, that
-// result is used and nothing is sent.
-func (s *Source) refresh(ctx context.Context, seen *tokenState) <-chan singleflight.Result {
-	return s.group.DoChan("token", func() (any, error) {
-		if cur := s.cur.Load(); cur != nil && cur != seen && !cur.stale.Load() {
-			return cur, nil
-		}
-		if s.isClosed() {
-			return nil, ErrClosed
-		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.refreshTTL)
-		defer cancel()
-		g, err := s.exchange(ctx)
-		if err != nil {
-			s.cfg.log.LogAttrs(ctx, slog.LevelWarn, "isv: token request failed",
-				slog.String("client_id", s.cfg.clientID), slog.String("error", err.Error()),
-				slog.Bool("serving_previous", seen != nil && !seen.expired.Load()))
-			return nil, err
-		}
-		st, err := s.publish(g)
-		if err != nil {
-			return nil, err
-		}
-		s.cfg.log.LogAttrs(ctx, slog.LevelDebug, "isv: new access token",
-			slog.String("client_id", s.cfg.clientID), slog.Duration("lifetime", g.lifetime), slog.String("scope", g.scope))
-		return st, nil
-	})
-}
-
-// publish schedules a grant's timers and makes it the current token with
-// one atomic store. Timers run on the monotonic clock from when the request
-// was sent: stale at lifetime − margin, expired at lifetime.
-func (s *Source) publish(g grant) (*tokenState, error) {
-	st := &tokenState{token: g.token, scope: g.scope, expiry: g.sent.Add(g.lifetime)}
-	margin := min(s.cfg.margin, g.lifetime/2)
-	var elapsed time.Duration // the round trip, already spent of the lifetime
-	if !g.sentMono.IsZero() {
-		elapsed = max(0, time.Since(g.sentMono))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	st.timers[0] = s.afterFunc(g.lifetime-margin-elapsed, func() { st.stale.Store(true) })
-	st.timers[1] = s.afterFunc(g.lifetime-elapsed, func() { st.stale.Store(true); st.expired.Store(true) })
-	if old := s.cur.Swap(st); old != nil {
-		old.stop()
-	}
-	return st, nil
-}
-
-func (s *Source) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
+	s.cfg.log.LogAttrs(ctx, slog.LevelDebug, "isv: new access token",
+		slog.String("client_id", s.cfg.clientID), slog.Duration("lifetime", g.lifetime), slog.String("scope", g.scope))
+	return s.cache.NewEntry(g.token, grantInfo{scope: g.scope}, tokencache.Schedule{From: g.sent, Lifetime: g.lifetime}), nil
 }
 
 // Invalidate drops token if it is the current one (the API answered 401 to
 // it), so that the next [Source.Token] fetches a new one. A token that has
 // already been replaced is left alone.
-func (s *Source) Invalidate(token traderapi.Secret) {
-	if st := s.cur.Load(); st != nil && st.token == token {
-		st.stale.Store(true)
-		st.expired.Store(true)
-	}
-}
+func (s *Source) Invalidate(token traderapi.Secret) { s.cache.Invalidate(token) }
 
-// Close stops the timers and drops the token; Token then returns
-// [ErrClosed]. It is safe to call more than once.
+// Close stops the timers, cancels a token request in flight and drops the
+// token; Token then returns [ErrClosed]. It is safe to call more than once.
 func (s *Source) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-	if old := s.cur.Swap(nil); old != nil {
-		old.stop()
-	}
+	s.cache.Close(closeWait)
 	return nil
 }
+
+// closeWait bounds how long Close waits for a token request to stop.
+const closeWait = 2 * time.Second
 
 // Assertion signs a fresh client assertion: iss = sub = the client ID, aud =
 // the token endpoint, iat = now, exp = iat + the assertion lifetime, a new
@@ -197,8 +114,8 @@ func (s *Source) Assertion() (string, error) {
 // Expiry returns when the current token expires by the wall clock, zero if
 // there is none.
 func (s *Source) Expiry() time.Time {
-	if st := s.cur.Load(); st != nil {
-		return st.expiry
+	if e := s.cache.Current(); e.Usable() {
+		return e.Expiry
 	}
 	return time.Time{}
 }
@@ -206,8 +123,8 @@ func (s *Source) Expiry() time.Time {
 // Scope returns the current token's scopes, space separated: the token
 // response's "scope", or else the token's own claim.
 func (s *Source) Scope() string {
-	if st := s.cur.Load(); st != nil {
-		return st.scope
+	if e := s.cache.Current(); e.Usable() {
+		return e.Data.scope
 	}
 	return ""
 }
@@ -227,8 +144,8 @@ func (s *Source) Requests() int64 { return s.requests.Load() }
 // String describes the source without its key or token.
 func (s *Source) String() string {
 	state := "no token"
-	if st := s.cur.Load(); st != nil {
-		state = "token " + st.token.String()
+	if e := s.cache.Current(); e.Usable() {
+		state = "token " + e.Token.String()
 	}
 	return fmt.Sprintf("isv.Source{ClientID: %q, TokenURL: %q, Key: %s, %s}", s.cfg.clientID, s.cfg.tokenURL, describeKey(s.cfg.key), state)
 }

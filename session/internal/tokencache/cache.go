@@ -43,8 +43,11 @@ type Config[D any] struct {
 	Backoff func(n int, err error) time.Duration
 	// Stale is called (never blocking) when the current token goes stale.
 	Stale func()
-	// None is the error Token returns before anything was published.
+	// None is the error Token returns before anything was published;
+	// without it, Token fetches the first entry.
 	None error
+	// AfterFunc schedules the flags' timers (default [time.AfterFunc]).
+	AfterFunc func(time.Duration, func()) Stopper
 }
 
 // Cache holds the current entry. It is safe for concurrent use.
@@ -73,8 +76,8 @@ func New[D any](cfg Config[D]) *Cache[D] {
 	if cfg.Stale == nil {
 		cfg.Stale = func() {}
 	}
-	if cfg.None == nil {
-		cfg.None = errors.New("no token")
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = func(d time.Duration, f func()) Stopper { return time.AfterFunc(d, f) }
 	}
 	if cfg.Backoff == nil {
 		cfg.Backoff = func(int, error) time.Duration { return 0 }
@@ -112,8 +115,10 @@ func (c *Cache[D]) Entry(ctx context.Context) (*Entry[D], error) {
 func (c *Cache[D]) slow(ctx context.Context) (*Entry[D], error) {
 	e := c.cur.Load()
 	switch {
-	case e == nil:
+	case e == nil && c.cfg.None != nil:
 		return nil, c.cfg.None
+	case e == nil:
+		return c.wait(ctx, c.start(ctx, nil, false))
 	case e.Err != nil:
 		return nil, e.Err
 	case !e.stale.Load():
@@ -137,10 +142,10 @@ func (c *Cache[D]) slow(ctx context.Context) (*Entry[D], error) {
 // entry and the commit's warning, if any.
 func (c *Cache[D]) Refresh(ctx context.Context) (*Entry[D], error) {
 	e := c.cur.Load()
-	if e == nil {
+	if e == nil && c.cfg.None != nil {
 		return nil, c.cfg.None
 	}
-	if e.Err != nil {
+	if e != nil && e.Err != nil {
 		return nil, e.Err
 	}
 	for {

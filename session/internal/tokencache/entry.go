@@ -24,7 +24,7 @@ type Entry[D any] struct {
 	staleAt, expiresAt time.Time // readings of the cache's clock (monotonic when it has one)
 	staleWall          time.Time // the same as wall times, re-checked after a clock jump
 	stale, expired     atomic.Bool
-	timers             [2]*time.Timer
+	timers             [2]Stopper
 }
 
 // String keeps the token out of any output.
@@ -85,20 +85,23 @@ func NewEnded[D any](data D, err error) *Entry[D] {
 	return e
 }
 
+// Stopper is a timer that can be stopped.
+type Stopper interface{ Stop() bool }
+
 // arm starts the timers that flip the flags, measured from now; cue runs
 // when the token goes stale.
-func (e *Entry[D]) arm(now time.Time, cue func()) {
+func (e *Entry[D]) arm(now time.Time, after func(time.Duration, func()) Stopper, cue func()) {
 	if e.Err != nil || e.expired.Load() {
 		return
 	}
 	if d := e.staleAt.Sub(now); d > 0 {
-		e.timers[0] = time.AfterFunc(d, func() { e.stale.Store(true); cue() })
+		e.timers[0] = after(d, func() { e.stale.Store(true); cue() })
 	} else {
 		e.stale.Store(true)
 		cue()
 	}
 	if d := e.expiresAt.Sub(now); d > 0 {
-		e.timers[1] = time.AfterFunc(d, e.expire)
+		e.timers[1] = after(d, e.expire)
 	} else {
 		e.expire()
 	}

@@ -101,7 +101,7 @@ func (c *Cache[D]) commit(ctx context.Context, ok func() bool, from, next *Entry
 // c.mu is held.
 func (c *Cache[D]) publish(e *Entry[D]) {
 	if e.timers[0] == nil && e.timers[1] == nil {
-		e.arm(c.cfg.Now(), c.cfg.Stale)
+		e.arm(c.cfg.Now(), c.cfg.AfterFunc, c.cfg.Stale)
 	}
 	if old := c.cur.Swap(e); old != nil && old != e {
 		old.disarm()
