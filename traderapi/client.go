@@ -21,6 +21,7 @@ const DefaultUserAgent = "pmx-login"
 type Client struct {
 	env       Environment
 	hc        *http.Client
+	auth      *http.Client // hc that follows no redirect, for the auth calls
 	userAgent string
 	debug     *tracer
 	now       func() time.Time
@@ -30,7 +31,9 @@ type Client struct {
 type Option func(*Client) error
 
 // WithHTTPClient sets the HTTP client; the default is a client with a 30 s
-// timeout over [http.DefaultTransport].
+// timeout over [http.DefaultTransport]. The auth calls send through a
+// shallow copy of it, taken by [NewClient], that follows no redirect (see
+// [NoRedirects]); hc itself is not changed.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error {
 		if hc == nil {
@@ -42,6 +45,8 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithBaseURL overrides the environment's base URL (the address dialled).
+// [NewClient] accepts https, and plain http only to a loopback host (see
+// [RequireHTTPS]).
 func WithBaseURL(u string) Option {
 	return func(c *Client) error {
 		c.env.BaseURL = strings.TrimRight(u, "/")
@@ -135,6 +140,7 @@ func NewClient(env Environment, opts ...Option) (*Client, error) {
 	if err := c.env.validate(); err != nil {
 		return nil, err
 	}
+	c.auth = NoRedirects(c.hc)
 	return c, nil
 }
 
@@ -180,7 +186,7 @@ func (c *Client) post(ctx context.Context, path string, authorization Secret, in
 	}
 	start := c.now()
 	c.debug.request(req, body)
-	resp, err := c.hc.Do(req)
+	resp, err := c.auth.Do(req)
 	if err != nil {
 		return time.Time{}, c.transportError(ctx, path, err)
 	}
