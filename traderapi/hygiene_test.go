@@ -24,7 +24,7 @@ func TestPlainHTTPOnlyToLoopback(t *testing.T) {
 		_, err := traderapi.NewClient(traderapi.Environment{Name: "x"}, traderapi.WithBaseURL(tc.url))
 		if !errors.Is(err, traderapi.ErrInsecureURL) || !strings.Contains(err.Error(), `"`+tc.host+`"`) ||
 			!strings.Contains(err.Error(), "https") {
-			t.Errorf("%s: %v, want ErrInsecureURL naming %q and https", tc.url, err)
+			t.Errorf("%s: %v, want ErrInsecureURL naming %q and https", tc.url, err, tc.host)
 		}
 	}
 	for _, ok := range []string{"https://traderapi.example.com", "http://localhost:8080", "http://LOCALHOST",
