@@ -45,7 +45,9 @@ const maxBody = 1 << 20
 const excerptLen = 200
 
 // APIError is an error response from the exchange (or from a proxy in front
-// of it). It never holds a secret: the body excerpt is redacted.
+// of it). It never holds a secret: what the server said is redacted by
+// pattern ([RedactText]) and, for an answer to a [Client] call, every value
+// that call sent is scrubbed from it ([Scrub]).
 type APIError struct {
 	// Endpoint is the path that was called.
 	Endpoint string
