@@ -125,6 +125,11 @@ func (c Config) resolve() (settings, error) {
 		return s, errors.New("isv: Config.Audience is empty: set it to the API audience, e.g. https://api.preprod.polymarketexchange.com")
 	}
 	s.apiURL = strings.TrimRight(cmpOr(s.apiURL, s.audience), "/")
+	if u, err := url.Parse(s.apiURL); err == nil && u.Scheme == "http" {
+		if err := traderapi.RequireHTTPS(u); err != nil { // the API gets the access token
+			return s, fmt.Errorf("isv: Config.APIURL %q: %w", s.apiURL, err)
+		}
+	}
 	if s.hc == nil {
 		s.hc = &http.Client{Timeout: DefaultRefreshTimeout}
 	}

@@ -51,3 +51,24 @@ func TestTokenRequestFollowsNoRedirect(t *testing.T) {
 		t.Fatalf("the plain-http server received:\n%s", strings.Join(got, "\n"))
 	}
 }
+
+// TestPlainHTTPOnlyToLoopbackISV: the token endpoint and the API get plain
+// http only on a loopback host, by traderapi's rule.
+func TestPlainHTTPOnlyToLoopbackISV(t *testing.T) {
+	t.Parallel()
+	key := loadKey(t, "client-pkcs1.pem")
+	for _, cfg := range []Config{
+		{AuthURL: "http://auth.example.com", Audience: "https://api.example.com"},
+		{AuthURL: "https://auth.example.com", Audience: "https://api.example.com", APIURL: "http://api.example.com"},
+		{AuthURL: "https://auth.example.com", Audience: "http://api.example.com"},
+	} {
+		cfg.ClientID, cfg.Key = "c", key
+		_, err := New(cfg)
+		if !errors.Is(err, traderapi.ErrInsecureURL) || !strings.Contains(err.Error(), "example.com") {
+			t.Errorf("%+v: %v, want ErrInsecureURL naming the host", cfg, err)
+		}
+	}
+	if _, err := New(Config{AuthURL: "http://127.0.0.1:1", Audience: "http://localhost:2", ClientID: "c", Key: key}); err != nil {
+		t.Fatalf("loopback: %v", err)
+	}
+}
