@@ -155,7 +155,8 @@ var missingScope = regexp.MustCompile(`(?i)missing required scope:?\s+"?([A-Za-z
 // about the error: what is wrong and what to do. It reads the status, the
 // endpoint, the WWW-Authenticate challenge and the message. It returns ""
 // when it has nothing to add (a 5xx, a 429, a 400 about the request body).
-// It never contains a secret.
+// It never contains a secret, nor advice about a command line: a program
+// using the package adds its own.
 func (e *APIError) Diagnosis() string {
 	ch, _ := ParseWWWAuthenticate(e.WWWAuthenticate)
 	detail := challengeDetail(ch, e.Message)
@@ -176,7 +177,11 @@ func (e *APIError) Diagnosis() string {
 			return "account-scoped endpoints need the header x-participant-id: firms/<Firm>/users/<user>"
 		}
 	case http.StatusMisdirectedRequest:
-		return "the server does not serve the Host header sent: give the environment's REST host with --host (PMX_HOST), e.g. rest.preprod.polymarketexchange.com"
+		return "the server does not serve the Host header sent: it must be the environment's REST host, e.g. rest.preprod.polymarketexchange.com"
+	}
+	if e.redirect() {
+		return "the auth endpoints do not redirect: something in front of the exchange, or a wrong base URL, redirected the call to " +
+			e.Location + ", and calls that carry credentials never follow a redirect"
 	}
 	return ""
 }
@@ -185,19 +190,19 @@ func (e *APIError) Diagnosis() string {
 func (e *APIError) diagnose401(ch Challenge, detail, msg string) string {
 	switch {
 	case e.otpRequired():
-		return "the account has MFA on: log in again with a current one-time code (--otp, or PMX_OTP_COMMAND)" + detail
+		return "the account has MFA on: the login needs a current one-time code" + detail
 	case e.Endpoint == PathLogin || e.Endpoint == PathChangePassword || e.Endpoint == PathEnrollMFA || e.Endpoint == PathConfirmMFA:
-		return "the username or password was rejected: check both (and that --env names the environment the account is in)" + detail
+		return "the username or password was rejected (or the account is in another environment)" + detail
 	case e.Endpoint == PathRegister:
 		return "the registration token was rejected: it is single-use and expires; ask your account manager for a new one" + detail
 	case e.Endpoint == PathRefresh:
-		return "the refresh token was rejected (revoked, expired or from another environment): run `pmx-login login`" + detail
+		return "the refresh token was rejected (revoked, expired or from another environment): a new login is needed" + detail
 	case strings.Contains(msg, "bearer") && strings.Contains(msg, "prefix"):
 		return `send the raw access token as the Authorization header, without a "Bearer " prefix` + detail
 	case strings.Contains(msg, "missing authorization"):
 		return "the request carried no Authorization header: send the access token in it" + detail
 	}
-	return "the access token is invalid or expired" + detail + ": refresh it, or run `pmx-login login`"
+	return "the access token is invalid or expired" + detail + ": refresh it, or log in again"
 }
 
 // challengeDetail is " (error: description)" from the challenge, or from

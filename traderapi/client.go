@@ -21,6 +21,7 @@ const DefaultUserAgent = "pmx-login"
 type Client struct {
 	env       Environment
 	hc        *http.Client
+	auth      *http.Client // hc that follows no redirect, for the auth calls
 	userAgent string
 	debug     *tracer
 	now       func() time.Time
@@ -30,7 +31,9 @@ type Client struct {
 type Option func(*Client) error
 
 // WithHTTPClient sets the HTTP client; the default is a client with a 30 s
-// timeout over [http.DefaultTransport].
+// timeout over [http.DefaultTransport]. The auth calls send through a
+// shallow copy of it, taken by [NewClient], that follows no redirect (see
+// [NoRedirects]); hc itself is not changed.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error {
 		if hc == nil {
@@ -42,6 +45,8 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithBaseURL overrides the environment's base URL (the address dialled).
+// [NewClient] accepts https, and plain http only to a loopback host (see
+// [RequireHTTPS]).
 func WithBaseURL(u string) Option {
 	return func(c *Client) error {
 		c.env.BaseURL = strings.TrimRight(u, "/")
@@ -70,7 +75,8 @@ func WithUserAgent(ua string) Option {
 
 // WithDebug writes a trace of every request and response to w, with every
 // secret (passwords, tokens, OTP codes, enrollment URLs, the Authorization
-// header) redacted. Writes are serialised.
+// header) redacted, by pattern and, for the values the call sent, by value
+// (see [Scrub]). Writes are serialised.
 func WithDebug(w io.Writer) Option {
 	return func(c *Client) error {
 		if w != nil {
@@ -105,8 +111,9 @@ func WithTLSServerName(name string) Option {
 	}
 }
 
-// WithClock sets the clock that stamps [LoginResponse.ReceivedAt]; the
-// default is [time.Now]. A clock that keeps the monotonic reading keeps the
+// WithClock sets the clock that stamps [LoginResponse.SentAt] and
+// [LoginResponse.ReceivedAt] (and those of [RefreshResponse]); the default
+// is [time.Now]. A clock that keeps the monotonic reading keeps the
 // session immune to wall-clock jumps.
 func WithClock(now func() time.Time) Option {
 	return func(c *Client) error {
@@ -135,6 +142,7 @@ func NewClient(env Environment, opts ...Option) (*Client, error) {
 	if err := c.env.validate(); err != nil {
 		return nil, err
 	}
+	c.auth = NoRedirects(c.hc)
 	return c, nil
 }
 
@@ -165,37 +173,43 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Re
 
 // post sends in as JSON to path and decodes a 2xx response into out.
 // authorization, when set, is sent raw as the Authorization header. It
-// returns the local time at which the response headers arrived.
-func (c *Client) post(ctx context.Context, path string, authorization Secret, in, out any) (time.Time, error) {
+// returns the local times right before the request was sent and when the
+// response headers arrived. Every secret the call sends is scrubbed, by
+// value, from the error and the trace.
+func (c *Client) post(ctx context.Context, path string, authorization Secret, in, out any) (sent, received time.Time, err error) {
 	body, err := json.Marshal(in)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("traderapi: %s: encode request: %w", path, err)
+		return sent, received, fmt.Errorf("traderapi: %s: encode request: %w", path, err)
 	}
 	req, err := c.NewRequest(ctx, http.MethodPost, path, bytes.NewReader(body))
 	if err != nil {
-		return time.Time{}, err
+		return sent, received, err
 	}
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization.Reveal())
 	}
-	start := c.now()
-	c.debug.request(req, body)
-	resp, err := c.hc.Do(req)
+	secrets := secretsOf(in, authorization)
+	c.debug.request(req, body, secrets)
+	sent = c.now()
+	resp, err := c.auth.Do(req)
 	if err != nil {
-		return time.Time{}, c.transportError(ctx, path, err)
+		return sent, received, c.transportError(ctx, path, err)
 	}
 	defer resp.Body.Close()
-	received := c.now()
+	received = c.now()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	c.debug.response(resp, data, received.Sub(start))
+	scrubHeader(resp.Header, secrets)
+	c.debug.response(resp, scrubBytes(data, secrets), received.Sub(sent))
 	if err != nil {
-		return received, c.transportError(ctx, path, fmt.Errorf("reading the response: %w", err))
+		return sent, received, c.transportError(ctx, path, fmt.Errorf("reading the response: %w", err))
 	}
-	return received, c.decode(path, resp, data, out)
+	return sent, received, scrubError(c.decode(path, resp, data, out, secrets), secrets)
 }
 
-// decode turns a response into out or an error.
-func (c *Client) decode(path string, resp *http.Response, data []byte, out any) error {
+// decode turns a response into out or an error. Errors quote data with
+// secrets scrubbed; out gets it as sent.
+func (c *Client) decode(path string, resp *http.Response, data []byte, out any, secrets []Secret) error {
+	quoted := func() []byte { return scrubBytes(data, secrets) }
 	if len(data) > maxBody {
 		if resp.StatusCode >= 300 {
 			e := DecodeError(path, resp, nil)
@@ -205,7 +219,7 @@ func (c *Client) decode(path string, resp *http.Response, data []byte, out any) 
 		return malformed(path, resp.StatusCode, "the body is over 1 MiB")
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return DecodeError(path, resp, data)
+		return DecodeError(path, resp, quoted())
 	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
@@ -215,11 +229,11 @@ func (c *Client) decode(path string, resp *http.Response, data []byte, out any) 
 		return malformed(path, resp.StatusCode, "the body is empty")
 	}
 	if trimmed[0] != '{' {
-		return malformed(path, resp.StatusCode, "expected a JSON object, got "+describe(resp, data))
+		return malformed(path, resp.StatusCode, "expected a JSON object, got "+describe(resp, quoted()))
 	}
 	var eb errorBody
 	if json.Unmarshal(trimmed, &eb) == nil && jsonString(eb.Error) != "" {
-		return DecodeError(path, resp, data) // a 2xx carrying an error is a failure
+		return DecodeError(path, resp, quoted()) // a 2xx carrying an error is a failure
 	}
 	if err := json.Unmarshal(trimmed, out); err != nil {
 		return malformed(path, resp.StatusCode, "the JSON does not decode ("+jsonProblem(err)+")")

@@ -18,6 +18,12 @@
 // [Secret], which prints as "[REDACTED]" through fmt, %#v and log/slog but is
 // sent as-is on the wire.
 //
+// Calls that carry credentials follow no redirect (a 3xx is an [*APIError]
+// matching [ErrRedirected], see [NoRedirects]); a base URL is https, or
+// plain http only to a loopback host ([RequireHTTPS]); every secret value a
+// call sent is scrubbed from its error and the debug trace ([Scrub]), on
+// top of the pattern redaction of [RedactText].
+//
 // The package traderapitest beside this one runs a faithful local exchange
 // for tests and demos.
 package traderapi

@@ -14,7 +14,7 @@ func (c *Client) Register(ctx context.Context, req RegisterRequest) (*Result, er
 		return nil, errors.New("traderapi: register needs a registration token and a password")
 	}
 	var out Result
-	_, err := c.post(ctx, PathRegister, "", req, &out)
+	_, _, err := c.post(ctx, PathRegister, "", req, &out)
 	return resultOrNil(&out, err)
 }
 
@@ -22,7 +22,7 @@ func (c *Client) Register(ctx context.Context, req RegisterRequest) (*Result, er
 // error means it does; a rejection is an [*APIError] whose message says why.
 func (c *Client) CheckPassword(ctx context.Context, req CheckPasswordRequest) (*Result, error) {
 	var out Result
-	_, err := c.post(ctx, PathCheckPassword, "", req, &out)
+	_, _, err := c.post(ctx, PathCheckPassword, "", req, &out)
 	return resultOrNil(&out, err)
 }
 
@@ -34,11 +34,11 @@ func (c *Client) Login(ctx context.Context, req LoginRequest) (*LoginResponse, e
 		return nil, errors.New("traderapi: login needs a username and a password")
 	}
 	var out LoginResponse
-	received, err := c.post(ctx, PathLogin, "", req, &out)
+	sent, received, err := c.post(ctx, PathLogin, "", req, &out)
 	if err != nil {
 		return nil, err
 	}
-	out.ReceivedAt = received
+	out.SentAt, out.ReceivedAt = sent, received
 	return &out, nil
 }
 
@@ -48,11 +48,11 @@ func (c *Client) RefreshAccessToken(ctx context.Context, req RefreshRequest) (*R
 		return nil, errors.New("traderapi: refresh needs a refresh token")
 	}
 	var out RefreshResponse
-	received, err := c.post(ctx, PathRefresh, "", req, &out)
+	sent, received, err := c.post(ctx, PathRefresh, "", req, &out)
 	if err != nil {
 		return nil, err
 	}
-	out.ReceivedAt = received
+	out.SentAt, out.ReceivedAt = sent, received
 	return &out, nil
 }
 
@@ -62,7 +62,7 @@ func (c *Client) Logout(ctx context.Context, req LogoutRequest) error {
 	if req.AccessToken == "" {
 		return errors.New("traderapi: logout needs the access token")
 	}
-	_, err := c.post(ctx, PathLogout, req.AccessToken, req, &Result{})
+	_, _, err := c.post(ctx, PathLogout, req.AccessToken, req, &Result{})
 	return err
 }
 
@@ -72,7 +72,7 @@ func (c *Client) ChangePassword(ctx context.Context, req ChangePasswordRequest) 
 		return nil, errors.New("traderapi: change_password needs a username, the old and the new password")
 	}
 	var out Result
-	_, err := c.post(ctx, PathChangePassword, "", req, &out)
+	_, _, err := c.post(ctx, PathChangePassword, "", req, &out)
 	return resultOrNil(&out, err)
 }
 
@@ -82,7 +82,7 @@ func (c *Client) EnrollMFA(ctx context.Context, req EnrollMFARequest) (*EnrollMF
 		return nil, errors.New("traderapi: enroll_mfa needs a username and a password")
 	}
 	var out EnrollMFAResponse
-	if _, err := c.post(ctx, PathEnrollMFA, "", req, &out); err != nil {
+	if _, _, err := c.post(ctx, PathEnrollMFA, "", req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -94,7 +94,7 @@ func (c *Client) ConfirmMFA(ctx context.Context, req ConfirmMFARequest) (*Result
 		return nil, errors.New("traderapi: confirm_mfa needs a username, a password and an OTP code")
 	}
 	var out Result
-	_, err := c.post(ctx, PathConfirmMFA, "", req, &out)
+	_, _, err := c.post(ctx, PathConfirmMFA, "", req, &out)
 	return resultOrNil(&out, err)
 }
 

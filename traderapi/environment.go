@@ -56,6 +56,9 @@ func (e Environment) validate() error {
 	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
 		return fmt.Errorf("traderapi: base URL %q must be a scheme and host only, without path, query or user info", e.BaseURL)
 	}
+	if err := RequireHTTPS(u); err != nil {
+		return fmt.Errorf("traderapi: base URL %q: %w", e.BaseURL, err)
+	}
 	if strings.ContainsAny(e.Host, "/ \t\r\n") {
 		return fmt.Errorf("traderapi: host %q is not a host name", e.Host)
 	}

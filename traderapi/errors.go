@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ var (
 	// ErrMalformedResponse: a response the client cannot use: HTML, empty,
 	// truncated or oversized, or missing a required field.
 	ErrMalformedResponse = errors.New("malformed response")
+	// ErrRedirected: a 3xx answer. Calls that carry credentials never follow
+	// a redirect; [APIError.Location] says where it pointed.
+	ErrRedirected = errors.New("redirected")
 )
 
 // maxBody caps every response body read.
@@ -41,7 +45,9 @@ const maxBody = 1 << 20
 const excerptLen = 200
 
 // APIError is an error response from the exchange (or from a proxy in front
-// of it). It never holds a secret: the body excerpt is redacted.
+// of it). It never holds a secret: what the server said is redacted by
+// pattern ([RedactText]) and, for an answer to a [Client] call, every value
+// that call sent is scrubbed from it ([Scrub]).
 type APIError struct {
 	// Endpoint is the path that was called.
 	Endpoint string
@@ -66,6 +72,10 @@ type APIError struct {
 	// BodyExcerpt is the start of a body that was not a JSON error object,
 	// whitespace collapsed and secrets redacted.
 	BodyExcerpt string
+	// Location is, for a 3xx, the origin (scheme://host[:port]) the Location
+	// header pointed to, resolved against the request's URL; its path and
+	// query are dropped, as they may carry secrets.
+	Location string
 }
 
 // Error returns one line: endpoint, status, what the server said and, for a
@@ -89,8 +99,8 @@ func (e *APIError) Error() string {
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, " [request %s]", e.RequestID)
 	}
-	switch e.StatusCode {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusMisdirectedRequest:
+	if e.redirect() || e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden ||
+		e.StatusCode == http.StatusMisdirectedRequest {
 		// What the troubleshooting guides would say, so that a bot's log
 		// line already carries it.
 		if d := e.Diagnosis(); d != "" {
@@ -99,6 +109,9 @@ func (e *APIError) Error() string {
 	}
 	return b.String()
 }
+
+// redirect reports a 3xx answer.
+func (e *APIError) redirect() bool { return e.StatusCode >= 300 && e.StatusCode <= 399 }
 
 // Is matches the sentinel errors by status and message.
 func (e *APIError) Is(target error) bool {
@@ -113,6 +126,8 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusTooManyRequests
 	case ErrUnavailable:
 		return e.StatusCode >= 500
+	case ErrRedirected:
+		return e.redirect()
 	}
 	return false
 }
@@ -150,6 +165,11 @@ func DecodeError(endpoint string, resp *http.Response, body []byte) *APIError {
 		RetryAfter:      parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		RequestID:       oneLine(firstHeader(resp.Header, "X-Request-Id", "X-Amzn-Requestid", "X-Amz-Request-Id")),
 	}
+	if e.redirect() {
+		// A redirect's body only repeats the Location, path and query too.
+		e.Location = locationOrigin(resp)
+		return e
+	}
 	var eb errorBody
 	if err := json.Unmarshal(body, &eb); err != nil || !eb.hasAny() {
 		e.BodyExcerpt = Excerpt(body)
@@ -184,6 +204,26 @@ func DecodeError(endpoint string, resp *http.Response, body []byte) *APIError {
 	e.Message = oneLine(RedactText(e.Message))
 	e.ErrorCode = oneLine(RedactText(e.ErrorCode))
 	return e
+}
+
+// locationOrigin is the origin a redirect's Location header points to,
+// resolved against the request's URL, or "(no Location)".
+func locationOrigin(resp *http.Response) string {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return "(no Location)"
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "(an unparsable Location)"
+	}
+	if resp.Request != nil && resp.Request.URL != nil {
+		u = resp.Request.URL.ResolveReference(u)
+	}
+	if u.Host == "" {
+		return "(a Location without a host)"
+	}
+	return oneLine((&url.URL{Scheme: u.Scheme, Host: u.Host}).String())
 }
 
 // maxMessage caps the server text an [APIError] keeps in one field.

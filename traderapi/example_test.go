@@ -55,5 +55,5 @@ func ExampleErrOTPRequired() {
 		fmt.Println("failed:", err)
 	}
 	// Output:
-	// ask for a code: /auth/v1beta1/login: 401 Unauthorized: otp required — the account has MFA on: log in again with a current one-time code (--otp, or PMX_OTP_COMMAND)
+	// ask for a code: /auth/v1beta1/login: 401 Unauthorized: otp required — the account has MFA on: the login needs a current one-time code
 }

@@ -15,7 +15,7 @@ type tracer struct {
 	w  io.Writer
 }
 
-func (t *tracer) request(req *http.Request, body []byte) {
+func (t *tracer) request(req *http.Request, body []byte, secrets []Secret) {
 	if t == nil {
 		return
 	}
@@ -24,7 +24,7 @@ func (t *tracer) request(req *http.Request, body []byte) {
 	fmt.Fprintf(t.w, "> %s %s\n> Host: %s\n", req.Method, req.URL.Redacted(), req.Host)
 	writeHeader(t.w, "> ", req.Header)
 	if len(body) > 0 {
-		fmt.Fprintf(t.w, "> %s\n", RedactJSON(body))
+		fmt.Fprintf(t.w, "> %s\n", Scrub(RedactJSON(body), secrets...))
 	}
 }
 

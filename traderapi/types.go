@@ -48,6 +48,12 @@ type LoginResponse struct {
 	RefreshIssueTime      time.Time `json:"refreshIssueTime"`
 	RefreshExpirationTime time.Time `json:"refreshExpirationTime"`
 
+	// SentAt is the client's clock ([WithClock], with its monotonic
+	// reading) right before the request was sent. The token's lifetime
+	// counts from no later than this, so expiry measured from SentAt is
+	// never late, whatever the request's round trip. Set by the client, not
+	// decoded.
+	SentAt time.Time `json:"-"`
 	// ReceivedAt is the local time (with its monotonic reading) at which the
 	// response arrived. It is set by the client, not decoded.
 	ReceivedAt time.Time `json:"-"`
@@ -69,6 +75,12 @@ type RefreshResponse struct {
 	RefreshIssueTime      time.Time `json:"refreshIssueTime"`
 	RefreshExpirationTime time.Time `json:"refreshExpirationTime"`
 
+	// SentAt is the client's clock ([WithClock], with its monotonic
+	// reading) right before the request was sent. The token's lifetime
+	// counts from no later than this, so expiry measured from SentAt is
+	// never late, whatever the request's round trip. Set by the client, not
+	// decoded.
+	SentAt time.Time `json:"-"`
 	// ReceivedAt is the local time (with its monotonic reading) at which the
 	// response arrived. It is set by the client, not decoded.
 	ReceivedAt time.Time `json:"-"`

@@ -130,6 +130,8 @@ func (r *runner) trialRefresh(ctx context.Context) Check {
 		return newCheck(NameRefresh, Fail, saw, "the exchange could not be reached: see the reachability check")
 	case errors.Is(err, traderapi.ErrUnavailable), errors.Is(err, traderapi.ErrRateLimited):
 		return newCheck(NameRefresh, Fail, saw, "the exchange is busy or down: try again in a few minutes")
+	case ae != nil && ae.StatusCode == 421: // the library's diagnosis names no flag
+		return newCheck(NameRefresh, Fail, saw, "give the environment's REST host with --host (PMX_HOST), e.g. rest.preprod.polymarketexchange.com")
 	}
 	return newCheck(NameRefresh, Fail, saw, cmpOr(diagnosis, "run `pmx-login refresh --debug` to see the exchange's whole answer"))
 }

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // DefaultMargin is how long before expiry a token is refreshed, as in seed
@@ -54,7 +55,8 @@ type Config struct {
 	// instead of JSON as Auth0 and seed 003 do.
 	FormEncoded bool
 	// HTTPClient sends the token requests; default a client with a 30 s
-	// timeout.
+	// timeout. They go through a copy of it that follows no redirect (see
+	// [traderapi.NoRedirects]).
 	HTTPClient *http.Client
 	// Now is the wall clock for the assertion's iat and exp and for
 	// [Source.Expiry]; default time.Now. Refresh timing never reads it.
@@ -123,9 +125,17 @@ func (c Config) resolve() (settings, error) {
 		return s, errors.New("isv: Config.Audience is empty: set it to the API audience, e.g. https://api.preprod.polymarketexchange.com")
 	}
 	s.apiURL = strings.TrimRight(cmpOr(s.apiURL, s.audience), "/")
+	if u, err := url.Parse(s.apiURL); err == nil && u.Scheme == "http" {
+		if err := traderapi.RequireHTTPS(u); err != nil { // the API gets the access token
+			return s, fmt.Errorf("isv: Config.APIURL %q: %w", s.apiURL, err)
+		}
+	}
 	if s.hc == nil {
 		s.hc = &http.Client{Timeout: DefaultRefreshTimeout}
 	}
+	// A token request carries a client assertion: it never follows a
+	// redirect (a copy of the caller's client, which is not changed).
+	s.hc = traderapi.NoRedirects(s.hc)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -146,24 +156,16 @@ func (c Config) resolve() (settings, error) {
 
 // checkURL accepts an https URL, or an http one on a loopback host (a local
 // test server): a client assertion is a credential and never goes in clear
-// over a network.
+// over a network. The rule is [traderapi.RequireHTTPS].
 func checkURL(name, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" {
 		return fmt.Errorf("isv: Config.%s %q is not an http(s) URL with a host (example: https://pmx-preprod.us.auth0.com/oauth/token)", name, raw)
 	}
-	if u.Scheme == "http" && !loopback(u.Hostname()) {
-		return fmt.Errorf("isv: Config.%s %q: plain http is allowed only on a loopback host; use https", name, raw)
+	if err := traderapi.RequireHTTPS(u); err != nil {
+		return fmt.Errorf("isv: Config.%s %q: %w", name, raw, err)
 	}
 	return nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func cmpOr[T comparable](a, b T) T {

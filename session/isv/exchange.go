@@ -100,6 +100,9 @@ func (s *Source) exchange(ctx context.Context) (grant, error) {
 
 // decodeToken turns the token endpoint's answer into a grant or an error.
 func decodeToken(endpoint string, resp *http.Response, data []byte) (grant, error) {
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		return grant{}, traderapi.DecodeError(endpoint, resp, data) // never followed: see Config.HTTPClient
+	}
 	var tr tokenResponse
 	jsonErr := json.Unmarshal(bytes.TrimSpace(data), &tr)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 || (jsonErr == nil && tr.Error != "") {

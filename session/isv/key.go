@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -132,18 +133,42 @@ func checkRSA(k *rsa.PrivateKey) (*rsa.PrivateKey, error) {
 	return k, nil
 }
 
-// LoadPrivateKeyFile reads a PEM private key file with [LoadPrivateKey].
-// Errors name the file, never its contents.
+// MaxKeyFileSize caps the bytes [LoadPrivateKeyFile] reads: 64 KiB, far
+// above any RSA key in PEM (a 4096-bit one is about 3.3 KiB).
+const MaxKeyFileSize = 64 << 10
+
+// LoadPrivateKeyFile reads a PEM private key file with [LoadPrivateKey],
+// reading at most [MaxKeyFileSize] bytes: a larger file (or a device such
+// as /dev/zero) is refused with an error matching [ErrBadKey]. Errors name
+// the file, never its contents.
 func LoadPrivateKeyFile(path string) (*rsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := readKeyFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("isv: read private key: %w", err)
+		return nil, err
 	}
 	k, err := LoadPrivateKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return k, nil
+}
+
+// readKeyFile reads at most MaxKeyFileSize bytes of a key file.
+func readKeyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("isv: read private key: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("isv: read private key: %w", err)
+	}
+	if len(data) > MaxKeyFileSize {
+		return nil, fmt.Errorf("%s: %w", path, badKey("the file is over %d KiB, the most a private key file may be; "+
+			"is this the key file?", MaxKeyFileSize>>10))
+	}
+	return data, nil
 }
 
 // GenerateKey returns a new RSA key of the given size (at least

@@ -25,8 +25,25 @@
 // [Exchange.Advance]), per-endpoint call counters and a record of every
 // request ([Exchange.Calls], [Exchange.Requests]), and fault injection per
 // endpoint ([Exchange.InjectFault]): status codes, latency, connection
-// resets, HTML pages, truncated JSON, Retry-After, slow bodies, garbled
-// tokens and oversized bodies.
+// resets, redirects, HTML pages, truncated JSON, Retry-After, slow bodies,
+// garbled tokens and oversized bodies. The faults of what stands in front
+// of the exchange:
+//
+//   - a load balancer that lost its route: Fault{Status: 404, HTML: true};
+//   - a WAF or proxy refusing: Fault{Status: 403, HTML: true};
+//   - an exchange shedding load: Fault{Status: 503, RetryAfter: "5"};
+//   - a proxy sending the client elsewhere: Fault{Redirect: url} (307) or
+//     Fault{Redirect: url, Status: 308}.
+//
+// To order events against a request, [Exchange.Hold] pauses the next
+// request to an endpoint after the exchange has applied it and before its
+// answer is written:
+//
+//	h := ex.Hold(traderapi.PathRefresh)
+//	go refresh()
+//	<-h.Arrived() // the new access token is issued, not yet delivered
+//	logout()
+//	h.Release()
 //
 // [NewServer] starts an Exchange on a loopback address and returns a
 // [Server] that can build a [traderapi.Client] wired to it.

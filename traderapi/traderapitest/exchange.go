@@ -58,6 +58,8 @@ type Exchange struct {
 	calls         map[string]int
 	requests      []Request
 	faults        map[string]*armedFault
+	holds         map[string][]*Hold
+	allHolds      []*Hold // every hold armed since the last ReleaseHolds
 }
 
 // New returns an exchange configured by opts, with no users.
@@ -78,6 +80,7 @@ func New(opts Options) *Exchange {
 		refresh:        map[string]*grant{},
 		calls:          map[string]int{},
 		faults:         map[string]*armedFault{},
+		holds:          map[string][]*Hold{},
 	}
 	_, _ = rand.Read(e.key) // crypto/rand.Read never fails
 	if e.issuer == "" {
@@ -169,23 +172,29 @@ func cmpOr(a, b string) string {
 }
 
 // ServeHTTP records the request, applies any fault armed for its path, and
-// otherwise answers it as the exchange would.
+// otherwise answers it as the exchange would; a [Hold] armed for its path
+// pauses it before the answer is written.
 func (e *Exchange) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The Date header comes from the exchange's clock, so a skewed clock
 	// (SetNow, Advance) shows there as it would on a real server.
 	w.Header().Set("Date", e.Now().UTC().Format(http.TimeFormat))
 	body, tooBig := readBody(w, r)
-	fault := e.record(r, body)
+	fault, hold := e.record(r, body)
 	if tooBig {
-		writeReply(w, rpcError(http.StatusRequestEntityTooLarge, codeResourceExhausted,
-			fmt.Sprintf("request body over %d bytes", maxRequestBody)))
+		if hold.wait(r) {
+			writeReply(w, rpcError(http.StatusRequestEntityTooLarge, codeResourceExhausted,
+				fmt.Sprintf("request body over %d bytes", maxRequestBody)))
+		}
 		return
 	}
 	if fault != nil {
-		e.serveFault(w, r, *fault, func() reply { return e.handle(r, body) })
+		e.serveFault(w, r, *fault, hold, func() reply { return e.handle(r, body) })
 		return
 	}
-	writeReply(w, e.handle(r, body))
+	rep := e.handle(r, body)
+	if hold.wait(r) {
+		writeReply(w, rep)
+	}
 }
 
 // handle checks Host, method and path and runs the endpoint.

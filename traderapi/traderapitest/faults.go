@@ -3,6 +3,7 @@ package traderapitest
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"net"
 	"net/http"
 	"strconv"
@@ -15,8 +16,8 @@ import (
 const AnyPath = "*"
 
 // Fault is a failure to inject on an endpoint's next calls. Latency delays
-// whatever is answered; then the first that applies of Reset, Body, HTML,
-// Status (or RetryAfter) replaces the exchange's answer; otherwise the
+// whatever is answered; then the first that applies of Reset, Redirect,
+// Body, HTML, Status (or RetryAfter) replaces the exchange's answer; otherwise the
 // exchange answers for real (the call's effects, such as issued tokens,
 // stand). GarbledToken, TruncatedJSON, Oversized and SlowBody then damage
 // whichever answer is sent.
@@ -33,6 +34,11 @@ type Fault struct {
 	Latency time.Duration
 	// Reset closes the TCP connection with a RST and answers nothing.
 	Reset bool
+	// Redirect answers Status (default 307 Temporary Redirect; 301, 302,
+	// 303 and 308 work too) with Redirect as the Location header, as a proxy
+	// sending the client elsewhere would; the call is not applied. It is
+	// sent as given: add the path to redirect to the same path elsewhere.
+	Redirect string
 	// HTML answers an HTML page, as a proxy in front of the exchange does:
 	// with Status, or 200 if Status is 0.
 	HTML bool
@@ -102,8 +108,9 @@ func (e *Exchange) takeFault(path string) *Fault {
 	return &f
 }
 
-// serveFault answers a call under fault f; real answers it for real.
-func (e *Exchange) serveFault(w http.ResponseWriter, r *http.Request, f Fault, real func() reply) {
+// serveFault answers a call under fault f; real answers it for real. hold,
+// if any, pauses it before anything is written.
+func (e *Exchange) serveFault(w http.ResponseWriter, r *http.Request, f Fault, hold *Hold, real func() reply) {
 	if f.Latency > 0 {
 		t := time.NewTimer(f.Latency)
 		defer t.Stop()
@@ -114,11 +121,15 @@ func (e *Exchange) serveFault(w http.ResponseWriter, r *http.Request, f Fault, r
 		}
 	}
 	if f.Reset {
-		resetConnection(w)
+		if hold.wait(r) {
+			resetConnection(w)
+		}
 		return
 	}
 	var rep reply
 	switch {
+	case f.Redirect != "":
+		rep = redirectReply(cmpInt(f.Status, http.StatusTemporaryRedirect), f.Redirect)
 	case f.Body != nil:
 		rep = reply{status: cmpInt(f.Status, http.StatusOK), header: http.Header{}, body: f.Body}
 		rep.header.Set("Content-Type", cmpOr(f.ContentType, "application/json"))
@@ -136,6 +147,9 @@ func (e *Exchange) serveFault(w http.ResponseWriter, r *http.Request, f Fault, r
 	}
 	if f.RetryAfter != "" {
 		rep.header.Set("Retry-After", f.RetryAfter)
+	}
+	if !hold.wait(r) {
+		return
 	}
 	if f.SlowBody > 0 {
 		dribble(w, r, rep, f.SlowBody)
@@ -202,6 +216,16 @@ func htmlPage(status int) reply {
 	h.Set("Content-Type", "text/html")
 	return reply{status: status, header: h, body: []byte("<html>\r\n<head><title>" + title +
 		"</title></head>\r\n<body>\r\n<center><h1>" + title + "</h1></center>\r\n</body>\r\n</html>\r\n")}
+}
+
+// redirectReply is a redirect to location, with the short HTML body
+// net/http's Redirect writes.
+func redirectReply(status int, location string) reply {
+	h := http.Header{}
+	h.Set("Location", location)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	return reply{status: status, header: h, body: []byte("<a href=\"" + html.EscapeString(location) + "\">" +
+		http.StatusText(status) + "</a>.\n")}
 }
 
 // resetConnection closes the client's connection with a TCP RST.

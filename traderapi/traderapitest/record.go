@@ -42,8 +42,9 @@ func (r Request) LogValue() slog.Value {
 		slog.String("body", traderapi.RedactJSON(r.Body)), slog.Time("at", r.At))
 }
 
-// record counts and keeps a request and takes the fault armed for its path.
-func (e *Exchange) record(r *http.Request, body []byte) *Fault {
+// record counts and keeps a request and takes the fault and the hold armed
+// for its path.
+func (e *Exchange) record(r *http.Request, body []byte) (*Fault, *Hold) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.calls[r.URL.Path]++
@@ -54,7 +55,7 @@ func (e *Exchange) record(r *http.Request, body []byte) *Fault {
 		Method: r.Method, Path: r.URL.Path, Host: r.Host,
 		Header: r.Header.Clone(), Body: body, At: e.now(),
 	})
-	return e.takeFault(r.URL.Path)
+	return e.takeFault(r.URL.Path), e.takeHold(r.URL.Path)
 }
 
 // Calls returns how many requests for path the exchange has seen since it

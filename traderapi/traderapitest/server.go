@@ -36,8 +36,12 @@ func NewTLSServer(opts Options) *Server {
 	return &Server{Exchange: e, URL: srv.URL, srv: srv}
 }
 
-// Close shuts the server down and waits for its requests to finish.
-func (s *Server) Close() { s.srv.Close() }
+// Close releases every [Hold], shuts the server down and waits for its
+// requests to finish.
+func (s *Server) Close() {
+	s.ReleaseHolds()
+	s.srv.Close()
+}
 
 // CloseClientConnections closes every open connection to the server.
 func (s *Server) CloseClientConnections() { s.srv.CloseClientConnections() }
