@@ -343,8 +343,10 @@ func twoProcesses(t *testing.T, relogin bool) {
 	ok := b.finish(t)
 
 	// Exactly one order met the revoked token (401); none went out after it.
-	if n := srv.Calls(traderapi.PathInsertOrder); n != ok+1 {
-		t.Errorf("insert_order calls = %d, want the %d accepted + the one that got a 401", n, ok)
+	// (Plus, at most, the order in flight when finish closed the bot's
+	// stdin: it reached the exchange, but the bot cancelled it.)
+	if n := srv.Calls(traderapi.PathInsertOrder); n != ok+1 && n != ok+2 {
+		t.Errorf("insert_order calls = %d, want the %d accepted + the one that got a 401 (+ one cancelled)", n, ok)
 	}
 	// One refresh call either way: the CLI's (after a logout the bot finds
 	// the stored session gone and ends without a call), or the bot's, which
