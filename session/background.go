@@ -6,11 +6,6 @@ import (
 	"time"
 )
 
-// clockCheck is how often the background refresher compares the wall
-// clock with the monotonic one: after a suspend the token's timers fire
-// late, and the wall clock tells the truth.
-const clockCheck = 5 * time.Second
-
 // background is the state of the background refresher.
 type background struct {
 	mu      sync.Mutex
@@ -62,7 +57,7 @@ func (m *Manager) Start(ctx context.Context) error {
 
 func (m *Manager) loop(ctx context.Context, exited chan struct{}) {
 	defer close(exited)
-	tick := time.NewTicker(clockCheck)
+	tick := time.NewTicker(m.cfg.ClockCheck)
 	defer tick.Stop()
 	wall, mono := m.cfg.Now().Round(0), time.Now()
 	for {
@@ -85,7 +80,7 @@ func (m *Manager) loop(ctx context.Context, exited chan struct{}) {
 // the monotonic clock since the last check.
 func (m *Manager) checkClock(wall *time.Time, mono *time.Time) {
 	w, n := m.cfg.Now().Round(0), time.Now()
-	if w.Sub(*wall)-n.Sub(*mono) > clockCheck {
+	if w.Sub(*wall)-n.Sub(*mono) > max(m.cfg.ClockCheck, time.Second) {
 		m.cfg.Logger.Info("the wall clock jumped (a suspend?): re-checking the token", "env", m.cfg.Environment)
 		m.cache.Recheck()
 	}

@@ -92,6 +92,10 @@ type Config struct {
 	// Margin is how long before expiry a token is refreshed (default 60 s,
 	// capped at half the token's lifetime).
 	Margin time.Duration
+	// ClockCheck is how often the background refresher ([Manager.Start])
+	// compares the wall clock with the monotonic one (default 5 s): after
+	// a suspend, timers fire late and the wall clock tells the truth.
+	ClockCheck time.Duration
 	// Jitter shortens the margin of each token by a random fraction up to
 	// this (default 0.1; negative: none), so that processes sharing a
 	// session do not all go stale at the same instant.
@@ -153,6 +157,9 @@ func (c *Config) setDefaults() error {
 	}
 	if r.MaxCooldown <= 0 {
 		r.MaxCooldown = 5 * time.Minute
+	}
+	if c.ClockCheck <= 0 {
+		c.ClockCheck = 5 * time.Second
 	}
 	if c.Jitter == 0 {
 		c.Jitter = 0.1
