@@ -51,15 +51,16 @@ func (m *Manager) Start(ctx context.Context) error {
 		}
 	}
 	b.running, b.exited = ctx.Done(), make(chan struct{})
-	go m.loop(ctx, b.exited)
+	go m.loop(ctx, b.exited, m.cfg.Now().Round(0), time.Now())
 	return nil
 }
 
-func (m *Manager) loop(ctx context.Context, exited chan struct{}) {
+// loop is the background refresher; wall and mono are the clocks' readings
+// when Start was called.
+func (m *Manager) loop(ctx context.Context, exited chan struct{}, wall, mono time.Time) {
 	defer close(exited)
 	tick := time.NewTicker(m.cfg.ClockCheck)
 	defer tick.Stop()
-	wall, mono := m.cfg.Now().Round(0), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
