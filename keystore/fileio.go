@@ -48,7 +48,8 @@ func insecure(mode fs.FileMode) bool {
 	return runtime.GOOS != "windows" && mode.Perm()&0o077 != 0
 }
 
-// checkDir checks that d is a directory only its owner can access.
+// checkDir checks that d is a directory that the running user owns and
+// only its owner can access.
 func checkDir(d string) error {
 	fi, err := os.Lstat(d)
 	if err != nil {
@@ -61,11 +62,12 @@ func checkDir(d string) error {
 		return fmt.Errorf("%w: directory %s can be accessed by others (mode %04o): run chmod 700 %s",
 			ErrInsecure, d, fi.Mode().Perm(), d)
 	}
-	return nil
+	return checkOwner(d, fi)
 }
 
-// readSecure reads a regular file that only its owner can access, capped
-// at maxRecord bytes. It refuses a symbolic link.
+// readSecure reads a regular file that the running user owns and only its
+// owner can access, capped at maxRecord bytes. It refuses a symbolic link,
+// also one planted between the check and the open (O_NOFOLLOW).
 func readSecure(path string) ([]byte, error) {
 	li, err := os.Lstat(path)
 	if err != nil {
@@ -75,9 +77,11 @@ func readSecure(path string) ([]byte, error) {
 		// Checked before opening: opening a FIFO would block.
 		return nil, fmt.Errorf("keystore: %s is not a regular file: remove it", path)
 	}
-	f, err := os.Open(path)
-	if err != nil {
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err
+	} else if err != nil {
+		return nil, openError("reading", path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -90,6 +94,9 @@ func readSecure(path string) ([]byte, error) {
 	if insecure(fi.Mode()) {
 		return nil, fmt.Errorf("%w: %s can be read by others (mode %04o): run chmod 600 %s",
 			ErrInsecure, path, fi.Mode().Perm(), path)
+	}
+	if err := checkOwner(path, fi); err != nil {
+		return nil, err
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
 	if err != nil {

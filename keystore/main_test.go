@@ -38,6 +38,8 @@ func runHelper(mode string) error {
 	case "hammer":
 		n, _ := strconv.Atoi(os.Getenv("PMX_HAMMER_N"))
 		return hammer(ctx, os.Getenv("PMX_HAMMER_DIR"), os.Getenv("PMX_HAMMER_ID"), n)
+	case "readonly":
+		return readOnlyCheck(os.Getenv("PMX_RO_DIR"))
 	case "unavailable":
 		return expectUnavailable(ctx, os.Getenv("PMX_EXPECT_REASON"))
 	case "locked":
