@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -207,6 +208,27 @@ func TestKeyringDropsAccessCacheWhenTooLarge(t *testing.T) {
 	}
 	if got := mustGet(t, k, key); got.RefreshToken != testRefresh {
 		t.Fatal("a refused Set changed the stored record")
+	}
+}
+
+// TestKeyringCompareAndSwapTooLarge writes a record whose access cache
+// the keychain cannot hold: the caller's next compare-and-set, from the
+// record it wrote, is not a conflict with itself.
+func TestKeyringCompareAndSwapTooLarge(t *testing.T) {
+	t.Parallel()
+	k := NewKeyring(withSecrets(newMapSecrets()), WithLockDir(filepath.Join(t.TempDir(), "locks")))
+	k.goos = "windows"
+	key := Key{Environment: "preprod", Username: "alice"}
+	r1 := generation("preprod", "alice", 1)
+	r1.AccessToken = traderapiSecret(strings.Repeat("a", 2400))
+	if err := k.CompareAndSwap(t.Context(), key, nil, r1); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.CompareAndSwap(t.Context(), key, r1, generation("preprod", "alice", 2)); err != nil {
+		t.Fatalf("CompareAndSwap from the record this caller wrote: %v", err)
+	}
+	if err := k.CompareAndDelete(t.Context(), key, generation("preprod", "alice", 2)); err != nil {
+		t.Fatal(err)
 	}
 }
 

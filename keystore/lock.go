@@ -26,6 +26,9 @@ func lockDir(ctx context.Context, d string, exclusive bool, wait time.Duration) 
 // shared lock on a read-only directory that has no lock file is not taken:
 // nothing can write there either, so a reader needs no lock.
 func lockPath(ctx context.Context, path string, exclusive bool, wait time.Duration) (unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("keystore: waiting for the lock on %s: %w", path, err)
+	}
 	f, err := openLock(path, exclusive)
 	if err != nil {
 		return nil, err
