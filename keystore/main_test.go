@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -38,6 +39,11 @@ func runHelper(mode string) error {
 	case "hammer":
 		n, _ := strconv.Atoi(os.Getenv("PMX_HAMMER_N"))
 		return hammer(ctx, os.Getenv("PMX_HAMMER_DIR"), os.Getenv("PMX_HAMMER_ID"), n)
+	case "counter":
+		n, _ := strconv.Atoi(os.Getenv("PMX_COUNTER_N"))
+		return countUnderLock(ctx, os.Getenv("PMX_LOCK_BACKEND"), os.Getenv("PMX_LOCK_DIR"), os.Getenv("PMX_COUNTER_FILE"), n)
+	case "hold":
+		return holdLock(ctx, os.Getenv("PMX_LOCK_BACKEND"), os.Getenv("PMX_LOCK_DIR"))
 	case "readonly":
 		return readOnlyCheck(os.Getenv("PMX_RO_DIR"))
 	case "unavailable":
@@ -135,16 +141,31 @@ func runHelperProcess(t *testing.T, mode string, env map[string]string, argv ...
 // runningCmd is a started helper process.
 type runningCmd struct {
 	cmd  *exec.Cmd
+	mu   sync.Mutex
 	out  bytes.Buffer
 	err  error
 	done chan struct{}
+}
+
+// Write collects the process's output.
+func (c *runningCmd) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out.Write(p)
+}
+
+// output returns what the process has printed so far.
+func (c *runningCmd) output() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out.String()
 }
 
 // startCmd starts cmd, collecting its output; the test's end kills it.
 func startCmd(t *testing.T, cmd *exec.Cmd) *runningCmd {
 	t.Helper()
 	c := &runningCmd{cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &c.out, &c.out
+	cmd.Stdout, cmd.Stderr = c, c
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
