@@ -119,7 +119,7 @@ func writeAtomic(d, name string, b []byte) (err error) {
 	defer func() {
 		if err != nil {
 			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
+			_ = remove(tmp.Name())
 		}
 	}()
 	if err = tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
@@ -134,7 +134,7 @@ func writeAtomic(d, name string, b []byte) (err error) {
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("keystore: writing %s: %w", filepath.Join(d, name), err)
 	}
-	if err = os.Rename(tmp.Name(), filepath.Join(d, name)); err != nil {
+	if err = rename(tmp.Name(), filepath.Join(d, name)); err != nil {
 		return fmt.Errorf("keystore: writing %s: %w", filepath.Join(d, name), err)
 	}
 	return syncDir(d)
@@ -142,7 +142,7 @@ func writeAtomic(d, name string, b []byte) (err error) {
 
 // removeSynced removes d/name if it exists and syncs d.
 func removeSynced(d, name string) error {
-	if err := os.Remove(filepath.Join(d, name)); err != nil {
+	if err := remove(filepath.Join(d, name)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -173,6 +173,6 @@ func syncDir(d string) error {
 func removeTemps(d string) {
 	names, _ := filepath.Glob(filepath.Join(d, tempPattern))
 	for _, n := range names {
-		_ = os.Remove(n)
+		_ = remove(n)
 	}
 }
