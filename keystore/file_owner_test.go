@@ -202,3 +202,25 @@ func copyExecutable(t *testing.T, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// TestFileRefusesFIFOLock plants .lock as a FIFO: refused at once, never
+// waited on.
+func TestFileRefusesFIFOLock(t *testing.T) {
+	t.Parallel()
+	f := newFile(t)
+	k := Key{Environment: "preprod", Username: "alice"}
+	mustSet(t, f, k, testRecord("", ""))
+	lock := filepath.Join(f.Dir(), "preprod", lockName)
+	if err := os.Remove(lock); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(lock, 0o600); err != nil {
+		t.Skipf("cannot make a FIFO here: %v", err)
+	}
+	for _, exclusive := range []bool{false, true} {
+		_, err := lockDir(t.Context(), filepath.Dir(lock), exclusive, defaultLockWait)
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("lock (exclusive %v) on a FIFO: %v, want a refusal", exclusive, err)
+		}
+	}
+}
