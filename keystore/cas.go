@@ -189,8 +189,7 @@ func (f *File) Lock(ctx context.Context, k Key) (func(), error) {
 
 // CompareAndSwap stores r under key if key still holds old: read, compare
 // and write under a lock file, since a keychain has no compare-and-set.
-// The lock file serialises CompareAndSwap and CompareAndDelete; a plain
-// Set or Delete does not take it.
+// The lock file serialises it with Set, Delete and CompareAndDelete.
 func (k *Keyring) CompareAndSwap(ctx context.Context, key Key, old, r *Record) error {
 	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
 	if err != nil {
@@ -204,7 +203,7 @@ func (k *Keyring) CompareAndSwap(ctx context.Context, key Key, old, r *Record) e
 	if err := casCheck(key, cur, k.asStored(key, old)); err != nil {
 		return err
 	}
-	return k.Set(ctx, key, r)
+	return k.set(ctx, key, r)
 }
 
 // CompareAndDelete removes the entry under key if it still holds old.
@@ -221,7 +220,7 @@ func (k *Keyring) CompareAndDelete(ctx context.Context, key Key, old *Record) er
 	if err := casCheck(key, cur, k.asStored(key, old)); err != nil {
 		return err
 	}
-	return k.Delete(ctx, key)
+	return k.delete(ctx, key)
 }
 
 // Lock takes the cross-process lock on key: a lock file in the lock
@@ -257,8 +256,9 @@ func (k *Keyring) asStored(key Key, old *Record) *Record {
 	return old
 }
 
-// lockFile takes the exclusive lock file of key and kind in the lock
-// directory, waiting at most wait.
+// lockFile takes an exclusive lock file in the lock directory, waiting at
+// most wait: for "write", one per environment (writes of one user touch
+// the environment's last user too), else one per key and kind.
 func (k *Keyring) lockFile(ctx context.Context, key Key, kind string, wait time.Duration) (func(), error) {
 	key, err := key.normalize()
 	if err != nil {
@@ -277,6 +277,9 @@ func (k *Keyring) lockFile(ctx context.Context, key Key, kind string, wait time.
 		return nil, err
 	}
 	name := key.Environment + "." + escapeUser(key.Username) + "." + string(key.Item) + "." + kind + ".lock"
+	if kind == "write" {
+		name = key.Environment + ".write.lock"
+	}
 	return lockPath(ctx, filepath.Join(dir, name), true, wait)
 }
 

@@ -187,8 +187,20 @@ func (k *Keyring) Get(ctx context.Context, key Key) (*Record, error) {
 
 // Set stores r under key; for a session it also records the last user. A
 // record too large for this platform's keychain is stored without its
-// cached access token, or refused with [ErrTooLarge].
+// cached access token, or refused with [ErrTooLarge]. It takes the write
+// lock file that [Keyring.CompareAndSwap] takes, so that a compare-and-set
+// never overwrites a Set that came between its read and its write.
 func (k *Keyring) Set(ctx context.Context, key Key, r *Record) error {
+	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return k.set(ctx, key, r)
+}
+
+// set is Set under the write lock.
+func (k *Keyring) set(ctx context.Context, key Key, r *Record) error {
 	key, rec, err := prepare(key, r)
 	if err != nil {
 		return err
@@ -217,8 +229,19 @@ func (k *Keyring) Set(ctx context.Context, key Key, r *Record) error {
 }
 
 // Delete removes the entry under key; an absent entry is not an error.
-// Deleting the last user's session forgets the last user.
+// Deleting the last user's session forgets the last user. It takes the
+// write lock file, as Set does.
 func (k *Keyring) Delete(ctx context.Context, key Key) error {
+	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return k.delete(ctx, key)
+}
+
+// delete is Delete under the write lock.
+func (k *Keyring) delete(ctx context.Context, key Key) error {
 	key, err := key.normalize()
 	if err != nil {
 		return err

@@ -75,7 +75,7 @@ func (b blockingSecrets) Delete(string, string) error      { <-b.release; return
 func TestKeyringServiceNames(t *testing.T) {
 	t.Parallel()
 	kc := newMapSecrets()
-	k := NewKeyring(withSecrets(kc))
+	k := NewKeyring(withSecrets(kc), testLockDir(t))
 	mustSet(t, k, Key{Environment: "preprod", Username: "alice"}, testRecord("", ""))
 	mustSet(t, k, Key{Environment: "preprod", Username: "alice", Item: ItemTOTP}, &Record{OTPAuthURL: testOTPURL})
 	for _, want := range [][2]string{{"pmx-login:preprod", "alice"}, {"pmx-login:preprod:totp", "alice"}, {"pmx-login:preprod:last-user", "default"}} {
@@ -107,7 +107,7 @@ func TestKeyringTimeout(t *testing.T) {
 	t.Parallel()
 	b := blockingSecrets{release: make(chan struct{})}
 	t.Cleanup(func() { close(b.release) })
-	k := NewKeyring(withSecrets(b), WithTimeout(50*time.Millisecond))
+	k := NewKeyring(withSecrets(b), testLockDir(t), WithTimeout(50*time.Millisecond))
 	key := Key{Environment: "preprod", Username: "alice"}
 	ops := map[string]func(context.Context) error{
 		"Get":      func(ctx context.Context) error { _, err := k.Get(ctx, key); return err },
@@ -135,7 +135,7 @@ func TestKeyringTimeout(t *testing.T) {
 	// keychain's timeout too, named as such, and not a network deadline.
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	_, err := NewKeyring(withSecrets(b), WithTimeout(time.Minute)).Get(ctx, key)
+	_, err := NewKeyring(withSecrets(b), testLockDir(t), WithTimeout(time.Minute)).Get(ctx, key)
 	var ue *UnavailableError
 	if !errors.As(err, &ue) || ue.Reason != Timeout || errors.Is(err, context.DeadlineExceeded) ||
 		!strings.Contains(err.Error(), "keychain") || !strings.Contains(err.Error(), "deadline") {
@@ -145,7 +145,7 @@ func TestKeyringTimeout(t *testing.T) {
 	// The caller's own cancellation is not a keychain failure.
 	ctx, cancel = context.WithCancel(t.Context())
 	time.AfterFunc(10*time.Millisecond, cancel)
-	_, err = NewKeyring(withSecrets(b), WithTimeout(time.Minute)).Get(ctx, key)
+	_, err = NewKeyring(withSecrets(b), testLockDir(t), WithTimeout(time.Minute)).Get(ctx, key)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) {
 		t.Fatalf("cancelled Get: %v, want context.Canceled and not ErrUnavailable", err)
 	}
@@ -166,7 +166,7 @@ func TestKeyringErrorsMapped(t *testing.T) {
 	} {
 		kc := newMapSecrets()
 		kc.fail = errors.New(tc.err)
-		err := NewKeyring(withSecrets(kc)).Set(t.Context(), Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
+		err := NewKeyring(withSecrets(kc), testLockDir(t)).Set(t.Context(), Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
 		var ue *UnavailableError
 		if !errors.As(err, &ue) || ue.Reason != tc.reason || ue.Backend != BackendKeyring {
 			t.Errorf("%q: got %v, want UnavailableError{Reason: %s}", tc.err, err, tc.reason)
@@ -178,7 +178,7 @@ func TestKeyringErrorsMapped(t *testing.T) {
 	}
 	kc := newMapSecrets()
 	kc.fail = keyring.ErrSetDataTooBig
-	err := NewKeyring(withSecrets(kc)).Set(t.Context(), Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
+	err := NewKeyring(withSecrets(kc), testLockDir(t)).Set(t.Context(), Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("ErrSetDataTooBig: got %v, want ErrTooLarge", err)
 	}
@@ -191,7 +191,7 @@ func TestKeyringErrorsMapped(t *testing.T) {
 func TestKeyringDropsAccessCacheWhenTooLarge(t *testing.T) {
 	t.Parallel()
 	kc := newMapSecrets()
-	k := NewKeyring(withSecrets(kc))
+	k := NewKeyring(withSecrets(kc), testLockDir(t))
 	k.goos = "windows"
 	key := Key{Environment: "preprod", Username: "alice"}
 	r := testRecord("preprod", "alice")
@@ -232,6 +232,11 @@ func TestKeyringCompareAndSwapTooLarge(t *testing.T) {
 	}
 }
 
+// testLockDir keeps a test's keyring lock files in its own directory.
+func testLockDir(t *testing.T) KeyringOption {
+	return WithLockDir(filepath.Join(t.TempDir(), "locks"))
+}
+
 // realKeyring skips the test unless a Secret Service answers, or fails it
 // when PMX_KEYRING_TESTS=required (set by .ci/keyring-session.sh).
 func realKeyring(t *testing.T) {
@@ -270,7 +275,7 @@ func TestKeyringSecretToolReadsBack(t *testing.T) {
 	t.Parallel()
 	realKeyring(t)
 	requireTools(t, "secret-tool")
-	k := NewKeyring()
+	k := NewKeyring(testLockDir(t))
 	env := uniqueEnv("preprod")
 	key := Key{Environment: env, Username: "alice@example.com"}
 	cleanupKeys(t, k, key)
@@ -342,4 +347,27 @@ func TestKeyringLocked(t *testing.T) {
 		t.Fatalf("helper: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// TestKeyringSetWaitsForCompareAndSwap holds the environment's write lock
+// as a compare-and-set between its read and its write would: a plain Set
+// or Delete waits for it instead of slipping in between.
+func TestKeyringSetWaitsForCompareAndSwap(t *testing.T) {
+	t.Parallel()
+	k := NewKeyring(withSecrets(newMapSecrets()), testLockDir(t))
+	key := Key{Environment: "preprod", Username: "alice"}
+	unlock, err := k.lockFile(t.Context(), Key{Environment: "preprod", Username: "bob"}, "write", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if err := k.Set(ctx, key, testRecord("", "")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Set while a compare-and-set holds the lock: %v, want it to wait", err)
+	}
+	if err := k.Delete(ctx, key); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Delete while a compare-and-set holds the lock: %v, want it to wait", err)
+	}
+	unlock()
+	mustSet(t, k, key, testRecord("", ""))
 }

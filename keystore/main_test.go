@@ -62,9 +62,14 @@ func runHelper(mode string) error {
 // expectUnavailable stores a session in the OS keychain and checks that it
 // fails with an *UnavailableError of the given reason, printing the error.
 func expectUnavailable(ctx context.Context, reason string) error {
-	k := NewKeyring(WithServicePrefix("pmx-login-test"), WithTimeout(10*time.Second))
+	locks, err := os.MkdirTemp("", "pmx-keystore-locks-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(locks)
+	k := NewKeyring(WithServicePrefix("pmx-login-test"), WithTimeout(10*time.Second), WithLockDir(locks))
 	start := time.Now()
-	err := k.Set(ctx, Key{Environment: "preprod", Username: "alice"}, testRecord("preprod", "alice"))
+	err = k.Set(ctx, Key{Environment: "preprod", Username: "alice"}, testRecord("preprod", "alice"))
 	fmt.Printf("took=%s error=%v\n", time.Since(start).Round(time.Millisecond), err)
 	var ue *UnavailableError
 	switch {
