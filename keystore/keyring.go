@@ -75,8 +75,8 @@ func WithServicePrefix(prefix string) KeyringOption {
 	}
 }
 
-// WithLockDir puts the lock files that serialise compare-and-set and
-// refreshes across processes in dir (default: $XDG_RUNTIME_DIR/pmx-login,
+// WithLockDir puts the lock files that serialise writes (Set, Delete and
+// compare-and-set) and refreshes ([Keyring.Lock]) across processes in dir (default: $XDG_RUNTIME_DIR/pmx-login,
 // else the file backend's directory + "/locks").
 func WithLockDir(dir string) KeyringOption { return func(k *Keyring) { k.lockDir = dir } }
 
