@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -35,5 +36,5 @@ func BenchmarkKeyringSetGet(b *testing.B) {
 	if os.Getenv("PMX_KEYRING_TESTS") != "required" {
 		b.Skip("needs a Secret Service: run under .ci/keyring-session.sh")
 	}
-	benchStore(b, NewKeyring(WithServicePrefix("pmx-login-bench")))
+	benchStore(b, NewKeyring(WithServicePrefix("pmx-login-bench"), WithLockDir(filepath.Join(b.TempDir(), "locks"))))
 }

@@ -10,9 +10,12 @@ import (
 	"time"
 )
 
-// holdWait bounds how long [Store.Lock] waits when ctx has no deadline: a
-// refresh never takes this long, so a lock held longer is stuck.
-const holdWait = 5 * time.Minute
+// holdWait bounds how long [Store.Lock] waits for the file and keyring
+// backends, whatever ctx allows: the lock is held around one refresh (a
+// few HTTP round trips, each bounded by the client's timeout), so a lock
+// held this long belongs to a stuck or stopped process, and the waiter
+// fails with an error saying so instead of hanging behind it.
+const holdWait = 2 * time.Minute
 
 // casCheck compares the stored record cur (nil: none) with old.
 func casCheck(k Key, cur, old *Record) error {
@@ -103,6 +106,9 @@ func (m *Memory) Lock(ctx context.Context, k Key) (func(), error) {
 		m.locks[k] = ch
 	}
 	m.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("keystore: waiting for the lock on %s: %w", k, err)
+	}
 	select {
 	case ch <- struct{}{}:
 		return func() { <-ch }, nil
@@ -183,8 +189,9 @@ func (f *File) Lock(ctx context.Context, k Key) (func(), error) {
 
 // CompareAndSwap stores r under key if key still holds old: read, compare
 // and write under a lock file, since a keychain has no compare-and-set.
+// The lock file serialises it with Set, Delete and CompareAndDelete.
 func (k *Keyring) CompareAndSwap(ctx context.Context, key Key, old, r *Record) error {
-	unlock, err := k.lockFile(ctx, key, "write")
+	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
 	if err != nil {
 		return err
 	}
@@ -193,15 +200,15 @@ func (k *Keyring) CompareAndSwap(ctx context.Context, key Key, old, r *Record) e
 	if err != nil {
 		return err
 	}
-	if err := casCheck(key, cur, old); err != nil {
+	if err := casCheck(key, cur, k.asStored(key, old)); err != nil {
 		return err
 	}
-	return k.Set(ctx, key, r)
+	return k.set(ctx, key, r)
 }
 
 // CompareAndDelete removes the entry under key if it still holds old.
 func (k *Keyring) CompareAndDelete(ctx context.Context, key Key, old *Record) error {
-	unlock, err := k.lockFile(ctx, key, "write")
+	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
 	if err != nil {
 		return err
 	}
@@ -210,19 +217,49 @@ func (k *Keyring) CompareAndDelete(ctx context.Context, key Key, old *Record) er
 	if err != nil || cur == nil {
 		return err
 	}
-	if err := casCheck(key, cur, old); err != nil {
+	if err := casCheck(key, cur, k.asStored(key, old)); err != nil {
 		return err
 	}
-	return k.Delete(ctx, key)
+	return k.delete(ctx, key)
 }
 
 // Lock takes the cross-process lock on key: a lock file in the lock
 // directory ([WithLockDir]), since a keychain has no locks.
 func (k *Keyring) Lock(ctx context.Context, key Key) (func(), error) {
-	return k.lockFile(ctx, key, "hold")
+	return k.lockFile(ctx, key, "hold", holdWait)
 }
 
-func (k *Keyring) lockFile(ctx context.Context, key Key, kind string) (func(), error) {
+// writeWait bounds the wait for another process's compare-and-set: it
+// holds the lock for at most three keychain calls, each bounded by the
+// timeout.
+func (k *Keyring) writeWait() time.Duration { return 4 * k.timeout }
+
+// asStored returns old as Set would have stored it: without the cached
+// access token when the record is too large for the keychain with it, so
+// that a caller comparing with the record it wrote does not conflict with
+// itself.
+func (k *Keyring) asStored(key Key, old *Record) *Record {
+	if old == nil || old.AccessToken.IsZero() {
+		return old
+	}
+	key, rec, err := prepare(key, old)
+	if err != nil {
+		return old
+	}
+	b, err := fitRecord(k.goos, k.service(key.Environment, key.Item), key.Username, rec)
+	if err != nil {
+		return old
+	}
+	if stored, err := Decode(b); err == nil && stored.AccessToken.IsZero() {
+		return stored
+	}
+	return old
+}
+
+// lockFile takes an exclusive lock file in the lock directory, waiting at
+// most wait: for "write", one per environment (writes of one user touch
+// the environment's last user too), else one per key and kind.
+func (k *Keyring) lockFile(ctx context.Context, key Key, kind string, wait time.Duration) (func(), error) {
 	key, err := key.normalize()
 	if err != nil {
 		return nil, err
@@ -240,7 +277,10 @@ func (k *Keyring) lockFile(ctx context.Context, key Key, kind string) (func(), e
 		return nil, err
 	}
 	name := key.Environment + "." + escapeUser(key.Username) + "." + string(key.Item) + "." + kind + ".lock"
-	return lockPath(ctx, filepath.Join(dir, name), true, holdWait)
+	if kind == "write" {
+		name = key.Environment + ".write.lock"
+	}
+	return lockPath(ctx, filepath.Join(dir, name), true, wait)
 }
 
 // defaultLockDir is $XDG_RUNTIME_DIR/pmx-login where it is set (a per-user

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -229,6 +230,7 @@ func testConformance(t *testing.T, newStore func(t *testing.T) Store) {
 		r, rt := mustGet(t, s, k), mustGet(t, s, kt)
 		assertRedacted(t, r, rt)
 	})
+	testConformanceCAS(t, newStore)
 }
 
 func wantLastUser(t *testing.T, s Store, env, want string) {
@@ -280,13 +282,17 @@ func TestFileConformance(t *testing.T) {
 // runs it against a real Secret Service.
 func TestKeyringAdapterConformance(t *testing.T) {
 	t.Parallel()
-	testConformance(t, func(*testing.T) Store { return NewKeyring(withSecrets(newMapSecrets())) })
+	testConformance(t, func(t *testing.T) Store {
+		return NewKeyring(withSecrets(newMapSecrets()), WithLockDir(filepath.Join(t.TempDir(), "locks")))
+	})
 }
 
 func TestKeyringConformance(t *testing.T) {
 	t.Parallel()
 	realKeyring(t)
-	testConformance(t, func(*testing.T) Store { return NewKeyring(WithServicePrefix("pmx-login-test")) })
+	testConformance(t, func(t *testing.T) Store {
+		return NewKeyring(WithServicePrefix("pmx-login-test"), WithLockDir(filepath.Join(t.TempDir(), "locks")))
+	})
 }
 
 // traderapiSecret converts a test value.

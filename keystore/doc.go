@@ -9,8 +9,10 @@
 //     macOS, Credential Manager on Windows). Every call has a timeout of its
 //     own, because a call to a locked or absent Secret Service can block
 //     forever. A keychain that is absent, locked or not answering gives an
-//     [*UnavailableError] (matching [ErrUnavailable]) that says which, and
-//     names the file fallback; it is never reported as "not logged in".
+//     [*UnavailableError] (matching [ErrUnavailable]) whose Reason says
+//     which, also when the caller's deadline ends first; it is never
+//     reported as "not logged in", and what to do instead is the program's
+//     to say.
 //   - [File], only when the user asks for it (--keystore file or
 //     PMX_KEYSTORE=file): one JSON file per session under
 //     os.UserConfigDir()/pmx-login (so XDG_CONFIG_HOME moves it), mode 0600
@@ -18,7 +20,8 @@
 //     place under a cross-process lock, so that a CLI and a bot sharing a
 //     session never see a torn record. The file fallback keeps the refresh
 //     token in plain text on disk, protected only by file permissions: a
-//     file that group or others can read is refused ([ErrInsecure]).
+//     file that group or others can read, or that another user owns, is
+//     refused ([ErrInsecure]), and no symbolic link is followed.
 //   - [Memory], for tests and for bots that must not persist anything.
 //
 // Entries are keyed by [Key]: environment, username and [Item]. Environments

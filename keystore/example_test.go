@@ -47,5 +47,5 @@ func ExampleUnavailableError() {
 		fmt.Println(err)
 	}
 	// Output:
-	// keychain unavailable: the keychain is locked and was not unlocked: unlock it (log in to the desktop session) or use --keystore file (PMX_KEYSTORE=file) to keep the session in a 0600 file
+	// keychain unavailable: the keychain is locked and was not unlocked
 }

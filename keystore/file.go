@@ -22,7 +22,12 @@ const defaultLockWait = 10 * time.Second
 // renamed into place, under an exclusive lock on <dir>/<env>/.lock; reads
 // take the lock shared. So a process killed at any point leaves the old or
 // the new record, and several processes may share one store. A file or
-// directory that group or others can access is refused with [ErrInsecure].
+// directory that group or others can access, or that another user owns, is
+// refused with [ErrInsecure]; lock and record files are opened without
+// following a symbolic link. A store the running user cannot write (a
+// read-only mount) can still be read: a reader opens the lock file
+// read-only, and takes no lock when there is none and none can be created. On Windows the lock is LockFileEx and there is no mode or owner
+// check: the directory's ACLs protect the files.
 // File is safe for concurrent use.
 type File struct {
 	dir      string

@@ -48,7 +48,8 @@ func insecure(mode fs.FileMode) bool {
 	return runtime.GOOS != "windows" && mode.Perm()&0o077 != 0
 }
 
-// checkDir checks that d is a directory only its owner can access.
+// checkDir checks that d is a directory that the running user owns and
+// only its owner can access.
 func checkDir(d string) error {
 	fi, err := os.Lstat(d)
 	if err != nil {
@@ -61,11 +62,12 @@ func checkDir(d string) error {
 		return fmt.Errorf("%w: directory %s can be accessed by others (mode %04o): run chmod 700 %s",
 			ErrInsecure, d, fi.Mode().Perm(), d)
 	}
-	return nil
+	return checkOwner(d, fi)
 }
 
-// readSecure reads a regular file that only its owner can access, capped
-// at maxRecord bytes. It refuses a symbolic link.
+// readSecure reads a regular file that the running user owns and only its
+// owner can access, capped at maxRecord bytes. It refuses a symbolic link,
+// also one planted between the check and the open (O_NOFOLLOW).
 func readSecure(path string) ([]byte, error) {
 	li, err := os.Lstat(path)
 	if err != nil {
@@ -75,9 +77,11 @@ func readSecure(path string) ([]byte, error) {
 		// Checked before opening: opening a FIFO would block.
 		return nil, fmt.Errorf("keystore: %s is not a regular file: remove it", path)
 	}
-	f, err := os.Open(path)
-	if err != nil {
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err
+	} else if err != nil {
+		return nil, openError("reading", path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -90,6 +94,9 @@ func readSecure(path string) ([]byte, error) {
 	if insecure(fi.Mode()) {
 		return nil, fmt.Errorf("%w: %s can be read by others (mode %04o): run chmod 600 %s",
 			ErrInsecure, path, fi.Mode().Perm(), path)
+	}
+	if err := checkOwner(path, fi); err != nil {
+		return nil, err
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
 	if err != nil {
@@ -112,7 +119,7 @@ func writeAtomic(d, name string, b []byte) (err error) {
 	defer func() {
 		if err != nil {
 			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
+			_ = remove(tmp.Name())
 		}
 	}()
 	if err = tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
@@ -127,7 +134,7 @@ func writeAtomic(d, name string, b []byte) (err error) {
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("keystore: writing %s: %w", filepath.Join(d, name), err)
 	}
-	if err = os.Rename(tmp.Name(), filepath.Join(d, name)); err != nil {
+	if err = rename(tmp.Name(), filepath.Join(d, name)); err != nil {
 		return fmt.Errorf("keystore: writing %s: %w", filepath.Join(d, name), err)
 	}
 	return syncDir(d)
@@ -135,7 +142,7 @@ func writeAtomic(d, name string, b []byte) (err error) {
 
 // removeSynced removes d/name if it exists and syncs d.
 func removeSynced(d, name string) error {
-	if err := os.Remove(filepath.Join(d, name)); err != nil {
+	if err := remove(filepath.Join(d, name)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -166,6 +173,6 @@ func syncDir(d string) error {
 func removeTemps(d string) {
 	names, _ := filepath.Glob(filepath.Join(d, tempPattern))
 	for _, n := range names {
-		_ = os.Remove(n)
+		_ = remove(n)
 	}
 }

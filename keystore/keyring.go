@@ -75,8 +75,8 @@ func WithServicePrefix(prefix string) KeyringOption {
 	}
 }
 
-// WithLockDir puts the lock files that serialise compare-and-set and
-// refreshes across processes in dir (default: $XDG_RUNTIME_DIR/pmx-login,
+// WithLockDir puts the lock files that serialise writes (Set, Delete and
+// compare-and-set) and refreshes ([Keyring.Lock]) across processes in dir (default: $XDG_RUNTIME_DIR/pmx-login,
 // else the file backend's directory + "/locks").
 func WithLockDir(dir string) KeyringOption { return func(k *Keyring) { k.lockDir = dir } }
 
@@ -115,14 +115,14 @@ func (k *Keyring) bound(ctx context.Context) (context.Context, context.CancelFun
 
 // call runs f off the caller's goroutine and waits for it, ctx, or the
 // operation's deadline, then classifies the error.
-func call[T any](ctx context.Context, timeout time.Duration, f func() (T, error)) (T, error) {
+func call[T any](ctx context.Context, k *Keyring, f func() (T, error)) (T, error) {
 	type result struct {
 		v   T
 		err error
 	}
 	var zero T
 	if err := ctx.Err(); err != nil {
-		return zero, ctxError(ctx, timeout)
+		return zero, k.ctxError(ctx)
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -131,20 +131,36 @@ func call[T any](ctx context.Context, timeout time.Duration, f func() (T, error)
 	}()
 	select {
 	case r := <-done:
-		return r.v, classify(r.err)
+		return r.v, k.named(classify(r.err))
 	case <-ctx.Done():
-		return zero, ctxError(ctx, timeout)
+		return zero, k.ctxError(ctx)
 	}
 }
 
-// ctxError is the error for a finished ctx: a timeout of the keychain when
-// the operation's own deadline passed, else the caller's cancellation.
-func ctxError(ctx context.Context, timeout time.Duration) error {
-	if context.Cause(ctx) == errTimeout {
-		return &UnavailableError{Backend: BackendKeyring, Reason: Timeout,
-			Err: fmt.Errorf("no answer within %s", timeout)}
+// named fills in the keychain's name of an [*UnavailableError].
+func (k *Keyring) named(err error) error {
+	if ue, ok := err.(*UnavailableError); ok {
+		ue.Keychain = keychainName(k.goos)
 	}
-	return fmt.Errorf("keystore: keychain call abandoned: %w", ctx.Err())
+	return err
+}
+
+// ctxError is the error for a finished ctx while the keychain had not
+// answered. A deadline, the operation's own or the caller's, is the
+// keychain's timeout: it is the keychain, not the network, that hung, so
+// the error does not match context.DeadlineExceeded. A cancellation is
+// the caller's and stays one.
+func (k *Keyring) ctxError(ctx context.Context) error {
+	var err error
+	switch {
+	case context.Cause(ctx) == errTimeout:
+		err = fmt.Errorf("no answer within %s", k.timeout)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		err = errors.New("no answer before the caller's deadline")
+	default:
+		return fmt.Errorf("keystore: keychain call abandoned: %w", ctx.Err())
+	}
+	return &UnavailableError{Backend: BackendKeyring, Keychain: keychainName(k.goos), Reason: Timeout, Err: err}
 }
 
 // Get returns the record stored under key.
@@ -155,7 +171,7 @@ func (k *Keyring) Get(ctx context.Context, key Key) (*Record, error) {
 	}
 	ctx, cancel := k.bound(ctx)
 	defer cancel()
-	s, err := call(ctx, k.timeout, func() (string, error) { return k.kc.Get(k.service(key.Environment, key.Item), key.Username) })
+	s, err := call(ctx, k, func() (string, error) { return k.kc.Get(k.service(key.Environment, key.Item), key.Username) })
 	if err != nil {
 		return nil, wrapOp("reading", key, err)
 	}
@@ -171,8 +187,20 @@ func (k *Keyring) Get(ctx context.Context, key Key) (*Record, error) {
 
 // Set stores r under key; for a session it also records the last user. A
 // record too large for this platform's keychain is stored without its
-// cached access token, or refused with [ErrTooLarge].
+// cached access token, or refused with [ErrTooLarge]. It takes the write
+// lock file that [Keyring.CompareAndSwap] takes, so that a compare-and-set
+// never overwrites a Set that came between its read and its write.
 func (k *Keyring) Set(ctx context.Context, key Key, r *Record) error {
+	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return k.set(ctx, key, r)
+}
+
+// set is Set under the write lock.
+func (k *Keyring) set(ctx context.Context, key Key, r *Record) error {
 	key, rec, err := prepare(key, r)
 	if err != nil {
 		return err
@@ -184,7 +212,7 @@ func (k *Keyring) Set(ctx context.Context, key Key, r *Record) error {
 	}
 	ctx, cancel := k.bound(ctx)
 	defer cancel()
-	if _, err := call(ctx, k.timeout, func() (struct{}, error) {
+	if _, err := call(ctx, k, func() (struct{}, error) {
 		return struct{}{}, k.kc.Set(service, key.Username, string(b))
 	}); err != nil {
 		return wrapOp("writing", key, err)
@@ -192,7 +220,7 @@ func (k *Keyring) Set(ctx context.Context, key Key, r *Record) error {
 	if key.Item != ItemSession {
 		return nil
 	}
-	if _, err := call(ctx, k.timeout, func() (struct{}, error) {
+	if _, err := call(ctx, k, func() (struct{}, error) {
 		return struct{}{}, k.kc.Set(k.lastUserService(key.Environment), lastUserAccount, key.Username)
 	}); err != nil {
 		return fmt.Errorf("keystore: session stored, but recording the last user of %s failed: %w", key.Environment, err)
@@ -201,15 +229,26 @@ func (k *Keyring) Set(ctx context.Context, key Key, r *Record) error {
 }
 
 // Delete removes the entry under key; an absent entry is not an error.
-// Deleting the last user's session forgets the last user.
+// Deleting the last user's session forgets the last user. It takes the
+// write lock file, as Set does.
 func (k *Keyring) Delete(ctx context.Context, key Key) error {
+	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return k.delete(ctx, key)
+}
+
+// delete is Delete under the write lock.
+func (k *Keyring) delete(ctx context.Context, key Key) error {
 	key, err := key.normalize()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := k.bound(ctx)
 	defer cancel()
-	_, err = call(ctx, k.timeout, func() (struct{}, error) {
+	_, err = call(ctx, k, func() (struct{}, error) {
 		return struct{}{}, k.kc.Delete(k.service(key.Environment, key.Item), key.Username)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -225,7 +264,7 @@ func (k *Keyring) Delete(ctx context.Context, key Key) error {
 		}
 		return err
 	}
-	_, err = call(ctx, k.timeout, func() (struct{}, error) {
+	_, err = call(ctx, k, func() (struct{}, error) {
 		return struct{}{}, k.kc.Delete(k.lastUserService(key.Environment), lastUserAccount)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -245,7 +284,7 @@ func (k *Keyring) LastUser(ctx context.Context, env string) (string, error) {
 }
 
 func (k *Keyring) lastUser(ctx context.Context, env string) (string, error) {
-	u, err := call(ctx, k.timeout, func() (string, error) { return k.kc.Get(k.lastUserService(env), lastUserAccount) })
+	u, err := call(ctx, k, func() (string, error) { return k.kc.Get(k.lastUserService(env), lastUserAccount) })
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return "", fmt.Errorf("%w: no last user recorded for %s", ErrNotFound, env)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -74,7 +75,7 @@ func (b blockingSecrets) Delete(string, string) error      { <-b.release; return
 func TestKeyringServiceNames(t *testing.T) {
 	t.Parallel()
 	kc := newMapSecrets()
-	k := NewKeyring(withSecrets(kc))
+	k := NewKeyring(withSecrets(kc), testLockDir(t))
 	mustSet(t, k, Key{Environment: "preprod", Username: "alice"}, testRecord("", ""))
 	mustSet(t, k, Key{Environment: "preprod", Username: "alice", Item: ItemTOTP}, &Record{OTPAuthURL: testOTPURL})
 	for _, want := range [][2]string{{"pmx-login:preprod", "alice"}, {"pmx-login:preprod:totp", "alice"}, {"pmx-login:preprod:last-user", "default"}} {
@@ -106,7 +107,7 @@ func TestKeyringTimeout(t *testing.T) {
 	t.Parallel()
 	b := blockingSecrets{release: make(chan struct{})}
 	t.Cleanup(func() { close(b.release) })
-	k := NewKeyring(withSecrets(b), WithTimeout(50*time.Millisecond))
+	k := NewKeyring(withSecrets(b), testLockDir(t), WithTimeout(50*time.Millisecond))
 	key := Key{Environment: "preprod", Username: "alice"}
 	ops := map[string]func(context.Context) error{
 		"Get":      func(ctx context.Context) error { _, err := k.Get(ctx, key); return err },
@@ -125,15 +126,26 @@ func TestKeyringTimeout(t *testing.T) {
 		if took < 50*time.Millisecond || took > 2*time.Second {
 			t.Errorf("%s took %s, want about the 50ms timeout", name, took)
 		}
-		if !strings.Contains(err.Error(), "did not answer in time") || !strings.Contains(err.Error(), "PMX_KEYSTORE=file") {
-			t.Errorf("%s: message %q should say it timed out and name the file fallback", name, err)
+		if !strings.Contains(err.Error(), "no answer within 50ms") || strings.Contains(err.Error(), "--keystore") {
+			t.Errorf("%s: message %q should say it timed out, with no CLI advice", name, err)
 		}
 	}
 
+	// The caller's deadline passing while the keychain hangs is the
+	// keychain's timeout too, named as such, and not a network deadline.
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err := NewKeyring(withSecrets(b), testLockDir(t), WithTimeout(time.Minute)).Get(ctx, key)
+	var ue *UnavailableError
+	if !errors.As(err, &ue) || ue.Reason != Timeout || errors.Is(err, context.DeadlineExceeded) ||
+		!strings.Contains(err.Error(), "keychain") || !strings.Contains(err.Error(), "deadline") {
+		t.Fatalf("Get past the caller's deadline: %v, want UnavailableError{Reason: Timeout} naming the keychain", err)
+	}
+
 	// The caller's own cancellation is not a keychain failure.
-	ctx, cancel := context.WithCancel(t.Context())
+	ctx, cancel = context.WithCancel(t.Context())
 	time.AfterFunc(10*time.Millisecond, cancel)
-	_, err := NewKeyring(withSecrets(b), WithTimeout(time.Minute)).Get(ctx, key)
+	_, err = NewKeyring(withSecrets(b), testLockDir(t), WithTimeout(time.Minute)).Get(ctx, key)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) {
 		t.Fatalf("cancelled Get: %v, want context.Canceled and not ErrUnavailable", err)
 	}
@@ -154,23 +166,23 @@ func TestKeyringErrorsMapped(t *testing.T) {
 	} {
 		kc := newMapSecrets()
 		kc.fail = errors.New(tc.err)
-		err := NewKeyring(withSecrets(kc)).Set(t.Context(), Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
+		err := NewKeyring(withSecrets(kc), testLockDir(t)).Set(t.Context(), Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
 		var ue *UnavailableError
 		if !errors.As(err, &ue) || ue.Reason != tc.reason || ue.Backend != BackendKeyring {
 			t.Errorf("%q: got %v, want UnavailableError{Reason: %s}", tc.err, err, tc.reason)
 			continue
 		}
-		if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "--keystore file") {
-			t.Errorf("%q: %v should match ErrUnavailable only and name the fallback", tc.err, err)
+		if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) || strings.Contains(err.Error(), "--keystore") {
+			t.Errorf("%q: %v should match ErrUnavailable only, with no CLI advice", tc.err, err)
 		}
 	}
 	kc := newMapSecrets()
 	kc.fail = keyring.ErrSetDataTooBig
-	err := NewKeyring(withSecrets(kc)).Set(t.Context(), Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
+	err := NewKeyring(withSecrets(kc), testLockDir(t)).Set(t.Context(), Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("ErrSetDataTooBig: got %v, want ErrTooLarge", err)
 	}
-	want := "keychain unavailable: no Secret Service is running (org.freedesktop.secrets): start gnome-keyring or use --keystore file (PMX_KEYSTORE=file) to keep the session in a 0600 file"
+	want := "keychain unavailable: no Secret Service is running (org.freedesktop.secrets)"
 	if got := (&UnavailableError{Reason: NoService}).Error(); got != want {
 		t.Errorf("message:\n got %q\nwant %q", got, want)
 	}
@@ -179,7 +191,7 @@ func TestKeyringErrorsMapped(t *testing.T) {
 func TestKeyringDropsAccessCacheWhenTooLarge(t *testing.T) {
 	t.Parallel()
 	kc := newMapSecrets()
-	k := NewKeyring(withSecrets(kc))
+	k := NewKeyring(withSecrets(kc), testLockDir(t))
 	k.goos = "windows"
 	key := Key{Environment: "preprod", Username: "alice"}
 	r := testRecord("preprod", "alice")
@@ -191,12 +203,38 @@ func TestKeyringDropsAccessCacheWhenTooLarge(t *testing.T) {
 	}
 	r.RefreshToken = traderapiSecret(strings.Repeat("r", 2600))
 	err := k.Set(t.Context(), key, r)
-	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "2560") || !strings.Contains(err.Error(), "--keystore file") {
-		t.Fatalf("oversized record: %v, want ErrTooLarge naming the limit and the fallback", err)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "2560") || strings.Contains(err.Error(), "--keystore") {
+		t.Fatalf("oversized record: %v, want ErrTooLarge naming the limit, with no CLI advice", err)
 	}
 	if got := mustGet(t, k, key); got.RefreshToken != testRefresh {
 		t.Fatal("a refused Set changed the stored record")
 	}
+}
+
+// TestKeyringCompareAndSwapTooLarge writes a record whose access cache
+// the keychain cannot hold: the caller's next compare-and-set, from the
+// record it wrote, is not a conflict with itself.
+func TestKeyringCompareAndSwapTooLarge(t *testing.T) {
+	t.Parallel()
+	k := NewKeyring(withSecrets(newMapSecrets()), WithLockDir(filepath.Join(t.TempDir(), "locks")))
+	k.goos = "windows"
+	key := Key{Environment: "preprod", Username: "alice"}
+	r1 := generation("preprod", "alice", 1)
+	r1.AccessToken = traderapiSecret(strings.Repeat("a", 2400))
+	if err := k.CompareAndSwap(t.Context(), key, nil, r1); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.CompareAndSwap(t.Context(), key, r1, generation("preprod", "alice", 2)); err != nil {
+		t.Fatalf("CompareAndSwap from the record this caller wrote: %v", err)
+	}
+	if err := k.CompareAndDelete(t.Context(), key, generation("preprod", "alice", 2)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testLockDir keeps a test's keyring lock files in its own directory.
+func testLockDir(t *testing.T) KeyringOption {
+	return WithLockDir(filepath.Join(t.TempDir(), "locks"))
 }
 
 // realKeyring skips the test unless a Secret Service answers, or fails it
@@ -237,7 +275,7 @@ func TestKeyringSecretToolReadsBack(t *testing.T) {
 	t.Parallel()
 	realKeyring(t)
 	requireTools(t, "secret-tool")
-	k := NewKeyring()
+	k := NewKeyring(testLockDir(t))
 	env := uniqueEnv("preprod")
 	key := Key{Environment: env, Username: "alice@example.com"}
 	cleanupKeys(t, k, key)
@@ -309,4 +347,27 @@ func TestKeyringLocked(t *testing.T) {
 		t.Fatalf("helper: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// TestKeyringSetWaitsForCompareAndSwap holds the environment's write lock
+// as a compare-and-set between its read and its write would: a plain Set
+// or Delete waits for it instead of slipping in between.
+func TestKeyringSetWaitsForCompareAndSwap(t *testing.T) {
+	t.Parallel()
+	k := NewKeyring(withSecrets(newMapSecrets()), testLockDir(t))
+	key := Key{Environment: "preprod", Username: "alice"}
+	unlock, err := k.lockFile(t.Context(), Key{Environment: "preprod", Username: "bob"}, "write", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if err := k.Set(ctx, key, testRecord("", "")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Set while a compare-and-set holds the lock: %v, want it to wait", err)
+	}
+	if err := k.Delete(ctx, key); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Delete while a compare-and-set holds the lock: %v, want it to wait", err)
+	}
+	unlock()
+	mustSet(t, k, key, testRecord("", ""))
 }

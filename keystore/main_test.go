@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -38,6 +39,13 @@ func runHelper(mode string) error {
 	case "hammer":
 		n, _ := strconv.Atoi(os.Getenv("PMX_HAMMER_N"))
 		return hammer(ctx, os.Getenv("PMX_HAMMER_DIR"), os.Getenv("PMX_HAMMER_ID"), n)
+	case "counter":
+		n, _ := strconv.Atoi(os.Getenv("PMX_COUNTER_N"))
+		return countUnderLock(ctx, os.Getenv("PMX_LOCK_BACKEND"), os.Getenv("PMX_LOCK_DIR"), os.Getenv("PMX_COUNTER_FILE"), n)
+	case "hold":
+		return holdLock(ctx, os.Getenv("PMX_LOCK_BACKEND"), os.Getenv("PMX_LOCK_DIR"))
+	case "readonly":
+		return readOnlyCheck(os.Getenv("PMX_RO_DIR"))
 	case "unavailable":
 		return expectUnavailable(ctx, os.Getenv("PMX_EXPECT_REASON"))
 	case "locked":
@@ -54,9 +62,14 @@ func runHelper(mode string) error {
 // expectUnavailable stores a session in the OS keychain and checks that it
 // fails with an *UnavailableError of the given reason, printing the error.
 func expectUnavailable(ctx context.Context, reason string) error {
-	k := NewKeyring(WithServicePrefix("pmx-login-test"), WithTimeout(10*time.Second))
+	locks, err := os.MkdirTemp("", "pmx-keystore-locks-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(locks)
+	k := NewKeyring(WithServicePrefix("pmx-login-test"), WithTimeout(10*time.Second), WithLockDir(locks))
 	start := time.Now()
-	err := k.Set(ctx, Key{Environment: "preprod", Username: "alice"}, testRecord("preprod", "alice"))
+	err = k.Set(ctx, Key{Environment: "preprod", Username: "alice"}, testRecord("preprod", "alice"))
 	fmt.Printf("took=%s error=%v\n", time.Since(start).Round(time.Millisecond), err)
 	var ue *UnavailableError
 	switch {
@@ -66,8 +79,8 @@ func expectUnavailable(ctx context.Context, reason string) error {
 		return fmt.Errorf("error %v: errors.Is(ErrUnavailable) should hold and errors.Is(ErrNotFound) not", err)
 	case ue.Reason.String() != reason:
 		return fmt.Errorf("reason %q, want %q (error: %v)", ue.Reason, reason, err)
-	case !strings.Contains(err.Error(), "--keystore file (PMX_KEYSTORE=file)"):
-		return fmt.Errorf("error does not name the file fallback: %v", err)
+	case strings.Contains(err.Error(), "--keystore"):
+		return fmt.Errorf("a library error gives CLI advice: %v", err)
 	}
 	fmt.Printf("reason=%s\n", ue.Reason)
 	return nil
@@ -133,16 +146,31 @@ func runHelperProcess(t *testing.T, mode string, env map[string]string, argv ...
 // runningCmd is a started helper process.
 type runningCmd struct {
 	cmd  *exec.Cmd
+	mu   sync.Mutex
 	out  bytes.Buffer
 	err  error
 	done chan struct{}
+}
+
+// Write collects the process's output.
+func (c *runningCmd) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out.Write(p)
+}
+
+// output returns what the process has printed so far.
+func (c *runningCmd) output() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out.String()
 }
 
 // startCmd starts cmd, collecting its output; the test's end kills it.
 func startCmd(t *testing.T, cmd *exec.Cmd) *runningCmd {
 	t.Helper()
 	c := &runningCmd{cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &c.out, &c.out
+	cmd.Stdout, cmd.Stderr = c, c
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -48,13 +48,15 @@ type Record struct {
 	LastOTPStep int64
 }
 
-// Same reports whether a and b are the same version of a session: the same
-// generation, refresh token and access token. Two nil records are the same.
+// Same reports whether a and b are the same version of an entry: the same
+// generation, refresh token, access token and (for a TOTP item, which has
+// no tokens) enrollment URL. Two nil records are the same.
 func Same(a, b *Record) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return a.Generation == b.Generation && a.RefreshToken == b.RefreshToken && a.AccessToken == b.AccessToken
+	return a.Generation == b.Generation && a.RefreshToken == b.RefreshToken &&
+		a.AccessToken == b.AccessToken && a.OTPAuthURL == b.OTPAuthURL
 }
 
 // String returns a one-line summary with every secret redacted.

@@ -65,7 +65,7 @@ func shellQuotedLen(s string) int {
 // fitRecord encodes r for the keychain of goos under service and user. When
 // the record is too large it drops the cached access token; when it is
 // still too large it returns an error matching [ErrTooLarge] that names the
-// limit and the file fallback.
+// limit.
 func fitRecord(goos, service, user string, r Record) ([]byte, error) {
 	b, err := Encode(&r)
 	if err != nil {
@@ -84,6 +84,6 @@ func fitRecord(goos, service, user string, r Record) ([]byte, error) {
 			return b, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: the record for %s/%s is %d bytes without the cached access token, over %s: %s",
-		ErrTooLarge, r.Environment, r.Username, len(b), limit, fallbackHint)
+	return nil, fmt.Errorf("%w: the record for %s/%s is %d bytes without the cached access token, over %s",
+		ErrTooLarge, r.Environment, r.Username, len(b), limit)
 }

@@ -82,7 +82,8 @@ var (
 	// without the cached access token.
 	ErrTooLarge = errors.New("keystore: record too large")
 	// ErrInsecure: a keystore file or directory can be read by group or
-	// others; it is refused until its mode is fixed.
+	// others, or is owned by another user; it is refused until its mode or
+	// owner is fixed.
 	ErrInsecure = errors.New("keystore: insecure permissions")
 	// ErrCorrupt: a stored record cannot be decoded, or is stored under a
 	// key it does not belong to. Delete it and log in again.

@@ -30,3 +30,26 @@ func TestKeyString(t *testing.T) {
 		}
 	}
 }
+
+func TestSame(t *testing.T) {
+	t.Parallel()
+	a := generation("preprod", "alice", 1)
+	b := *a
+	b.SavedAt, b.MFA = b.SavedAt.Add(1), true // not part of the version
+	totp := &Record{OTPAuthURL: testOTPURL}
+	for _, tc := range []struct {
+		x, y *Record
+		want bool
+	}{
+		{nil, nil, true},
+		{a, nil, false},
+		{a, &b, true},
+		{a, generation("preprod", "alice", 2), false},
+		{totp, &Record{OTPAuthURL: testOTPURL}, true},
+		{totp, &Record{OTPAuthURL: "otpauth://totp/PMX:alice?secret=OTHER"}, false}, // re-enrolled
+	} {
+		if got := Same(tc.x, tc.y); got != tc.want {
+			t.Errorf("Same(%v, %v) = %v, want %v", tc.x, tc.y, got, tc.want)
+		}
+	}
+}

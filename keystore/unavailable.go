@@ -37,38 +37,54 @@ func (r Reason) String() string {
 	return "other"
 }
 
-// fallbackHint is how every unavailable error ends: what to do instead.
-const fallbackHint = "use --keystore file (PMX_KEYSTORE=file) to keep the session in a 0600 file"
-
 // UnavailableError is a keychain that could not be used: absent, locked or
 // not answering. It matches [ErrUnavailable] with [errors.Is]; it never
-// means that no session is stored.
+// means that no session is stored. Its text says what happened; what to do
+// (another backend, unlocking) is the program's to say, from Reason.
 type UnavailableError struct {
 	// Backend is the backend that failed ("keyring").
 	Backend string
+	// Keychain names the keychain ("Secret Service", "macOS Keychain",
+	// "Windows Credential Manager"); empty when not known.
+	Keychain string
 	// Reason says why.
 	Reason Reason
 	// Err is the underlying error, if any.
 	Err error
 }
 
-// Error says what is wrong and names the file fallback.
+// Error says what is wrong, naming the keychain.
 func (e *UnavailableError) Error() string {
+	name := "the keychain"
+	if e.Keychain != "" {
+		name += " (" + e.Keychain + ")"
+	}
 	var what string
 	switch e.Reason {
 	case NoService:
-		what = "no Secret Service is running (org.freedesktop.secrets): start gnome-keyring or " + fallbackHint
+		what = "no Secret Service is running (org.freedesktop.secrets)"
 	case Locked:
-		what = "the keychain is locked and was not unlocked: unlock it (log in to the desktop session) or " + fallbackHint
+		what = name + " is locked and was not unlocked"
 	case Timeout:
-		what = "the keychain did not answer in time (it may be locked and waiting on an unlock prompt): unlock it or " + fallbackHint
+		what = name + " did not answer in time (it may be locked and waiting on an unlock prompt)"
 	default:
-		what = "the keychain returned an error: " + fallbackHint
+		what = name + " returned an error"
 	}
 	if e.Err != nil {
-		return fmt.Sprintf("keychain unavailable: %s (%v)", what, e.Err)
+		return fmt.Sprintf("keychain unavailable: %s: %v", what, e.Err)
 	}
 	return "keychain unavailable: " + what
+}
+
+// keychainName names the operating system's keychain on goos.
+func keychainName(goos string) string {
+	switch goos {
+	case "darwin", "ios":
+		return "macOS Keychain"
+	case "windows":
+		return "Windows Credential Manager"
+	}
+	return "Secret Service"
 }
 
 // Is reports whether target is [ErrUnavailable].
@@ -88,7 +104,7 @@ func classify(err error) error {
 	case errors.Is(err, keyring.ErrNotFound):
 		return ErrNotFound
 	case errors.Is(err, keyring.ErrSetDataTooBig):
-		return fmt.Errorf("%w: the keychain refused the record as too big: %s", ErrTooLarge, fallbackHint)
+		return fmt.Errorf("%w: the keychain refused the record as too big", ErrTooLarge)
 	case errors.Is(err, keyring.ErrUnsupportedPlatform):
 		return &UnavailableError{Backend: BackendKeyring, Reason: NoService, Err: err}
 	}
