@@ -60,6 +60,21 @@ type TokenInfo struct {
 	Expiry time.Time
 }
 
+// FreshToken is [Manager.TokenInfo] for a caller that will hold the token
+// for a while, such as a one-shot process: a stale token (within the margin
+// of expiry) is refreshed first and the new one returned, or a fresher one
+// another process stored is taken up. If the refresh fails, the stale token
+// is returned while it is still valid. A process that exits right after
+// [Manager.Token] would otherwise start a background refresh and cancel it
+// at Close.
+func (m *Manager) FreshToken(ctx context.Context) (TokenInfo, error) {
+	e, err := m.cache.Fresh(ctx)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	return TokenInfo{Token: e.Token, Expiry: e.Expiry}, nil
+}
+
 // TokenInfo is [Manager.Token] with the token's expiry, both from the same
 // state, for cache-aware callers and exec-credential style helpers.
 func (m *Manager) TokenInfo(ctx context.Context) (TokenInfo, error) {

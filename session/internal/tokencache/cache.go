@@ -137,6 +137,25 @@ func (c *Cache[D]) slow(ctx context.Context) (*Entry[D], error) {
 	return c.wait(ctx, c.start(ctx, e, false))
 }
 
+// Fresh is [Cache.Entry] for a caller that will hold the token for a
+// while (a one-shot process): a stale token is refreshed (or a fresher
+// one adopted) and waited for, unless a recent failure asks to wait, in
+// which case the stale token is returned while it is valid.
+func (c *Cache[D]) Fresh(ctx context.Context) (*Entry[D], error) {
+	e := c.cur.Load()
+	if e == nil || e.Err != nil || !e.stale.Load() {
+		return c.Entry(ctx)
+	}
+	if wait, _ := c.backingOff(); wait > 0 {
+		return c.slow(ctx)
+	}
+	r, err := c.wait(ctx, c.start(ctx, e, false))
+	if err != nil && e.Usable() {
+		return e, nil
+	}
+	return r, err
+}
+
 // Refresh runs a flight now, whatever the state of the current entry and
 // of the back-off, and waits for it or ctx. It returns the new current
 // entry and the commit's warning, if any.
