@@ -48,6 +48,7 @@ func commands() []command {
 		sandboxCommand(),
 		demoCommand(),
 		versionCommand(),
+		completionCommand(),
 	}
 }
 

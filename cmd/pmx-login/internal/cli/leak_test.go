@@ -93,6 +93,8 @@ func leakFlowFile(s *leakScenario) map[string]secretKind {
 
 	s.run(leakStep{cmd: "version"})
 	s.run(leakStep{cmd: "version", args: []string{"--no-such-flag"}, code: exitUsage})
+	s.run(leakStep{cmd: "completion", args: []string{"bash"}})
+	s.run(leakStep{cmd: "completion", args: []string{"powershell"}, code: exitUsage})
 	s.run(leakStep{cmd: "check-password", args: stdinPw, stdin: pw})
 	s.run(leakStep{cmd: "check-password", args: stdinPw, stdin: "short-pw9\n", code: exitRejected})
 	s.run(leakStep{cmd: "check-password", args: stdinPw, stdin: pw, code: exitUnreachable, fault: html503(traderapi.PathCheckPassword)})

@@ -1,0 +1,121 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/traderapi"
+)
+
+// Kind is what a program does about an error from this module: see
+// [Classify].
+type Kind int
+
+// The kinds [Classify] returns.
+const (
+	// KindNone: no error.
+	KindNone Kind = iota
+	// KindNotLoggedIn: there is no session; a person must log in
+	// ([ErrNotLoggedIn]).
+	KindNotLoggedIn
+	// KindSessionEnded: the session was rejected or expired and is gone,
+	// and re-login (if configured) failed; a person must log in again
+	// ([ErrSessionExpired]).
+	KindSessionEnded
+	// KindRateLimited: the exchange asked the caller to slow down
+	// ([traderapi.ErrRateLimited]); [RetryAfter] says how long it asked
+	// for.
+	KindRateLimited
+	// KindUnavailable: the exchange could not be reached, answered 5xx or
+	// with something unreadable, or the keychain did not answer; retry
+	// later, the session is intact.
+	KindUnavailable
+	// KindRejected: the credentials were refused: a wrong password or
+	// username, a missing or wrong one-time code ([traderapi.ErrOTPRequired],
+	// [traderapi.ErrUnauthorized]). Retrying the same ones will not help.
+	KindRejected
+	// KindForbidden: authenticated but not allowed
+	// ([traderapi.ErrForbidden]).
+	KindForbidden
+	// KindCanceled: the caller's context was canceled or its deadline
+	// passed.
+	KindCanceled
+	// KindOther: anything else (bad input, a bad configuration, a store
+	// error); see the error itself.
+	KindOther
+)
+
+var kindNames = [...]string{
+	KindNone: "none", KindNotLoggedIn: "not logged in", KindSessionEnded: "session ended",
+	KindRateLimited: "rate limited", KindUnavailable: "unavailable", KindRejected: "rejected",
+	KindForbidden: "forbidden", KindCanceled: "canceled", KindOther: "other",
+}
+
+// String names the kind: "session ended", "rate limited", ...
+func (k Kind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Classify returns the one [Kind] of err, for a program that branches on
+// what to do rather than on each sentinel. An error can match several
+// sentinels (a session that ended because the exchange answered 401 wraps
+// both); the first of these checks that matches decides:
+//
+//  1. nil: [KindNone]
+//  2. [ErrSessionExpired]: [KindSessionEnded]
+//  3. [ErrNotLoggedIn]: [KindNotLoggedIn]
+//  4. [traderapi.ErrRateLimited]: [KindRateLimited]
+//  5. [traderapi.ErrUnreachable], [traderapi.ErrUnavailable],
+//     [traderapi.ErrMalformedResponse], [keystore.ErrUnavailable]:
+//     [KindUnavailable] (before 8, so an HTTP client timeout, which also
+//     matches [context.DeadlineExceeded], is "retry later")
+//  6. [traderapi.ErrOTPRequired], [traderapi.ErrUnauthorized]:
+//     [KindRejected]
+//  7. [traderapi.ErrForbidden]: [KindForbidden]
+//  8. [context.Canceled], [context.DeadlineExceeded]: [KindCanceled]
+//  9. anything else: [KindOther]
+//
+// Classify only reads err; it is safe for concurrent use.
+func Classify(err error) Kind {
+	switch {
+	case err == nil:
+		return KindNone
+	case errors.Is(err, ErrSessionExpired):
+		return KindSessionEnded
+	case errors.Is(err, ErrNotLoggedIn):
+		return KindNotLoggedIn
+	case errors.Is(err, traderapi.ErrRateLimited):
+		return KindRateLimited
+	case isUnavailable(err):
+		return KindUnavailable
+	case errors.Is(err, traderapi.ErrOTPRequired), errors.Is(err, traderapi.ErrUnauthorized):
+		return KindRejected
+	case errors.Is(err, traderapi.ErrForbidden):
+		return KindForbidden
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return KindCanceled
+	}
+	return KindOther
+}
+
+func isUnavailable(err error) bool {
+	return errors.Is(err, traderapi.ErrUnreachable) || errors.Is(err, traderapi.ErrUnavailable) ||
+		errors.Is(err, traderapi.ErrMalformedResponse) || errors.Is(err, keystore.ErrUnavailable)
+}
+
+// RetryAfter returns how long the exchange asked the caller to wait (its
+// Retry-After header, on a 429 or a 5xx), and whether it said. Without it,
+// a caller backs off on its own.
+func RetryAfter(err error) (time.Duration, bool) {
+	var ae *traderapi.APIError
+	if errors.As(err, &ae) && ae.RetryAfter > 0 {
+		return ae.RetryAfter, true
+	}
+	return 0, false
+}

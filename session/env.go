@@ -1,0 +1,159 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/traderapi"
+)
+
+// The environment variables [SettingsFromEnv] reads: the ones pmx-login's
+// global flags take their defaults from, so a bot and the CLI agree on
+// where a session is.
+const (
+	EnvEnvironment = "PMX_ENV"      // --env: dev01, preprod (default) or prod, or a custom name with PMX_BASE_URL
+	EnvBaseURL     = "PMX_BASE_URL" // --base-url: the URL to dial instead of the environment's
+	EnvHost        = "PMX_HOST"     // --host: the Host header to send instead of the environment's
+	EnvUsername    = "PMX_USERNAME" // --username: default the environment's last user
+	EnvKeystore    = keystore.EnvBackend
+	// EnvConfigHome is where the file keystore lives on Linux and the BSDs
+	// ($XDG_CONFIG_HOME/pmx-login), when it is an absolute path.
+	EnvConfigHome = "XDG_CONFIG_HOME"
+)
+
+// DefaultEnvironment is the environment when none is named.
+const DefaultEnvironment = traderapi.Preprod
+
+// Errors of [Settings], to branch on with [errors.Is].
+var (
+	// ErrUnknownEnvironment: the environment is none of dev01, preprod and
+	// prod, and no base URL was given to make it a custom one.
+	ErrUnknownEnvironment = errors.New("unknown environment")
+	// ErrUnknownKeystore: the keystore backend is none of keyring, file
+	// and memory.
+	ErrUnknownKeystore = errors.New("unknown keystore backend")
+)
+
+// Settings say where a session is: the exchange environment, the user and
+// the keystore. They are pmx-login's global options (--env, --base-url,
+// --host, --username, --keystore); [SettingsFromEnv] fills them from the
+// same environment variables, and a program with its own flags sets the
+// fields over that. The zero value means preprod, the last user and the
+// OS keychain.
+type Settings struct {
+	// Env names the environment (default preprod). A name other than
+	// dev01, preprod and prod needs BaseURL: it names a custom environment
+	// whose sessions are kept under that name.
+	Env string
+	// BaseURL and Host, when set, replace the environment's.
+	BaseURL, Host string
+	// Username is the user to resume; empty means the environment's last.
+	Username string
+	// Keystore is the backend: keyring (also ""), file or memory.
+	Keystore string
+	// ConfigHome is $XDG_CONFIG_HOME: on Linux and the BSDs, an absolute
+	// ConfigHome puts the file keystore in ConfigHome/pmx-login; otherwise
+	// it is in [keystore.DefaultDir].
+	ConfigHome string
+}
+
+// SettingsFromEnv reads [Settings] through getenv (os.Getenv, or a test's
+// map): PMX_ENV, PMX_BASE_URL, PMX_HOST, PMX_USERNAME, PMX_KEYSTORE and
+// XDG_CONFIG_HOME. It does not check them; [Settings.Config] does.
+func SettingsFromEnv(getenv func(string) string) Settings {
+	return Settings{
+		Env:        getenv(EnvEnvironment),
+		BaseURL:    getenv(EnvBaseURL),
+		Host:       getenv(EnvHost),
+		Username:   getenv(EnvUsername),
+		Keystore:   getenv(EnvKeystore),
+		ConfigHome: getenv(EnvConfigHome),
+	}
+}
+
+// Environment returns the named environment with BaseURL and Host applied.
+// An unknown name without a BaseURL is an error matching
+// [ErrUnknownEnvironment].
+func (s Settings) Environment() (traderapi.Environment, error) {
+	name := s.Env
+	if name == "" {
+		name = DefaultEnvironment
+	}
+	env, err := traderapi.LookupEnvironment(name)
+	if err != nil {
+		if s.BaseURL == "" {
+			return env, fmt.Errorf("%w %q: use one of dev01, preprod and prod, or give a base URL (and host) for another", ErrUnknownEnvironment, name)
+		}
+		env = traderapi.Environment{Name: name}
+	}
+	if s.BaseURL != "" {
+		env.BaseURL = s.BaseURL
+	}
+	if s.Host != "" {
+		env.Host = s.Host
+	}
+	return env, nil
+}
+
+// Store opens the keystore backend Keystore names: the OS keychain, the
+// file keystore (see ConfigHome) or a memory store. An unknown name is an
+// error matching [ErrUnknownKeystore]. Each call opens a new store; open it
+// once per program.
+func (s Settings) Store() (keystore.Store, error) {
+	switch s.Keystore {
+	case "", keystore.BackendKeyring:
+		return keystore.NewKeyring(), nil
+	case keystore.BackendMemory:
+		return keystore.NewMemory(), nil
+	case keystore.BackendFile:
+		dir, err := s.FileDir()
+		if err != nil {
+			return nil, err
+		}
+		return keystore.NewFile(dir)
+	}
+	return nil, fmt.Errorf("%w %q: use keyring, file or memory", ErrUnknownKeystore, s.Keystore)
+}
+
+// FileDir is the directory of the file keystore: ConfigHome/pmx-login on
+// Linux and the BSDs when ConfigHome is absolute, else
+// [keystore.DefaultDir].
+func (s Settings) FileDir() (string, error) {
+	switch runtime.GOOS {
+	case "windows", "darwin", "ios", "plan9":
+	default:
+		if filepath.IsAbs(s.ConfigHome) {
+			return filepath.Join(s.ConfigHome, "pmx-login"), nil
+		}
+	}
+	return keystore.DefaultDir()
+}
+
+// Config returns a [Config] for [New]: Environment, a *traderapi.Client
+// built with opts, Store and Username. The caller adds the rest (Now,
+// Logger, Relogin, ...); with [traderapi.WithClock] among opts, set
+// Config.Now to the same clock.
+func (s Settings) Config(opts ...traderapi.Option) (Config, error) {
+	env, err := s.Environment()
+	if err != nil {
+		return Config{}, err
+	}
+	client, err := traderapi.NewClient(env, opts...)
+	if err != nil {
+		return Config{}, err
+	}
+	st, err := s.Store()
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{Environment: env.Name, Client: client, Store: st, Username: s.Username}, nil
+}
+
+// ConfigFromEnv is [SettingsFromEnv] followed by [Settings.Config]: the
+// configuration pmx-login would use with no flags given.
+func ConfigFromEnv(getenv func(string) string, opts ...traderapi.Option) (Config, error) {
+	return SettingsFromEnv(getenv).Config(opts...)
+}

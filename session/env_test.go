@@ -1,0 +1,138 @@
+package session_test
+
+import (
+	"errors"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/traderapi"
+	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
+)
+
+// env is a getenv over a map.
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// TestSettingsFromEnv: the variables the CLI reads, with its defaults and
+// its rules for custom environments.
+func TestSettingsFromEnv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                 string
+		vars                 map[string]string
+		wantEnv, wantBaseURL string
+		wantHost, wantUser   string
+		wantBackend          string
+	}{
+		{"defaults", nil, "preprod", "https://traderapi.us-east-1.privatelink.preprod.polymarketexchange.com", "rest.preprod.polymarketexchange.com", "", "keyring"},
+		{"prod with a host", map[string]string{"PMX_ENV": "prod", "PMX_HOST": "rest.example.com", "PMX_USERNAME": "bot1", "PMX_KEYSTORE": "memory"},
+			"prod", "https://traderapi.us-east-1.privatelink.prod.polymarketexchange.com", "rest.example.com", "bot1", "memory"},
+		{"custom environment", map[string]string{"PMX_ENV": "local", "PMX_BASE_URL": "http://127.0.0.1:8080"},
+			"local", "http://127.0.0.1:8080", "", "", "keyring"},
+		{"known environment, other URL", map[string]string{"PMX_ENV": "dev01", "PMX_BASE_URL": "https://proxy.example.com"},
+			"dev01", "https://proxy.example.com", "rest.dev01.polymarketexchange.com", "", "keyring"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := session.ConfigFromEnv(env(tt.vars))
+			if err != nil {
+				t.Fatalf("ConfigFromEnv: %v", err)
+			}
+			e := cfg.Client.(*traderapi.Client).Environment()
+			if cfg.Environment != tt.wantEnv || e.Name != tt.wantEnv || e.BaseURL != tt.wantBaseURL || e.Host != tt.wantHost {
+				t.Errorf("environment = %q %+v, want %s %s %s", cfg.Environment, e, tt.wantEnv, tt.wantBaseURL, tt.wantHost)
+			}
+			if cfg.Username != tt.wantUser || cfg.Store.(keystore.Store).Backend() != tt.wantBackend {
+				t.Errorf("username %q, backend %s; want %q, %s", cfg.Username, cfg.Store.(keystore.Store).Backend(), tt.wantUser, tt.wantBackend)
+			}
+		})
+	}
+}
+
+// TestSettingsErrors: an unknown environment without a base URL, an
+// unknown keystore and a bad base URL are errors naming the value.
+func TestSettingsErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		vars map[string]string
+		want error
+	}{
+		{map[string]string{"PMX_ENV": "staging"}, session.ErrUnknownEnvironment},
+		{map[string]string{"PMX_KEYSTORE": "vault"}, session.ErrUnknownKeystore},
+		{map[string]string{"PMX_KEYSTORE": "KEYRING"}, session.ErrUnknownKeystore},
+		{map[string]string{"PMX_ENV": "local", "PMX_BASE_URL": "ftp://x"}, nil},
+	}
+	for _, tt := range tests {
+		_, err := session.ConfigFromEnv(env(tt.vars))
+		if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
+			t.Errorf("ConfigFromEnv(%v) = %v, want %v", tt.vars, err, tt.want)
+		}
+	}
+}
+
+// TestSettingsFileDir: PMX_KEYSTORE=file with an absolute XDG_CONFIG_HOME
+// keeps sessions in $XDG_CONFIG_HOME/pmx-login, as the CLI does.
+func TestSettingsFileDir(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("XDG_CONFIG_HOME is read on Linux and the BSDs only")
+	}
+	home := t.TempDir()
+	cfg, err := session.ConfigFromEnv(env(map[string]string{"PMX_KEYSTORE": "file", "XDG_CONFIG_HOME": home}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := cfg.Store.(*keystore.File)
+	if !ok || f.Dir() != filepath.Join(home, "pmx-login") {
+		t.Fatalf("store = %T, want a file store in %s", cfg.Store, filepath.Join(home, "pmx-login"))
+	}
+}
+
+// TestConfigFromEnvSharedSession: a session logged in by one program is
+// resumed by another that has only the same environment variables, with no
+// username given (the last user).
+func TestConfigFromEnvSharedSession(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("needs XDG_CONFIG_HOME")
+	}
+	srv := traderapitest.NewServer(traderapitest.Options{})
+	t.Cleanup(srv.Close)
+	if err := srv.AddUser(testUser, testPassword.Reveal()); err != nil {
+		t.Fatal(err)
+	}
+	vars := env(map[string]string{
+		"PMX_ENV": "local", "PMX_BASE_URL": srv.URL, "PMX_HOST": srv.Host(),
+		"PMX_KEYSTORE": "file", "XDG_CONFIG_HOME": t.TempDir(),
+	})
+	first := newFromEnv(t, vars)
+	if err := first.Login(t.Context(), testUser, testPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	second := newFromEnv(t, vars)
+	if err := second.Resume(t.Context()); err != nil {
+		t.Fatalf("Resume from the same environment: %v", err)
+	}
+	if st := second.Status(); st.Username != testUser || st.Environment != "local" || !st.LoggedIn {
+		t.Errorf("resumed status = %+v", st)
+	}
+}
+
+func newFromEnv(t *testing.T, getenv func(string) string) *session.Manager {
+	t.Helper()
+	cfg, err := session.ConfigFromEnv(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}

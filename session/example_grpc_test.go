@@ -1,0 +1,51 @@
+package session_test
+
+import (
+	"context"
+	"crypto/tls"
+	"log"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/traderapi"
+)
+
+// A bot calling a gRPC service with the trader's session: every RPC carries
+// the current access token as "authorization: <token>" (add
+// session.WithScheme("Bearer") for a gateway that wants the Bearer form).
+// gRPC refuses these credentials on a connection without TLS.
+func ExampleManager_PerRPC() {
+	ctx := context.Background()
+	env, err := traderapi.LookupEnvironment("prod")
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := traderapi.NewClient(env)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := session.New(session.Config{Client: client, Store: keystore.NewKeyring()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Resume(ctx); err != nil {
+		log.Fatal(err) // session.Classify(err) == session.KindNotLoggedIn: run `pmx-login login`
+	}
+	m.Start(ctx)
+
+	cc, err := grpc.NewClient("grpc.example.invalid:443",
+		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})),
+		grpc.WithPerRPCCredentials(m.PerRPC()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cc.Close()
+	if _, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+		log.Print(err)
+	}
+}

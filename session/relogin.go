@@ -1,0 +1,59 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/pmx-login/pmx-login/traderapi"
+)
+
+// CodeSource hands out one-time codes; a *mfa.Generator (for a TOTP secret
+// loaded with mfa.LoadGenerator) and a *mfa.CommandSource are code
+// sources.
+type CodeSource interface {
+	// Code returns a code valid now that it has not returned before.
+	Code(ctx context.Context) (traderapi.Secret, error)
+}
+
+// PasswordFunc returns the password of a user, from wherever an unattended
+// bot keeps it (a secrets manager, a file readable by the bot alone).
+type PasswordFunc func(ctx context.Context, username string) (traderapi.Secret, error)
+
+// PasswordRelogin returns a [Config.Relogin] for an unattended bot: when
+// the session ends, the manager logs in again with the password from
+// password and, if codes is not nil (the account has MFA on), a fresh code
+// from codes. It is called at most once per ended session, from the one
+// refresh in flight, so codes is never asked twice at once by it.
+//
+// An error from password or codes (or an empty password) fails the
+// re-login; the session then ends and [Manager.Token] returns an error
+// matching [ErrSessionExpired] that wraps it. A nil password makes every
+// re-login fail that way.
+func PasswordRelogin(password PasswordFunc, codes CodeSource) func(ctx context.Context, username string) (Credentials, error) {
+	return func(ctx context.Context, username string) (Credentials, error) {
+		if password == nil {
+			return Credentials{}, errors.New("re-login: no password source")
+		}
+		pw, err := password(ctx, username)
+		if err != nil {
+			return Credentials{}, fmt.Errorf("re-login: reading the password of %q: %w", username, err)
+		}
+		if pw.IsZero() {
+			return Credentials{}, fmt.Errorf("re-login: the password source gave an empty password for %q", username)
+		}
+		creds := Credentials{Username: username, Password: pw}
+		if codes != nil {
+			if creds.OTP, err = codes.Code(ctx); err != nil {
+				return Credentials{}, fmt.Errorf("re-login: getting a one-time code for %q: %w", username, err)
+			}
+		}
+		return creds, nil
+	}
+}
+
+// StaticPassword is a [PasswordFunc] that always returns password, for a
+// bot that read it once at start.
+func StaticPassword(password traderapi.Secret) PasswordFunc {
+	return func(context.Context, string) (traderapi.Secret, error) { return password, nil }
+}

@@ -1,0 +1,175 @@
+package session_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pmx-login/pmx-login/mfa"
+	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/traderapi"
+	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
+)
+
+// syncBuffer is a log sink safe for the refresher's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// mfaBot is a manager for an MFA account whose TOTP secret was saved with
+// mfa.SaveSecret and whose Relogin is PasswordRelogin(password, codes).
+type mfaBot struct {
+	*fixture
+	gen    *mfa.Generator
+	log    *syncBuffer
+	secret string
+}
+
+// setupMFABot turns MFA on for testUser, saves its secret in the fixture's
+// store, loads a generator on the exchange's clock and logs in with its
+// first code. relogin builds the Config.Relogin from that generator.
+func setupMFABot(t *testing.T, relogin func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error)) *mfaBot {
+	t.Helper()
+	b := &mfaBot{log: &syncBuffer{}}
+	var re func(context.Context, string) (session.Credentials, error)
+	b.fixture = setup(t, traderapitest.Options{}, session.Config{
+		Logger:  slog.New(slog.NewTextHandler(b.log, nil)),
+		Relogin: func(ctx context.Context, u string) (session.Credentials, error) { return re(ctx, u) },
+	})
+	secret, err := b.srv.EnableMFA(testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.secret = secret
+	env := b.m.Environment()
+	u := traderapi.Secret("otpauth://totp/PMX:" + testUser + "?secret=" + secret + "&issuer=PMX")
+	if err := mfa.SaveSecret(t.Context(), b.store, env, testUser, u); err != nil {
+		t.Fatalf("SaveSecret: %v", err)
+	}
+	if b.gen, err = mfa.LoadGenerator(t.Context(), b.store, env, testUser, mfa.WithClock(b.srv.Now)); err != nil {
+		t.Fatalf("LoadGenerator: %v", err)
+	}
+	re = relogin(b.gen)
+	code, err := b.gen.Code(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.m.Login(t.Context(), testUser, testPassword, code); err != nil {
+		t.Fatalf("Login with the generator's code: %v", err)
+	}
+	// The next code is of the next window: move the exchange (and the
+	// generator, which reads its clock) there rather than wait.
+	b.srv.Advance(30 * time.Second)
+	return b
+}
+
+// endSession revokes the refresh token and forces a refresh, which finds
+// the session over and calls Relogin.
+func (b *mfaBot) endSession(t *testing.T) error {
+	t.Helper()
+	b.srv.RevokeRefreshTokens(testUser)
+	return b.m.Refresh(t.Context())
+}
+
+// TestPasswordReloginMFA: with the stored TOTP secret and the password, a
+// session whose refresh token was revoked is logged in again unattended,
+// with a fresh code, and the new token works.
+func TestPasswordReloginMFA(t *testing.T) {
+	t.Parallel()
+	b := setupMFABot(t, func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error) {
+		return session.PasswordRelogin(session.StaticPassword(testPassword), gen)
+	})
+	if err := b.endSession(t); err != nil {
+		t.Fatalf("Refresh with re-login: %v (%s)", err, session.Classify(err))
+	}
+	tok, err := b.m.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := b.srv.Authenticate(tok.Reveal()); err != nil || u != testUser {
+		t.Fatalf("the re-login's token is not accepted: %q, %v", u, err)
+	}
+	if n := b.srv.Calls(traderapi.PathLogin); n != 2 {
+		t.Errorf("login calls = %d, want 2 (the first and the re-login)", n)
+	}
+	if !b.m.Status().MFA {
+		t.Error("Status().MFA = false after an OTP re-login")
+	}
+	assertNoSecrets(t, b, b.log.String())
+}
+
+// TestPasswordReloginFailures: a wrong password, a missing code source on
+// an MFA account and a failing password source each end the session with
+// an error that says why, classified as session ended, without secrets.
+func TestPasswordReloginFailures(t *testing.T) {
+	t.Parallel()
+	vault := errors.New("vault sealed")
+	tests := []struct {
+		name    string
+		relogin func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error)
+		want    error
+	}{
+		{"wrong password", func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error) {
+			return session.PasswordRelogin(session.StaticPassword("wrong-horse-42-battery"), gen)
+		}, traderapi.ErrUnauthorized},
+		{"no code source", func(*mfa.Generator) func(context.Context, string) (session.Credentials, error) {
+			return session.PasswordRelogin(session.StaticPassword(testPassword), nil)
+		}, session.ErrOTPRequired},
+		{"password source fails", func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error) {
+			return session.PasswordRelogin(func(context.Context, string) (traderapi.Secret, error) { return "", vault }, gen)
+		}, vault},
+		{"empty password", func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error) {
+			return session.PasswordRelogin(session.StaticPassword(""), gen)
+		}, session.ErrSessionExpired},
+		{"nil password source", func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error) {
+			return session.PasswordRelogin(nil, gen)
+		}, session.ErrSessionExpired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupMFABot(t, tt.relogin)
+			err := b.endSession(t)
+			if !errors.Is(err, tt.want) || !errors.Is(err, session.ErrSessionExpired) || session.Classify(err) != session.KindSessionEnded {
+				t.Fatalf("Refresh = %v (%s), want session ended wrapping %v", err, session.Classify(err), tt.want)
+			}
+			if _, err := b.m.Token(t.Context()); session.Classify(err) != session.KindSessionEnded {
+				t.Errorf("Token after a failed re-login = %v", err)
+			}
+			assertNoSecrets(t, b, err.Error()+b.log.String())
+		})
+	}
+}
+
+// assertNoSecrets fails if out holds the password, the TOTP secret or the
+// code of the current window.
+func assertNoSecrets(t *testing.T, b *mfaBot, out string) {
+	t.Helper()
+	code, err := b.gen.At(b.srv.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]string{"password": testPassword.Reveal(), "TOTP secret": b.secret, "code": code.Reveal()} {
+		if strings.Contains(out, s) {
+			t.Errorf("the output holds the %s", name)
+		}
+	}
+}
