@@ -116,46 +116,77 @@ func TestPasswordReloginMFA(t *testing.T) {
 	assertNoSecrets(t, b, b.log.String())
 }
 
-// TestPasswordReloginFailures: a wrong password, a missing code source on
-// an MFA account and a failing password source each end the session with
-// an error that says why, classified as session ended, without secrets.
+// TestPasswordReloginFailures: credentials the exchange rejects (a wrong
+// password, no code on an MFA account) end the session with an
+// *ExpiredError whose Cause says why; a password source that fails keeps
+// the session (only the exchange's rejection ends it) and reports the
+// failure as retrying. Neither error holds a secret.
 func TestPasswordReloginFailures(t *testing.T) {
 	t.Parallel()
 	vault := errors.New("vault sealed")
+	type reloginFunc = func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error)
 	tests := []struct {
 		name    string
-		relogin func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error)
+		relogin reloginFunc
 		want    error
+		ended   bool
 	}{
 		{"wrong password", func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error) {
 			return session.PasswordRelogin(session.StaticPassword("wrong-horse-42-battery"), gen)
-		}, traderapi.ErrUnauthorized},
+		}, traderapi.ErrUnauthorized, true},
 		{"no code source", func(*mfa.Generator) func(context.Context, string) (session.Credentials, error) {
 			return session.PasswordRelogin(session.StaticPassword(testPassword), nil)
-		}, session.ErrOTPRequired},
+		}, session.ErrOTPRequired, true},
 		{"password source fails", func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error) {
 			return session.PasswordRelogin(func(context.Context, string) (traderapi.Secret, error) { return "", vault }, gen)
-		}, vault},
+		}, vault, false},
 		{"empty password", func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error) {
 			return session.PasswordRelogin(session.StaticPassword(""), gen)
-		}, session.ErrSessionExpired},
+		}, nil, false},
 		{"nil password source", func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error) {
 			return session.PasswordRelogin(nil, gen)
-		}, session.ErrSessionExpired},
+		}, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			b := setupMFABot(t, tt.relogin)
 			err := b.endSession(t)
-			if !errors.Is(err, tt.want) || !errors.Is(err, session.ErrSessionExpired) || session.Classify(err) != session.KindSessionEnded {
-				t.Fatalf("Refresh = %v (%s), want session ended wrapping %v", err, session.Classify(err), tt.want)
-			}
-			if _, err := b.m.Token(t.Context()); session.Classify(err) != session.KindSessionEnded {
-				t.Errorf("Token after a failed re-login = %v", err)
+			if tt.ended {
+				wantEnded(t, b, err, tt.want)
+			} else {
+				wantKept(t, b, err, tt.want)
 			}
 			assertNoSecrets(t, b, err.Error()+b.log.String())
 		})
+	}
+}
+
+// wantEnded: the session ended with an *ExpiredError caused by want, and
+// the error matches ErrSessionExpired only (one error, one state).
+func wantEnded(t *testing.T, b *mfaBot, err, want error) {
+	t.Helper()
+	var ee *session.ExpiredError
+	if !errors.As(err, &ee) || !errors.Is(ee.Cause, want) || errors.Is(err, want) || session.Classify(err) != session.KindSessionEnded {
+		t.Fatalf("Refresh = %v (%s), want an *ExpiredError caused by %v, matching only ErrSessionExpired", err, session.Classify(err), want)
+	}
+	if _, err := b.m.Token(t.Context()); session.Classify(err) != session.KindSessionEnded {
+		t.Errorf("Token after a rejected re-login = %v", err)
+	}
+}
+
+// wantKept: the refresh failed with the source's error, the session is
+// not ended and its token is still served.
+func wantKept(t *testing.T, b *mfaBot, err, want error) {
+	t.Helper()
+	if err == nil || errors.Is(err, session.ErrSessionExpired) || (want != nil && !errors.Is(err, want)) {
+		t.Fatalf("Refresh = %v, want a failure wrapping %v that does not end the session", err, want)
+	}
+	if st := b.m.Status(); st.Ended != nil || st.Retrying == nil {
+		t.Fatalf("Status after a failing password source: ended %v, retrying %v", st.Ended, st.Retrying)
+	}
+	if _, err := b.m.Token(t.Context()); err != nil {
+		t.Errorf("Token after a failing password source = %v, want the old token", err)
 	}
 }
 
