@@ -11,6 +11,7 @@ require (
 	github.com/pquerna/otp v1.5.0 // indirect
 	github.com/spf13/pflag v1.1.0 // indirect
 	github.com/zalando/go-keyring v0.2.8 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
