@@ -118,3 +118,27 @@ func TestDefaultCooldownBoundsCallsPerMinute(t *testing.T) {
 		t.Errorf("the default cooldown allows %d refresh calls a minute; want at most 5", perMinute)
 	}
 }
+
+// TestConflictOnExpiredTokenNoStorm: with the token expired (as after a
+// 401) and every refresh answered 409, a Token loop for 300 ms makes one
+// refresh call: the callers get the last error during the cooldown (the
+// base made 2339 calls).
+func TestConflictOnExpiredTokenNoStorm(t *testing.T) {
+	t.Parallel()
+	f := setup(t, traderapitest.Options{}, session.Config{})
+	f.login(t)
+	f.srv.InjectFault(traderapi.PathRefresh, traderapitest.Fault{Status: 409})
+	session.ExpireNow(f.m)
+	f.srv.ResetCounters()
+	start := time.Now()
+	for time.Since(start) < 300*time.Millisecond {
+		if _, err := f.m.Token(context.Background()); err == nil || errors.Is(err, session.ErrSessionExpired) {
+			t.Fatalf("Token with an expired token under a 409 = %v; want the 409, session kept", err)
+		}
+	}
+	n := f.srv.Calls(traderapi.PathRefresh)
+	t.Logf("expired token under a 409: %d refresh calls in 300 ms", n)
+	if n != 1 {
+		t.Errorf("%d refresh calls in 300 ms, want 1 (the default cooldown is at least 2.5 s)", n)
+	}
+}
