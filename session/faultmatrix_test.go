@@ -117,8 +117,10 @@ type faultRow struct {
 	name  string
 	fault traderapitest.Fault
 	// class is what the error of login and refresh matches; logout's error
-	// matches it too, wrapped in ErrNotRevoked, unless logoutOK.
-	class error
+	// matches it too, wrapped in ErrNotRevoked, unless logoutOK. Without a
+	// class, the error is an *APIError with status.
+	class  error
+	status int
 	// timeout: the error is also a timeout (context.DeadlineExceeded).
 	timeout bool
 	// refreshCalls is how many calls one failed refresh makes.
@@ -179,6 +181,22 @@ var faultMatrix = []faultRow{
 	// insert_order answers pass untouched.
 	{name: "garbled token", fault: traderapitest.Fault{GarbledToken: true}, class: traderapi.ErrMalformedResponse, refreshCalls: 4,
 		logoutOK: true, revoked: true, transport: transportWant{status: 200, body: orderJSON}},
+	// Issue 10: a proxy's 404 or 403 page is not the exchange rejecting the
+	// refresh token: the session is kept (and the refresh not retried
+	// within the flight: the cooldown spaces the next one).
+	{name: "404 HTML", fault: traderapitest.Fault{Status: 404, HTML: true}, status: 404, refreshCalls: 1,
+		transport: transportWant{status: 404, body: htmlPage}},
+	{name: "403 HTML", fault: traderapitest.Fault{Status: 403, HTML: true}, class: traderapi.ErrForbidden, refreshCalls: 1,
+		transport: transportWant{status: 403, body: htmlPage}},
+	// A 409 keeps the session; flights are spaced by the cooldown
+	// (TestConflictStormIsBounded).
+	{name: "409", fault: traderapitest.Fault{Status: 409}, status: 409, refreshCalls: 1,
+		transport: transportWant{status: 409, body: errorJSON}},
+	// Auth calls refuse a redirect (nothing replayed, the session kept); the
+	// transport's client follows it, to a path on the exchange's own origin
+	// here (another origin gets no token: TestTransportTokenOnlyToExchangeOrigin).
+	{name: "307 redirect", fault: traderapitest.Fault{Redirect: "/moved"}, class: traderapi.ErrRedirected, refreshCalls: 1,
+		transport: transportWant{status: 404, body: errorJSON}},
 }
 
 func TestFaultMatrix(t *testing.T) {
@@ -198,7 +216,11 @@ func TestFaultMatrix(t *testing.T) {
 // where the row says so).
 func checkClass(t *testing.T, op string, err error, row faultRow) {
 	t.Helper()
-	if !errors.Is(err, row.class) {
+	var ae *traderapi.APIError
+	switch {
+	case row.class == nil && (!errors.As(err, &ae) || ae.StatusCode != row.status):
+		t.Errorf("%s error = %v, want an APIError with status %d", op, err, row.status)
+	case row.class != nil && !errors.Is(err, row.class):
 		t.Errorf("%s error = %v, want one matching %v", op, err, row.class)
 	}
 	if row.timeout && !errors.Is(err, context.DeadlineExceeded) {

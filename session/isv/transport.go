@@ -78,6 +78,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(authorize(req, tok2, participant, body))
 }
 
+// CloseIdleConnections closes the base transport's idle connections, so
+// that http.Client.CloseIdleConnections reaches them (issue 10: the
+// transport hid them).
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // authorize clones req with the token and participant set.
 func authorize(req *http.Request, tok traderapi.Secret, participant string, body io.ReadCloser) *http.Request {
 	r := req.Clone(req.Context())

@@ -132,7 +132,7 @@ func (c *Cache[D]) slow(ctx context.Context) (*Entry[D], error) {
 		return e, nil
 	}
 	if wait > 0 {
-		return nil, fmt.Errorf("the last refresh failed (next attempt in %s): %w", wait.Round(time.Millisecond), lastErr)
+		return nil, backingOffError(wait, lastErr)
 	}
 	return c.wait(ctx, c.start(ctx, e, false))
 }

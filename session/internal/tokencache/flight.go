@@ -2,6 +2,7 @@ package tokencache
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -21,6 +22,13 @@ func (c *Cache[D]) start(ctx context.Context, seen *Entry[D], force bool) <-chan
 		if !force && from != seen && from.Fresh() {
 			return outcome[D]{entry: from}, nil
 		}
+		if !force {
+			// Re-checked here, where flights are serialised: a caller that
+			// saw no back-off may get here just after a flight failed.
+			if o, err, cooling := c.coolingDown(from); cooling {
+				return o, err
+			}
+		}
 		epoch, stop, err := c.enter()
 		if err != nil {
 			return nil, err
@@ -37,6 +45,24 @@ func (c *Cache[D]) start(ctx context.Context, seen *Entry[D], force bool) <-chan
 		}()
 		return c.fly(fctx, epoch, from)
 	})
+}
+
+// coolingDown reports whether a failed flight's back-off forbids a new one
+// now; if so it returns what the caller gets instead: from while it is
+// still usable, else the last failure.
+func (c *Cache[D]) coolingDown(from *Entry[D]) (outcome[D], error, bool) {
+	wait, lastErr := c.backingOff()
+	switch {
+	case wait == 0:
+		return outcome[D]{}, nil, false
+	case from.Usable():
+		return outcome[D]{entry: from}, nil, true
+	}
+	return outcome[D]{}, backingOffError(wait, lastErr), true
+}
+
+func backingOffError(wait time.Duration, lastErr error) error {
+	return fmt.Errorf("the last refresh failed (next attempt in %s): %w", wait.Round(time.Millisecond), lastErr)
 }
 
 // enter registers a flight of the current epoch.
