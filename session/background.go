@@ -59,6 +59,10 @@ func (m *Manager) Start(ctx context.Context) error {
 // when Start was called.
 func (m *Manager) loop(ctx context.Context, exited chan struct{}, wall, mono time.Time) {
 	defer close(exited)
+	fctx, stop := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() { defer close(followed); m.follow(fctx) }()
+	defer func() { stop(); <-followed }()
 	tick := time.NewTicker(m.cfg.ClockCheck)
 	defer tick.Stop()
 	for {

@@ -12,15 +12,15 @@ import (
 // its publish lock, so no logout or close can come between the write and
 // the publish. Every write is a compare-and-set against the record next was
 // built from. A refresh that finds a newer record adopts it instead; a new
-// login replaces whatever is stored; an ended session removes its record.
+// login replaces whatever is stored; an ended session leaves a tombstone.
 // A store that fails is a warning: next is published and the error,
 // matching [ErrNotStored], goes to the caller of Refresh or Login.
 func (m *Manager) commit(ctx context.Context, _, next *entry) (*entry, error) {
 	ctx = context.WithoutCancel(ctx)
 	switch {
 	case next.Err != nil:
-		if err := m.removeStored(ctx, next.Data); err != nil {
-			m.cfg.Logger.Warn("could not remove the ended session from the store", "env", m.cfg.Environment, "error", err)
+		if errors.Is(next.Err, ErrSessionExpired) && !next.Data.adopted {
+			m.entomb(ctx, next.Data)
 		}
 		return next, nil
 	case next.Data.adopted:

@@ -215,9 +215,7 @@ func TestReloginRejectedEndsSession(t *testing.T) {
 	if n := f.srv.Calls(traderapi.PathLogin); n != 1 {
 		t.Errorf("login calls = %d, want 1: a rejection is not retried", n)
 	}
-	if _, err := storedRecord(t, f.store, f.m.Environment()); !errors.Is(err, keystore.ErrNotFound) {
-		t.Errorf("stored session after the session ended: %v, want ErrNotFound", err)
-	}
+	wantTombstone(t, f.store, f.m.Environment())
 	if _, err := f.m.Token(t.Context()); !errors.Is(err, session.ErrSessionExpired) {
 		t.Errorf("Token = %v, want ErrSessionExpired", err)
 	}

@@ -95,9 +95,7 @@ func TestRejectedRefreshTokenEndsSession(t *testing.T) {
 	if n := f.srv.Calls(traderapi.PathRefresh); n != 1 {
 		t.Errorf("a rejected refresh token was retried: %d calls", n)
 	}
-	if _, err := storedRecord(t, f.store, f.m.Environment()); !errors.Is(err, keystore.ErrNotFound) {
-		t.Errorf("the stored session was not removed: %v", err)
-	}
+	wantTombstone(t, f.store, f.m.Environment())
 	if _, err := f.m.Token(t.Context()); !errors.Is(err, session.ErrSessionExpired) {
 		t.Errorf("Token after the session ended = %v, want ErrSessionExpired", err)
 	}

@@ -21,7 +21,9 @@ import (
 func (m *Manager) Logout(ctx context.Context) error {
 	e := m.cache.Current()
 	if e == nil || (e.Err != nil && !errors.Is(e.Err, tokencache.ErrClosed)) {
-		if err := m.Resume(ctx); err != nil {
+		if err := m.Resume(ctx); errors.Is(err, ErrSessionExpired) {
+			return m.removeTombstone(ctx)
+		} else if err != nil {
 			return err
 		}
 		e = m.cache.Current()
@@ -29,7 +31,7 @@ func (m *Manager) Logout(ctx context.Context) error {
 	if e == nil || e.Err != nil {
 		return fmt.Errorf("logout: %w", cmpErr(e, ErrNotLoggedIn))
 	}
-	if err := m.cache.End(tokencache.NewEnded(sess{username: e.Data.username}, fmt.Errorf("logged out: %w", ErrNotLoggedIn))); err != nil {
+	if err := m.cache.End(m.ended(sess{username: e.Data.username, final: true}, fmt.Errorf("logged out: %w", ErrNotLoggedIn))); err != nil {
 		return err
 	}
 	revokeErr := m.revoke(ctx, e)
@@ -88,4 +90,18 @@ func (m *Manager) removeStored(ctx context.Context, d sess) error {
 		return nil
 	}
 	return err
+}
+
+// removeTombstone removes the record an ended session left, so that the
+// user's logout leaves nothing behind; there is nothing to revoke.
+func (m *Manager) removeTombstone(ctx context.Context) error {
+	user, err := m.resumeUser(ctx)
+	if err != nil {
+		return nil
+	}
+	rec, err := m.cfg.Store.Get(ctx, m.key(user))
+	if err != nil || !isTombstone(rec) {
+		return nil
+	}
+	return m.removeStored(ctx, sess{username: user, stored: rec})
 }

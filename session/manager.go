@@ -167,6 +167,9 @@ func (m *Manager) Resume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if isTombstone(rec) {
+		return m.endedFromTombstone(rec)
+	}
 	if !rec.RefreshExpiry.IsZero() && !m.cfg.Now().Before(rec.RefreshExpiry) {
 		err := fmt.Errorf("the stored session of %q expired at %s: %w", username, rec.RefreshExpiry.Format(time.RFC3339), ErrSessionExpired)
 		m.removeStored(ctx, sess{username: username, refresh: rec.RefreshToken, stored: rec})

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -74,7 +73,7 @@ func (m *Manager) reread(ctx context.Context, from *entry) (sess, *entry, error)
 	switch {
 	case errors.Is(err, keystore.ErrNotFound):
 		if d.stored != nil {
-			return d, tokencache.NewEnded(d, fmt.Errorf("the stored session of %q in %s was removed (logged out elsewhere): %w", d.username, m.cfg.Environment, ErrNotLoggedIn)), nil
+			return d, m.ended(d, m.loggedOutElsewhere(d)), nil
 		}
 		return d, nil, nil
 	case err != nil:
@@ -85,7 +84,7 @@ func (m *Manager) reread(ctx context.Context, from *entry) (sess, *entry, error)
 		return d, nil, nil
 	}
 	e := m.fromRecord(rec)
-	if !e.DueAt(m.cfg.Now()) {
+	if e.Err != nil || !e.DueAt(m.cfg.Now()) {
 		m.cfg.Logger.Info("adopted the session another process refreshed", "env", m.cfg.Environment, "generation", rec.Generation)
 		return d, e, nil
 	}

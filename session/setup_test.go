@@ -82,3 +82,13 @@ func storedRecord(t *testing.T, s *keystore.Memory, env string) (*keystore.Recor
 	t.Helper()
 	return s.Get(context.Background(), keystore.Key{Environment: env, Username: testUser, Item: keystore.ItemSession})
 }
+
+// wantTombstone: the ended session's record holds no token any more, and
+// a new manager resuming it learns that the session expired.
+func wantTombstone(t *testing.T, s *keystore.Memory, env string) {
+	t.Helper()
+	rec, err := storedRecord(t, s, env)
+	if err != nil || rec.RefreshToken != "" || rec.AccessToken != "" {
+		t.Fatalf("the ended session's record: %v, want a tombstone without tokens", err)
+	}
+}

@@ -29,8 +29,9 @@ type sess struct {
 	stored *keystore.Record
 	// adopted marks a state read from the store: committing it writes
 	// nothing. login marks a new login's state: it replaces whatever is
-	// stored.
-	adopted, login bool
+	// stored. final marks the state a local Logout left: no stored record
+	// is adopted after it.
+	adopted, login, final bool
 }
 
 // entry is one published state.
@@ -96,6 +97,9 @@ func (m *Manager) fromRecord(rec *keystore.Record) *entry {
 	d := sess{
 		username: rec.Username, refresh: rec.RefreshToken, refreshExpiry: rec.RefreshExpiry,
 		lifetime: rec.AccessLifetime, mfa: rec.MFA, gen: rec.Generation, stored: rec, adopted: true,
+	}
+	if isTombstone(rec) {
+		return m.ended(d, m.endedFromTombstone(rec))
 	}
 	if d.lifetime <= 0 && rec.AccessToken != "" {
 		d.lifetime, _ = jwtLifetime(rec.AccessToken)

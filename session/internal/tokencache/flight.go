@@ -80,10 +80,14 @@ func (c *Cache[D]) enter() (uint64, chan struct{}, error) {
 func (c *Cache[D]) fly(ctx context.Context, epoch uint64, from *Entry[D]) (any, error) {
 	next, err := c.cfg.Fetch(ctx, from)
 	if err != nil {
-		c.failed(err)
-		if cur := c.cur.Load(); cur != from && cur.Usable() {
+		cur := c.cur.Load()
+		switch {
+		case cur != from && cur.Usable():
 			return outcome[D]{entry: cur}, nil // replaced meanwhile
+		case cur != from && cur.Err != nil:
+			return nil, cur.Err // ended meanwhile (logout, close): say so, not "canceled"
 		}
+		c.failed(err)
 		return nil, err
 	}
 	c.succeeded()
