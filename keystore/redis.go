@@ -204,8 +204,12 @@ func (s *Redis) fail(op string, k Key, err error) error {
 
 // base returns the entry's key: prefix:{env:user}:item.
 func (s *Redis) base(k Key) string {
+	item := k.Item
+	if item == "" {
+		item = ItemSession
+	}
 	r := strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
-	return s.cfg.prefix + ":{" + k.Environment + ":" + r.Replace(k.Username) + "}:" + string(k.Item)
+	return s.cfg.prefix + ":{" + k.Environment + ":" + r.Replace(k.Username) + "}:" + string(item)
 }
 
 func (s *Redis) lockKey(k Key) string      { return s.base(k) + ":lock" }

@@ -126,3 +126,6 @@ func (s *sealer) open(k Key, gen uint64, keyID string, ct []byte) ([]byte, error
 	}
 	return plain, nil
 }
+
+// GoString is String, for %#v.
+func (k *EncryptionKey) GoString() string { return k.String() }
