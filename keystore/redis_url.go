@@ -63,22 +63,38 @@ func ParseRedisURL(s string) (*RedisURL, error) {
 	if !ok || !known {
 		return nil, fmt.Errorf("keystore: the Redis URL has no known scheme: %s", urlForms)
 	}
-	u, err := url.Parse("x://" + rest)
+	r := &RedisURL{Mode: sch.mode, TLS: sch.tls}
+	userinfo, after, hasUser := cutLast(rest, "@")
+	if !hasUser {
+		after = rest
+	}
+	hosts := after
+	if i := strings.IndexAny(after, "/?"); i >= 0 {
+		hosts = after[:i]
+	}
+	u, err := url.Parse("x://" + userinfo + "@h" + after[len(hosts):])
 	if err != nil {
 		return nil, fmt.Errorf("keystore: the Redis URL is not a valid URL: %s", urlForms)
 	}
-	r := &RedisURL{Mode: sch.mode, TLS: sch.tls}
-	if u.User != nil {
+	if hasUser {
 		r.Username = u.User.Username()
 		r.password, _ = u.User.Password()
 	}
-	if err := r.parseHosts(u.Host); err != nil {
+	if err := r.parseHosts(hosts); err != nil {
 		return nil, err
 	}
 	if err := r.parseDB(u.Path); err != nil {
 		return nil, err
 	}
 	return r, r.parseQuery(u.RawQuery)
+}
+
+// cutLast cuts s around the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return "", s, false
 }
 
 // parseHosts splits the comma-separated host list.
@@ -94,6 +110,9 @@ func (r *RedisURL) parseHosts(hosts string) error {
 		host, p, err := net.SplitHostPort(h)
 		if err != nil {
 			host, p = strings.Trim(h, "[]"), port
+		}
+		if host == "" || strings.ContainsAny(host, " %") {
+			return fmt.Errorf("keystore: the Redis URL has an invalid host: %s", urlForms)
 		}
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("keystore: the Redis URL has an invalid port %q", p)
@@ -142,7 +161,7 @@ func (r *RedisURL) parseQuery(raw string) error {
 }
 
 // String returns the URL with the password replaced by "xxxxx".
-func (r *RedisURL) String() string {
+func (r RedisURL) String() string {
 	scheme := map[string]string{"single": "redis", "sentinel": "redis-sentinel", "cluster": "redis-cluster"}[r.Mode]
 	if r.TLS {
 		scheme = strings.Replace(scheme, "redis", "rediss", 1)
@@ -165,10 +184,10 @@ func (r *RedisURL) String() string {
 }
 
 // GoString is String, so that %#v shows no password either.
-func (r *RedisURL) GoString() string { return r.String() }
+func (r RedisURL) GoString() string { return r.String() }
 
 // Format prints String under every verb.
-func (r *RedisURL) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(r.String())) }
+func (r RedisURL) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(r.String())) }
 
 // NewClient returns a go-redis client for the URL: a plain client, a
 // Sentinel failover client, or a Cluster client.

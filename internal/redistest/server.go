@@ -117,7 +117,8 @@ func (s *Server) waitReady() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := c.Ping(ctx).Err()
 		cancel()
-		if err == nil {
+		var reply redis.Error // an error reply (NOAUTH, LOADING...) means it is up
+		if err == nil || errors.As(err, &reply) && !strings.HasPrefix(err.Error(), "LOADING") {
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
