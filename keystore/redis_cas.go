@@ -74,7 +74,7 @@ func oldGen(old *Record) string {
 }
 
 // write runs writeScript; with cas it is fenced by old's generation.
-func (s *Redis) write(ctx context.Context, k Key, a writeArgs, cas bool, old *Record) (bool, error) {
+func (s *Redis) write(ctx context.Context, k Key, a writeArgs, cas bool, old *Record) error {
 	mode := "set"
 	if cas {
 		mode = "cas"
@@ -82,22 +82,22 @@ func (s *Redis) write(ctx context.Context, k Key, a writeArgs, cas bool, old *Re
 	res, err := writeScript.Run(ctx, s.rdb, []string{s.base(k)}, mode, oldGen(old),
 		strconv.FormatUint(a.gen, 10), a.keyID, a.ct, a.savedAt, s.cfg.savedBy, s.channel(k)).Slice()
 	if err != nil {
-		return false, s.fail("write", k, err)
+		return s.fail("write", k, err)
 	}
-	return true, s.scriptAnswer(k, res, a.gen)
+	return s.scriptAnswer(k, res, a.gen)
 }
 
 // remove runs deleteScript; with cad it is fenced by old's generation.
-func (s *Redis) remove(ctx context.Context, k Key, cad bool, old *Record) (bool, error) {
+func (s *Redis) remove(ctx context.Context, k Key, cad bool, old *Record) error {
 	mode := "del"
 	if cad {
 		mode = "cad"
 	}
 	res, err := deleteScript.Run(ctx, s.rdb, []string{s.base(k)}, mode, oldGen(old), s.channel(k)).Slice()
 	if err != nil {
-		return false, s.fail("delete", k, err)
+		return s.fail("delete", k, err)
 	}
-	return true, s.scriptAnswer(k, res, 0)
+	return s.scriptAnswer(k, res, 0)
 }
 
 // scriptAnswer turns a script's answer into nil or an error; a conflict
@@ -143,7 +143,7 @@ func (s *Redis) CompareAndSwap(ctx context.Context, k Key, old, r *Record) error
 	if err != nil {
 		return err
 	}
-	if _, err := s.write(ctx, k, args, true, old); err != nil {
+	if err := s.write(ctx, k, args, true, old); err != nil {
 		return err
 	}
 	return s.setLastUser(ctx, k)
@@ -156,7 +156,7 @@ func (s *Redis) CompareAndDelete(ctx context.Context, k Key, old *Record) error 
 	if err != nil {
 		return err
 	}
-	if _, err := s.remove(ctx, k, true, old); err != nil {
+	if err := s.remove(ctx, k, true, old); err != nil {
 		return err
 	}
 	return s.forgetLastUser(ctx, k)

@@ -122,7 +122,7 @@ func (s *Redis) Set(ctx context.Context, k Key, r *Record) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.write(ctx, k, args, false, nil); err != nil {
+	if err := s.write(ctx, k, args, false, nil); err != nil {
 		return err
 	}
 	return s.setLastUser(ctx, k)
@@ -146,7 +146,7 @@ func (s *Redis) Delete(ctx context.Context, k Key) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.remove(ctx, k, false, nil); err != nil {
+	if err := s.remove(ctx, k, false, nil); err != nil {
 		return err
 	}
 	return s.forgetLastUser(ctx, k)
