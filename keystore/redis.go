@@ -37,7 +37,10 @@ const BackendRedis = "redis"
 // generation, or "deleted") on the entry's channel; [Redis.Watch] turns
 // these into wake-ups. [Redis.CompareAndSwap] is fenced by generation: it
 // writes only if the stored generation is old's (or nothing is stored when
-// old is nil) and the new generation is higher. Redis is not a secret
+// old is nil) and the new generation is higher. No write replaces a
+// record encrypted with a key this store does not hold (a process with a
+// wrong key file gets a [*DecryptError] and the record stays); [Redis.Delete]
+// still removes it, to start over after a key is lost. Redis is not a secret
 // store, and nothing in it is readable without the key.
 type Redis struct {
 	rdb    redis.UniversalClient

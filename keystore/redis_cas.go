@@ -18,11 +18,17 @@ end
 
 // writeScript stores an entry. KEYS[1] is the entry; ARGV: mode ("set" or
 // "cas"), old generation ("" for "must be absent"), new generation, key
-// id, ciphertext, saved at, saved by, channel. It answers {"ok"},
-// {"conflict", g, k, c, t, b} or {"absent"} (cas lost to an absent entry)
-// or {"stale", g} (the new generation is not above the stored one).
+// id, ciphertext, saved at, saved by, channel, the ids of the keys the
+// writer holds (",id1,id2,"). It answers {"ok"}, {"conflict", g, k, c, t,
+// b}, {"absent"} (cas lost to an absent entry), {"stale", g} (the new
+// generation is not above the stored one) or {"foreign", g, k} (the stored
+// record is encrypted with a key the writer does not hold: a writer with a
+// wrong key file never replaces the fleet's record).
 var writeScript = redis.NewScript(gtLua + `
 local cur = redis.call('HMGET', KEYS[1], 'g', 'k', 'c', 't', 'b')
+if cur[2] and not string.find(ARGV[9], ',' .. cur[2] .. ',', 1, true) then
+  return {'foreign', cur[1], cur[2]}
+end
 if ARGV[1] == 'cas' then
   if ARGV[2] == '' then
     if cur[1] then return {'conflict', cur[1], cur[2], cur[3], cur[4] or '', cur[5] or ''} end
@@ -80,7 +86,7 @@ func (s *Redis) write(ctx context.Context, k Key, a writeArgs, cas bool, old *Re
 		mode = "cas"
 	}
 	res, err := writeScript.Run(ctx, s.rdb, []string{s.base(k)}, mode, oldGen(old),
-		strconv.FormatUint(a.gen, 10), a.keyID, a.ct, a.savedAt, s.cfg.savedBy, s.channel(k)).Slice()
+		strconv.FormatUint(a.gen, 10), a.keyID, a.ct, a.savedAt, s.cfg.savedBy, s.channel(k), s.seal.ids()).Slice()
 	if err != nil {
 		return s.fail("write", k, err)
 	}
@@ -109,6 +115,9 @@ func (s *Redis) scriptAnswer(k Key, res []any, gen uint64) error {
 		return nil
 	case "absent":
 		return &ConflictError{Key: k}
+	case "foreign":
+		keyID, _ := res[2].(string)
+		return &DecryptError{Key: k, KeyID: keyID, KeyFile: s.seal.current.source, Unknown: true}
 	case "stale":
 		stored, _ := res[1].(string)
 		return fmt.Errorf("keystore: %s: the new record's generation %d is not above the stored generation %s", k, gen, stored)

@@ -111,8 +111,10 @@ func (s *Redis) current(ctx context.Context, k Key) (*Record, error) {
 	return s.decrypt(k, st)
 }
 
-// Set stores r under k unconditionally, publishing a change notice, then
-// records the environment's last user for a session.
+// Set stores r under k whatever generation is stored, publishing a change
+// notice, then records the environment's last user for a session. It
+// refuses to replace a record encrypted with a key this store does not
+// hold ([*DecryptError]).
 func (s *Redis) Set(ctx context.Context, k Key, r *Record) error {
 	k, rec, err := prepare(k, r)
 	if err != nil {

@@ -176,6 +176,9 @@ func TestRedisWrongKey(t *testing.T) {
 	if err := b.CompareAndSwap(t.Context(), k, nil, genRecord(env, "alice", 1)); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("wrong key's create over a record: %v, want ErrDecrypt", err)
 	}
+	if err := b.Set(t.Context(), k, genRecord(env, "alice", 9)); !errors.As(err, &de) || !strings.Contains(err.Error(), wrong.Source()) {
+		t.Errorf("wrong key's Set over a record: %v, want a DecryptError naming %s", err, wrong.Source())
+	}
 	if after := dumpHash(t, rdb, a.base(k)); after != before {
 		t.Error("the record changed")
 	}

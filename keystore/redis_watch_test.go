@@ -183,3 +183,31 @@ func TestRedisCluster(t *testing.T) {
 	}
 	wantLastUser(t, b, env, "trader{1}")
 }
+
+// TestRedisWatchRedisDown: a watch on a Redis that is down is no error,
+// and still ends (closing its channel) when its context does.
+func TestRedisWatchRedisDown(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	rdb := srv.Client(t)
+	srv.Kill()
+	s := newRedisStore(t, rdb, nil, WithWatchPoll(10*time.Millisecond))
+	ctx, cancel := context.WithCancel(t.Context())
+	ch, err := s.Watch(ctx, Key{Environment: "preprod", Username: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // a few failed polls and reconnections
+	cancel()
+	deadline := time.After(signalWait)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the watch did not end within %s of its context", signalWait)
+		}
+	}
+}

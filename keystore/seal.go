@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // ErrDecrypt: a record in a shared store does not decrypt with the keys
@@ -99,6 +100,16 @@ func newSealer(current *EncryptionKey, older []*EncryptionKey) (*sealer, error) 
 		}
 	}
 	return s, nil
+}
+
+// ids lists the ids of the keys held, as ",id1,id2,".
+func (s *sealer) ids() string {
+	var b strings.Builder
+	b.WriteString(",")
+	for id := range s.byID {
+		b.WriteString(id + ",")
+	}
+	return b.String()
 }
 
 // aad binds a ciphertext to where it is stored and its generation, so a
