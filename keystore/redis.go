@@ -218,3 +218,5 @@ func (s *Redis) base(k Key) string {
 func (s *Redis) lockKey(k Key) string      { return s.base(k) + ":lock" }
 func (s *Redis) channel(k Key) string      { return s.base(k) + ":changed" }
 func (s *Redis) lastKey(env string) string { return s.cfg.prefix + ":last:{" + env + "}" }
+
+var _ Store = (*Redis)(nil)
