@@ -72,7 +72,7 @@ func testConformanceCAS(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		// Expecting a record where none is stored is a conflict too.
 		k2 := Key{Environment: env, Username: "nobody"}
-		wantConflict(t, s.CompareAndSwap(t.Context(), k2, r1, generation(env, "nobody", 1)), nil)
+		wantConflict(t, s.CompareAndSwap(t.Context(), k2, r1, generation(env, "nobody", 2)), nil)
 		_, err := s.Get(t.Context(), k2)
 		wantNotFound(t, err)
 	})
