@@ -35,26 +35,7 @@ func getOrNil(r *Record, err error) (*Record, error) {
 
 // CompareAndSwap stores a copy of r under k if k still holds old.
 func (m *Memory) CompareAndSwap(ctx context.Context, k Key, old, r *Record) error {
-	k, rec, err := prepare(k, r)
-	if err != nil {
-		return err
-	}
-	if _, err := Encode(&rec); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := casCheck(k, m.lookup(k), old); err != nil {
-		return err
-	}
-	m.records[k] = rec
-	if k.Item == ItemSession {
-		m.last[k.Environment] = k.Username
-	}
-	return nil
+	return m.store(ctx, k, r, func(k Key, cur *Record) error { return casCheck(k, cur, old) })
 }
 
 // CompareAndDelete removes the entry under k if it still holds old.
@@ -120,31 +101,7 @@ func (m *Memory) Lock(ctx context.Context, k Key) (func(), error) {
 // CompareAndSwap stores r under k if k still holds old, under the
 // environment's exclusive lock.
 func (f *File) CompareAndSwap(ctx context.Context, k Key, old, r *Record) error {
-	k, rec, err := prepare(k, r)
-	if err != nil {
-		return err
-	}
-	b, err := Encode(&rec)
-	if err != nil {
-		return err
-	}
-	d, err := f.envDir(k.Environment, true)
-	if err != nil {
-		return err
-	}
-	unlock, err := lockDir(ctx, d, true, f.lockWait)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	cur, err := getOrNil(f.read(d, k))
-	if err != nil {
-		return err
-	}
-	if err := casCheck(k, cur, old); err != nil {
-		return err
-	}
-	return f.write(d, k, b)
+	return f.store(ctx, k, r, func(k Key, cur *Record) error { return casCheck(k, cur, old) })
 }
 
 // CompareAndDelete removes the entry under k if it still holds old.

@@ -126,6 +126,12 @@ func (f *File) read(d string, k Key) (*Record, error) {
 
 // Set stores r under k and, for a session, records the last user.
 func (f *File) Set(ctx context.Context, k Key, r *Record) error {
+	return f.store(ctx, k, r, nil)
+}
+
+// store writes r under k under the environment's exclusive lock, after
+// check (if set) has accepted what is stored now (nil: nothing).
+func (f *File) store(ctx context.Context, k Key, r *Record, check func(k Key, cur *Record) error) error {
 	k, rec, err := prepare(k, r)
 	if err != nil {
 		return err
@@ -143,6 +149,15 @@ func (f *File) Set(ctx context.Context, k Key, r *Record) error {
 		return err
 	}
 	defer unlock()
+	if check != nil {
+		cur, err := getOrNil(f.read(d, k))
+		if err != nil {
+			return err
+		}
+		if err := check(k, cur); err != nil {
+			return err
+		}
+	}
 	return f.write(d, k, b)
 }
 

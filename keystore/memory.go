@@ -44,6 +44,12 @@ func (m *Memory) Get(ctx context.Context, k Key) (*Record, error) {
 
 // Set stores a copy of r under k.
 func (m *Memory) Set(ctx context.Context, k Key, r *Record) error {
+	return m.store(ctx, k, r, nil)
+}
+
+// store stores a copy of r under k after check (if set) has accepted what
+// is stored now (nil: nothing).
+func (m *Memory) store(ctx context.Context, k Key, r *Record, check func(k Key, cur *Record) error) error {
 	k, rec, err := prepare(k, r)
 	if err != nil {
 		return err
@@ -56,6 +62,11 @@ func (m *Memory) Set(ctx context.Context, k Key, r *Record) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if check != nil {
+		if err := check(k, m.lookup(k)); err != nil {
+			return err
+		}
+	}
 	m.records[k] = rec
 	if k.Item == ItemSession {
 		m.last[k.Environment] = k.Username
