@@ -29,7 +29,7 @@ printf '%s\n' "$CANDIDATE" | pmx-login check-password --password-stdin`,
 
 func runCheckPassword(ctx context.Context, o *checkPasswordOptions) error {
 	in := &secretInput{a: o.app, fromStdin: o.passwordStdin}
-	pw, err := in.read("Password to check: ", "password")
+	pw, err := in.read(ctx, "Password to check: ", "password")
 	if err != nil {
 		return err
 	}

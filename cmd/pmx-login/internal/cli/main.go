@@ -18,13 +18,17 @@ func Main(ctx context.Context, args []string, streams IOStreams) int {
 	if err == nil {
 		return exitOK
 	}
-	line, hint := message(err)
+	if ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
+		err = errInterrupted // Ctrl-C or SIGTERM: whatever it broke
+	}
+	code, hint := classify(err)
+	line := errorLine(err)
 	if hint != "" {
 		fmt.Fprintf(s.Err, "pmx-login: %s (%s)\n", line, hint)
 	} else {
 		fmt.Fprintf(s.Err, "pmx-login: %s\n", line)
 	}
-	return exitCode(err)
+	return code
 }
 
 // run finds the command, parses its flags and the global ones, and runs it
@@ -77,7 +81,7 @@ func run(ctx context.Context, args []string, s IOStreams) error {
 	if err := a.g.check(); err != nil {
 		return err
 	}
-	if !c.noTimeout {
+	if !c.noTimeout && !c.ownTimeout {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.g.timeout)
 		defer cancel()

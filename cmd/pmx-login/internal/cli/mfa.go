@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -93,7 +94,7 @@ func runMFAEnroll(ctx context.Context, o *mfaEnrollOptions) error {
 	if o.storeSecret {
 		fmt.Fprintf(w, "TOTP secret stored in the keystore (%s): `pmx-login mfa code` prints codes.\n", o.backendName())
 	}
-	fmt.Fprintln(w, "Next: pmx-login mfa confirm --otp CODE   (the code your app shows now)")
+	fmt.Fprintln(w, "Next: pmx-login mfa confirm   (it asks for the code your app shows now)")
 	return nil
 }
 
@@ -126,7 +127,7 @@ func (a *app) userPasswordClient(ctx context.Context, passwordStdin bool) (strin
 	if err != nil {
 		return "", "", nil, err
 	}
-	pw, err := (&secretInput{a: a, fromStdin: passwordStdin}).read("Password for "+user+": ", "password")
+	pw, err := (&secretInput{a: a, fromStdin: passwordStdin}).read(ctx, "Password for "+user+": ", "password")
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -142,7 +143,7 @@ func (a *app) user(ctx context.Context) (string, error) {
 	if !a.io.InTTY {
 		return "", err
 	}
-	return a.username()
+	return a.username(ctx)
 }
 
 type mfaConfirmOptions struct {
@@ -154,14 +155,17 @@ type mfaConfirmOptions struct {
 func mfaConfirmCommand() command {
 	return command{
 		name:    "mfa confirm",
-		args:    "--otp CODE [--password-stdin]",
+		args:    "[--otp - | --otp CODE] [--password-stdin]",
+		ownTimeout: true,
 		summary: "Finish enrollment with the code your authenticator shows; MFA is on from then",
 		long: `Without --otp the code comes from the secret stored by 'mfa enroll --store-secret',
-or is asked for on the terminal.`,
-		example: `pmx-login mfa confirm --otp 123456`,
+or is asked for on the terminal. --otp - reads it from stdin (after the password's
+line with --password-stdin).`,
+		example: `pmx-login mfa confirm            # asks for the password and the code
+printf '%s\n%s\n' "$PASSWORD" "$CODE" | pmx-login mfa confirm --password-stdin --otp -`,
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &mfaConfirmOptions{app: a}
-			fs.StringVar(&o.otp, "otp", "", "the `CODE` your authenticator app shows")
+			fs.StringVar(&o.otp, "otp", "", "the `CODE` your authenticator app shows, or - to read it from stdin")
 			fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
 			return func(ctx context.Context) error { return runMFAConfirm(ctx, o) }
 		},
@@ -171,8 +175,8 @@ or is asked for on the terminal.`,
 func runMFAConfirm(ctx context.Context, o *mfaConfirmOptions) error {
 	var code traderapi.Secret
 	var err error
-	if o.otp != "" {
-		if code, err = validOTP(o.otp, 0); err != nil {
+	if o.otp != "" && o.otp != "-" {
+		if code, err = o.flagOTP(ctx, o.otp); err != nil {
 			return err
 		}
 	}
@@ -180,14 +184,24 @@ func runMFAConfirm(ctx context.Context, o *mfaConfirmOptions) error {
 	if err != nil {
 		return err
 	}
-	if code == "" {
-		if code, err = o.confirmCode(ctx, user); err != nil {
+	if o.otp == "-" {
+		if code, err = o.flagOTP(ctx, "-"); err != nil {
 			return err
 		}
 	}
-	if err := mfa.Confirm(ctx, c, user, pw, code); err != nil {
+	src, generated, err := o.confirmSource(ctx, user, code)
+	if err != nil {
+		return err
+	}
+	err = o.sendWithCode(ctx, user, src, generated, func(ctx context.Context, code traderapi.Secret) error {
+		ctx, cancel := o.timed(ctx)
+		defer cancel()
+		return mfa.Confirm(ctx, c, user, pw, code)
+	})
+	if err != nil {
 		return fmt.Errorf("mfa confirm for %s: %w", user, err)
 	}
+	o.noteMFAOn(ctx, c.Environment().Name, user)
 	if o.g.json {
 		return writeJSON(o.io.Out, map[string]any{"mfa": "on", "environment": c.Environment().Name, "username": user})
 	}
@@ -195,19 +209,39 @@ func runMFAConfirm(ctx context.Context, o *mfaConfirmOptions) error {
 	return nil
 }
 
-// confirmCode gets the code when --otp is absent: the stored secret, else
-// the terminal.
-func (o *mfaConfirmOptions) confirmCode(ctx context.Context, user string) (traderapi.Secret, error) {
+// confirmSource is where the confirmation code comes from: --otp, else the
+// secret stored at enrollment, else the terminal.
+func (o *mfaConfirmOptions) confirmSource(ctx context.Context, user string, flagCode traderapi.Secret) (mfa.CodeSource, bool, error) {
+	if flagCode != "" {
+		return fixedSource{flagCode}, false, nil
+	}
 	g, err := o.storedGenerator(ctx, user)
 	switch {
 	case err == nil:
-		return g.Code(ctx)
+		return g, true, nil
 	case !isNotFound(err):
-		return "", err
+		return nil, false, err
 	case o.io.InTTY:
-		return promptSource{a: o.app}.Code(ctx)
+		return promptSource{a: o.app}, false, nil
 	}
-	return "", usageErrorf(o.cmd, "no code: give --otp CODE, the code your authenticator app shows")
+	return nil, false, usageErrorf(o.cmd, "no code: give --otp - (the code your authenticator app shows, on stdin)")
+}
+
+// noteMFAOn marks a stored session of user as having MFA on, so that
+// status says so right after the confirmation.
+func (o *mfaConfirmOptions) noteMFAOn(ctx context.Context, env, user string) {
+	st, err := o.store()
+	if err != nil {
+		return
+	}
+	k := keystore.Key{Environment: env, Username: user}
+	rec, err := st.Get(ctx, k)
+	if err != nil || rec.MFA {
+		return
+	}
+	next := *rec
+	next.MFA = true
+	_ = st.CompareAndSwap(ctx, k, rec, &next) // a session refreshed meanwhile: status catches up at the next login
 }
 
 type mfaCodeOptions struct{ *app }
@@ -218,8 +252,9 @@ func mfaCodeCommand() command {
 		summary: "Print the current one-time code from the TOTP secret in the keystore",
 		long: `Needs a secret stored by 'mfa enroll --store-secret'. The exchange accepts each
 code once: two logins within one 30-second window need two windows.`,
+		ownTimeout: true,
 		example: `pmx-login mfa code
-pmx-login login --otp "$(pmx-login mfa code)" --password-stdin < password.txt`,
+{ cat password.txt; pmx-login mfa code; } | pmx-login login --password-stdin --otp -`,
 		setup: func(a *app, _ *pflag.FlagSet) func(context.Context) error {
 			o := &mfaCodeOptions{app: a}
 			return func(ctx context.Context) error { return runMFACode(ctx, o) }
@@ -238,6 +273,13 @@ func runMFACode(ctx context.Context, o *mfaCodeOptions) error {
 	}
 	if err != nil {
 		return err
+	}
+	if last, now := o.lastOTPStep(ctx, user), o.io.Now(); otpStep(now) <= last {
+		wait := time.Unix((last+1)*otpPeriod, 0).Sub(now)
+		fmt.Fprintf(o.io.Err, "The code of this window was already used; waiting %s for the next one…\n", wait.Round(time.Second))
+		if err := o.io.Sleep(ctx, wait); err != nil {
+			return err
+		}
 	}
 	code, err := g.Code(ctx)
 	if err != nil {
