@@ -84,7 +84,7 @@ func classifyStore(err error) (int, string, bool) {
 		return exitFailure, "the keychain did not answer (it may be locked and waiting on an unlock prompt): unlock it, or " + hintKeystoreFile, true
 	case errors.Is(err, keystore.ErrUnavailable):
 		return exitFailure, hintKeystoreFile, true
-	case errors.Is(err, session.ErrNotStored), errors.Is(err, errNotSaved):
+	case errors.Is(err, session.ErrNotStored), errors.Is(err, errNotSaved), errors.Is(err, errStoreCheck):
 		return exitFailure, "the keystore could not be written: check it with `pmx-login doctor`, or " + hintKeystoreFile, true
 	case errors.Is(err, keystore.ErrInsecure):
 		return exitFailure, "make the keystore private: chmod 700 its directories and 600 its files", true

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/pmx-login/pmx-login/keystore"
 )
 
 // IOStreams is all the terminal IO of a command: tests build it over
@@ -31,6 +33,10 @@ type IOStreams struct {
 	// Sleep waits for d or until ctx ends (waiting for the next one-time
 	// code window); tests pass one that moves their clock on.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	// wrapStore, set by tests, wraps the keystore a run opens (to inject
+	// a keystore fault around a real backend).
+	wrapStore func(keystore.Store) keystore.Store
 }
 
 // System returns the streams of the running process: os.Stdin, os.Stdout and

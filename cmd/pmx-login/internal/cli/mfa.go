@@ -154,10 +154,10 @@ type mfaConfirmOptions struct {
 
 func mfaConfirmCommand() command {
 	return command{
-		name:    "mfa confirm",
-		args:    "[--otp - | --otp CODE] [--password-stdin]",
+		name:       "mfa confirm",
+		args:       "[--otp - | --otp CODE] [--password-stdin]",
 		ownTimeout: true,
-		summary: "Finish enrollment with the code your authenticator shows; MFA is on from then",
+		summary:    "Finish enrollment with the code your authenticator shows; MFA is on from then",
 		long: `Without --otp the code comes from the secret stored by 'mfa enroll --store-secret',
 or is asked for on the terminal. --otp - reads it from stdin (after the password's
 line with --password-stdin).`,

@@ -8,6 +8,9 @@ import (
 	"github.com/pmx-login/pmx-login/keystore"
 )
 
+// errStoreCheck marks a keystore found unusable before anything was spent.
+var errStoreCheck = errors.New("checked before asking for anything")
+
 // timed bounds ctx by --timeout, for commands that apply it themselves.
 func (a *app) timed(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, a.g.timeout)
@@ -34,7 +37,7 @@ func (a *app) checkStore(ctx context.Context, user string) error {
 	case isNotFound(err):
 		old = nil
 	case err != nil:
-		return fmt.Errorf("the keystore (%s) cannot be read: %w", st.Backend(), err)
+		return fmt.Errorf("%w: the %s keystore cannot be read: %w", errStoreCheck, st.Backend(), err)
 	}
 	probe := &keystore.Record{Environment: k.Environment, Username: user, SavedAt: a.io.Now()}
 	if old != nil {
@@ -45,7 +48,7 @@ func (a *app) checkStore(ctx context.Context, user string) error {
 	case errors.Is(err, keystore.ErrConflict):
 		return nil // another process wrote it meanwhile: writable
 	case err != nil:
-		return fmt.Errorf("the keystore (%s) cannot save a session: %w", st.Backend(), err)
+		return fmt.Errorf("%w: the %s keystore cannot save a session: %w", errStoreCheck, st.Backend(), err)
 	}
 	if old == nil {
 		_ = st.CompareAndDelete(ctx, k, probe) // leave nothing new behind
