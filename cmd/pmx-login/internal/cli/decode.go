@@ -33,7 +33,7 @@ an argument shows in the process list and shell history. A "Bearer " prefix is i
 or is cut short, is a usage error (exit 2) naming the part that is bad.`,
 		example: `pmx-login token | pmx-login decode
 pmx-login decode --json - < token.txt | jq -r '.claims.exp'
-pmx-login decode eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3MDMyNzA3MDB9.c2ln`,
+pmx-login decode - < registration.jwt`,
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &decodeOptions{app: a, fs: fs}
 			return func(ctx context.Context) error { return runDecode(ctx, o) }

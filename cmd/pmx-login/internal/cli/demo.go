@@ -159,7 +159,7 @@ func (d *demo) mfaEnroll(ctx context.Context) (string, error) {
 		return "", err
 	}
 	fmt.Fprintln(d.o.io.Out, "This QR code is what an authenticator app scans:")
-	if err := mfa.WriteTerminalQR(d.o.io.Out, e); err != nil {
+	if err := d.o.writeQR(d.o.io.Out, e); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("the QR code above holds the TOTP secret (issuer %q, %d digits every %d s)", e.Issuer, int(e.Digits), e.Period), nil

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,22 +48,20 @@ func startSandbox(t *testing.T, bin string, env []string) (map[string]string, st
 		}
 	})
 	vars := map[string]string{}
-	var token string
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		line := sc.Text()
 		if m := exportLine.FindStringSubmatch(line); m != nil {
 			vars[m[1]] = m[2]
 		}
-		if m := regexp.MustCompile(`^# registration token for user "trader1": (\S+)$`).FindStringSubmatch(line); m != nil {
-			token = m[1]
-		}
-		if strings.HasPrefix(line, "# then:") {
+		if strings.HasPrefix(line, sandboxDone) {
 			break
 		}
 	}
-	if token == "" || len(vars) != 5 {
-		t.Fatalf("sandbox printed %v and token %t; stderr:\n%s", vars, token != "", stderr.String())
+	b, err := os.ReadFile(filepath.Join(vars["PMX_SANDBOX_DIR"], "registration.jwt"))
+	token := strings.TrimSpace(string(b))
+	if err != nil || len(vars) != len(sandboxExports) {
+		t.Fatalf("sandbox printed %v, token file %v; stderr:\n%s", vars, err, stderr.String())
 	}
 	go func() { _, _ = bufio.NewReader(stdout).WriteTo(new(bytes.Buffer)) }()
 	return vars, token

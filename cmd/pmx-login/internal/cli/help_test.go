@@ -35,7 +35,7 @@ func TestHelpEveryCommand(t *testing.T) {
 func TestMainHelpListsCommands(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"mfa", "--help"}, {"--json", "help"}} {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"--json", "help"}} {
 		r := f.run(t, "", args...)
 		wantCode(t, r, 0)
 		for _, c := range commands() {

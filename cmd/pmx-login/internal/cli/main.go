@@ -46,13 +46,16 @@ func run(ctx context.Context, args []string, s IOStreams) error {
 			if c, ok := lookup(topic); ok {
 				return writeCommandHelp(s.Out, c, s.Getenv)
 			}
+			if isGroup(topic) {
+				return writeGroupHelp(s.Out, topic)
+			}
 		}
 		return writeMainHelp(s.Out)
 	}
 	c, ok := lookup(name)
 	if !ok {
 		if isGroup(name) && wantsHelp(rest) {
-			return writeMainHelp(s.Out)
+			return writeGroupHelp(s.Out, name)
 		}
 		if isGroup(name) {
 			return usageErrorf("", "%q needs a subcommand: %s", name, strings.Join(groupCommands(name), ", "))

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -81,7 +82,7 @@ func runMFAEnroll(ctx context.Context, o *mfaEnrollOptions) error {
 	}
 	w := o.io.Out
 	fmt.Fprintln(w, "Scan this QR code with your authenticator app:")
-	if err := mfa.WriteTerminalQR(w, e); err != nil {
+	if err := o.writeQR(w, e); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "issuer %q, account %q: %d digits every %ds (%s)\n", e.Issuer, e.Account, int(e.Digits), e.Period, e.Algorithm)
@@ -109,6 +110,18 @@ func (o *mfaEnrollOptions) storeEnrollment(ctx context.Context, env, user string
 	}
 	return nil
 }
+
+// writeQR draws the QR code, with colour escapes only on a terminal and
+// without NO_COLOR (https://no-color.org).
+func (a *app) writeQR(w io.Writer, e *mfa.Enrollment) error {
+	if a.colour() {
+		return mfa.WriteTerminalQR(w, e)
+	}
+	return mfa.WritePlainQR(w, e)
+}
+
+// colour reports whether stdout may carry escape codes.
+func (a *app) colour() bool { return a.io.OutTTY && a.io.Getenv("NO_COLOR") == "" }
 
 func nilIfEmpty(s string) any {
 	if s == "" {

@@ -173,6 +173,7 @@ func TestPTYRegisterPasswordPolicy(t *testing.T) {
 	if code := p.wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, p.output())
 	}
+	p.waitFor("Registered trader1")
 	out := p.output()
 	if !strings.Contains(out, "Registered trader1") || strings.Contains(out, testPassword) || strings.Contains(out, "abc\r") {
 		t.Errorf("terminal:\n%s", out)

@@ -37,7 +37,7 @@ does not log in.`,
 printf '%s\n' "$PASSWORD" | pmx-login register --token-file reg.jwt --password-stdin`,
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &registerOptions{app: a}
-			fs.StringVar(&o.token, "token", "", "the registration token (a JWT); prefer --token-file, flags show in `ps`")
+			fs.StringVar(&o.token, "token", "", "the registration `JWT`; prefer --token-file: a flag's value shows in the process list")
 			fs.StringVar(&o.tokenFile, "token-file", "", "read the registration token from `FILE` (- for stdin)")
 			fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
 			return func(ctx context.Context) error { return runRegister(ctx, o) }
