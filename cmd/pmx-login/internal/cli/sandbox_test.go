@@ -132,7 +132,8 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo exited %d:\n%s\n%s", code, out.String(), errb.String())
 	}
 	steps := []string{"check-password", "register", "login", "mfa enroll", "mfa confirm", "login without a code",
-		"login with a code", "token", "a trading call", "refresh", "status", "change-password", "logout", "token after logout"}
+		"login with a code", "token", "a trading call", "refresh", "status", "change-password", "logout", "token after logout",
+		"isv keygen", "isv token", "isv api call"}
 	got := regexp.MustCompile(`(?m)^✓ ([^:]+):`).FindAllStringSubmatch(out.String(), -1)
 	if len(got) != len(steps) {
 		t.Fatalf("demo printed %d steps, want %d:\n%s", len(got), len(steps), out.String())
