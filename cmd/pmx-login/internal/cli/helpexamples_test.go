@@ -61,7 +61,7 @@ func TestTokenHelpCurlExampleWorks(t *testing.T) {
 	t.Parallel()
 	curl, err := exec.LookPath("curl")
 	if err != nil {
-		t.Skip("curl is not installed")
+		skipTool(t, "curl is not installed", "apt-get install curl, then go test -count=1 ./cmd/pmx-login/...")
 	}
 	f := setup(t).withUser(t)
 	f.login(t)

@@ -36,7 +36,7 @@ func (f *fixture) startPTY(t *testing.T, args ...string) *ptyRun {
 	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
+		skipTool(t, "no pseudo-terminal ("+err.Error()+")", "run go test on Linux with /dev/ptmx (a container may need --privileged or devpts)")
 	}
 	cmd := exec.Command(pmxBinary(t), args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.dir, "TERM=dumb"}
