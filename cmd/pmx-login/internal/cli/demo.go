@@ -66,7 +66,7 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	defer cancel()
 	srv := traderapitest.NewServer(traderapitest.Options{})
 	defer srv.Close()
-	var opts []traderapi.Option
+	opts := []traderapi.Option{traderapi.WithClock(o.io.Now)} // the session's clock too
 	if o.g.debug {
 		opts = append(opts, traderapi.WithDebug(o.io.Err))
 	}
