@@ -28,6 +28,7 @@ changing the password revokes sessions, and this client does not end it; log out
 in again if you changed it because the old one leaked.`,
 		example: `pmx-login change-password --username trader1
 printf '%s\n%s\n' "$OLD" "$NEW" | pmx-login change-password --password-stdin`,
+		ownTimeout: true,
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &changePasswordOptions{app: a}
 			fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the current and the new password from stdin, one per line")
@@ -53,6 +54,8 @@ func runChangePassword(ctx context.Context, o *changePasswordOptions) error {
 		return err
 	}
 	newPw, err := in.readNew(ctx, "New password: ", "new password", func(ctx context.Context, p traderapi.Secret) error {
+		ctx, cancel := o.timed(ctx)
+		defer cancel()
 		if _, err := c.CheckPassword(ctx, traderapi.CheckPasswordRequest{Password: p}); err != nil {
 			return fmt.Errorf("the new password was refused: %w", err)
 		}
@@ -61,6 +64,8 @@ func runChangePassword(ctx context.Context, o *changePasswordOptions) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := o.timed(ctx)
+	defer cancel()
 	req := traderapi.ChangePasswordRequest{Username: user, OldPassword: oldPw, NewPassword: newPw}
 	if _, err := c.ChangePassword(ctx, req); err != nil {
 		return fmt.Errorf("change password of %s: %w", user, err)

@@ -26,9 +26,10 @@ type mfaEnrollOptions struct {
 
 func mfaEnrollCommand() command {
 	return command{
-		name:    "mfa enroll",
-		args:    "[--qr-png FILE] [--store-secret] [--show-secret] [--password-stdin]",
-		summary: "Start TOTP two-factor enrollment: shows a QR code to scan",
+		name:       "mfa enroll",
+		args:       "[--qr-png FILE] [--store-secret] [--show-secret] [--password-stdin]",
+		summary:    "Start TOTP two-factor enrollment: shows a QR code to scan",
+		ownTimeout: true,
 		long: `Draws the QR code on the terminal (black on white, so it scans on any theme) and,
 with --qr-png, also writes it to a PNG file of mode 0600 (delete it once scanned).
 The TOTP secret is never printed as text unless you ask with --show-secret.
@@ -59,6 +60,8 @@ func runMFAEnroll(ctx context.Context, o *mfaEnrollOptions) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := o.timed(ctx) // after the prompts
+	defer cancel()
 	e, err := mfa.Enroll(ctx, c, user, pw)
 	if err != nil {
 		return fmt.Errorf("mfa enroll for %s: %w", user, err)

@@ -35,6 +35,7 @@ a flag's value shows in the process list. Registration is a one-time operation; 
 does not log in.`,
 		example: `pmx-login register --token-file ~/Downloads/registration.jwt
 printf '%s\n' "$PASSWORD" | pmx-login register --token-file reg.jwt --password-stdin`,
+		ownTimeout: true,
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &registerOptions{app: a}
 			fs.StringVar(&o.token, "token", "", "the registration `JWT`; prefer --token-file: a flag's value shows in the process list")
@@ -59,6 +60,8 @@ func runRegister(ctx context.Context, o *registerOptions) error {
 	}
 	in := &secretInput{a: o.app, fromStdin: o.passwordStdin}
 	pw, err := in.readNew(ctx, "Password: ", "password", func(ctx context.Context, p traderapi.Secret) error {
+		ctx, cancel := o.timed(ctx)
+		defer cancel()
 		if _, err := c.CheckPassword(ctx, traderapi.CheckPasswordRequest{Password: p}); err != nil {
 			return fmt.Errorf("the password was refused: %w", err)
 		}
@@ -67,6 +70,8 @@ func runRegister(ctx context.Context, o *registerOptions) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := o.timed(ctx)
+	defer cancel()
 	res, err := c.Register(ctx, traderapi.RegisterRequest{Token: tok, Password: pw})
 	if err != nil {
 		return fmt.Errorf("register: %w", err)
