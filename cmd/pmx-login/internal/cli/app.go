@@ -94,6 +94,9 @@ func (a *app) store() (keystore.Store, error) {
 	if a.io.wrapStore != nil {
 		a.st = a.io.wrapStore(a.st)
 	}
+	if a.st.Backend() == keystore.BackendKeyring {
+		a.st = keychainDeadline{a.st}
+	}
 	return a.st, nil
 }
 
@@ -116,6 +119,9 @@ func (a *app) fileDir() (string, error) {
 func (a *app) backendName() string {
 	if f, ok := a.st.(*keystore.File); ok {
 		return "file (" + f.Dir() + ")"
+	}
+	if a.st != nil && a.st.Backend() == keystore.BackendFile {
+		return "file"
 	}
 	return a.g.keystore
 }

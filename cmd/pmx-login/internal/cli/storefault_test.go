@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -133,5 +134,38 @@ func TestLogoutAndRefreshReportStoreFailures(t *testing.T) {
 	wantCode(t, r, exitFailure, "still stored", "keystore could not be written")
 	if strings.Contains(r.out, "session removed") {
 		t.Errorf("logout printed success: %v", r)
+	}
+}
+
+// hangingKeychain is a keychain that never answers: every call waits for
+// its context, as go-keyring does on a Secret Service stuck on an unlock
+// prompt.
+type hangingKeychain struct{ keystore.Store }
+
+func (hangingKeychain) Backend() string { return keystore.BackendKeyring }
+
+func (hangingKeychain) Get(ctx context.Context, _ keystore.Key) (*keystore.Record, error) {
+	<-ctx.Done()
+	return nil, fmt.Errorf("keystore: keychain call abandoned: %w", ctx.Err())
+}
+
+func (hangingKeychain) LastUser(ctx context.Context, _ string) (string, error) {
+	<-ctx.Done()
+	return "", fmt.Errorf("keystore: keychain call abandoned: %w", ctx.Err())
+}
+
+// Issue 12 item 19: a keychain that hangs past --timeout is named as the
+// keychain, not the network.
+func TestKeychainHangNamedAsKeychain(t *testing.T) {
+	t.Parallel()
+	f := setup(t).withUser(t)
+	s := IOStreams{wrapStore: func(st keystore.Store) keystore.Store { return hangingKeychain{st} }}
+	for _, args := range [][]string{{"token"}, {"status"}, {"login", "--username", testUser, "--password-stdin"}} {
+		s.In = strings.NewReader(testPassword + "\n")
+		r := f.runStreams(t, s, append([]string{"--timeout", "300ms"}, args...)...)
+		wantCode(t, r, exitFailure, "the keychain did not answer", "--keystore file")
+		if strings.Contains(r.err, "network") {
+			t.Errorf("%v: a hung keychain is blamed on the network: %s", args, r.err)
+		}
 	}
 }
