@@ -117,11 +117,11 @@ func TestOTPWaitNotCountedAgainstTimeout(t *testing.T) {
 			return next, nil
 		},
 		Sleep: func(ctx context.Context, d time.Duration) error {
-			time.Sleep(1500 * time.Millisecond) // longer than --timeout
+			time.Sleep(2500 * time.Millisecond) // longer than --timeout
 			f.srv.Advance(d)
 			return ctx.Err()
 		}}
-	wantCode(t, f.runStreams(t, s, "--timeout", "1s", "login", "--username", testUser, "--otp", c), 0)
+	wantCode(t, f.runStreams(t, s, "--timeout", "2s", "login", "--username", testUser, "--otp", c), 0)
 }
 
 // Issue 12 item 3: a wrong code at mfa confirm says the code was refused,
