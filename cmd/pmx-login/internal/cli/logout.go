@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -33,14 +34,15 @@ func runLogout(ctx context.Context, o *logoutOptions) error {
 		return err
 	}
 	defer m.Close()
-	user := m.Status().Username
+	user, start := m.Status().Username, o.io.Now()
+	before := o.stored(ctx, m.Environment(), user)
 	if err := m.Logout(ctx); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	if user == "" {
 		user = m.Status().Username
 	}
-	if err := o.checkRemoved(ctx, m.Environment(), user); err != nil {
+	if err := o.checkRemoved(ctx, m.Environment(), user, start, before); err != nil {
 		return err
 	}
 	if o.g.json {
@@ -50,16 +52,35 @@ func runLogout(ctx context.Context, o *logoutOptions) error {
 	return nil
 }
 
+// stored is the session record of user before logout (nil: none or
+// unreadable; user "": the last user's).
+func (o *logoutOptions) stored(ctx context.Context, env, user string) *keystore.Record {
+	st, err := o.store()
+	if err == nil && user == "" {
+		user, err = st.LastUser(ctx, env)
+	}
+	if err != nil {
+		return nil
+	}
+	rec, _ := st.Get(ctx, keystore.Key{Environment: env, Username: user})
+	return rec
+}
+
 // checkRemoved reads the store back: a session still stored after Logout
-// (the keystore refused the delete) is an error, not "session removed".
-func (o *logoutOptions) checkRemoved(ctx context.Context, env, user string) error {
+// (the keystore refused the delete) is an error, not "session removed". A
+// session with another refresh token saved since start is another
+// process's new login, rightly kept.
+func (o *logoutOptions) checkRemoved(ctx context.Context, env, user string, start time.Time, before *keystore.Record) error {
 	st, err := o.store()
 	if err != nil || user == "" {
 		return err
 	}
-	_, err = st.Get(ctx, keystore.Key{Environment: env, Username: user})
+	rec, err := st.Get(ctx, keystore.Key{Environment: env, Username: user})
 	switch {
 	case isNotFound(err):
+		return nil
+	case err == nil && rec.SavedAt.After(start) && (before == nil || rec.RefreshToken != before.RefreshToken):
+		fmt.Fprintf(o.io.Err, "note: a session of %s saved by another process meanwhile is kept\n", user)
 		return nil
 	case err != nil:
 		return fmt.Errorf("logout: the tokens were revoked, but whether the keystore removed the session is unknown: %w: %w", errNotSaved, err)
