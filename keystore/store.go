@@ -19,6 +19,9 @@ const (
 	// ItemTOTP is a TOTP enrollment URL, stored only when the user asks for
 	// it (--store-secret).
 	ItemTOTP Item = "totp"
+	// ItemOTPStep records a user's last used TOTP window (Record.LastOTPStep)
+	// so that no process offers a one-time code twice.
+	ItemOTPStep Item = "otp-step"
 )
 
 // Key names one stored entry.
@@ -194,7 +197,7 @@ func (k Key) normalize() (Key, error) {
 	switch k.Item {
 	case "":
 		k.Item = ItemSession
-	case ItemSession, ItemTOTP:
+	case ItemSession, ItemTOTP, ItemOTPStep:
 	default:
 		return k, fmt.Errorf("keystore: unknown item %q: use %q or %q", k.Item, ItemSession, ItemTOTP)
 	}

@@ -37,8 +37,10 @@ const (
 // user's configuration. It runs with no standard input, the caller's
 // environment, and a timeout; its output is trimmed and checked by
 // [ValidateCode]. A short excerpt of its standard error goes into the error
-// when it fails; neither its standard output (which may hold the code) nor
-// its arguments ever appear in an error or a log.
+// when it fails, with what looks like a code, a base32 secret or a token
+// redacted; neither its standard output (which may hold the code) nor the
+// command line (which may hold a secret: "TOTP_KEY=JBSW… oathtool …") ever
+// appears in an error, a log or %v.
 // It is safe for concurrent use; create it with [NewCommandSource].
 type CommandSource struct {
 	cmdline string
@@ -108,19 +110,19 @@ func (c *CommandSource) Code(ctx context.Context) (traderapi.Secret, error) {
 	}
 	switch {
 	case ctx.Err() != nil:
-		return "", fmt.Errorf("mfa: OTP command %s: %w", c.name(), ctx.Err())
+		return "", fmt.Errorf("mfa: the OTP command: %w", ctx.Err())
 	case runCtx.Err() != nil:
-		return "", fmt.Errorf("mfa: OTP command %s did not finish within %s and was stopped%s", c.name(), c.timeout, stderrNote(stderr))
+		return "", fmt.Errorf("mfa: the OTP command did not finish within %s and was stopped%s", c.timeout, stderrNote(stderr))
 	case err != nil:
-		return "", fmt.Errorf("mfa: OTP command %s failed: %s%s", c.name(), exitStatus(err), stderrNote(stderr))
+		return "", fmt.Errorf("mfa: the OTP command failed: %s%s", exitStatus(err), stderrNote(stderr))
 	case stdout.over:
-		return "", fmt.Errorf("mfa: OTP command %s printed more than %d bytes; it should print only the code", c.name(), maxCommandStdout)
+		return "", fmt.Errorf("mfa: the OTP command printed more than %d bytes; it should print only the code", maxCommandStdout)
 	case len(bytes.TrimSpace(stdout.buf.Bytes())) == 0:
-		return "", fmt.Errorf("mfa: OTP command %s printed nothing; it should print the current code%s", c.name(), stderrNote(stderr))
+		return "", fmt.Errorf("mfa: the OTP command printed nothing; it should print the current code%s", stderrNote(stderr))
 	}
 	code, err := ValidateCode(stdout.buf.String(), c.digits)
 	if err != nil {
-		return "", fmt.Errorf("mfa: the output of OTP command %s is not a code: %w", c.name(), err)
+		return "", fmt.Errorf("mfa: the output of the OTP command is not a code: %w", err)
 	}
 	return code, nil
 }
@@ -131,16 +133,6 @@ func shellCommand(ctx context.Context, cmdline string) *exec.Cmd {
 		return exec.CommandContext(ctx, "cmd", "/C", cmdline)
 	}
 	return exec.CommandContext(ctx, "/bin/sh", "-c", cmdline)
-}
-
-// name is the command's first word, quoted: enough to tell which command
-// failed without repeating arguments that might hold a token.
-func (c *CommandSource) name() string {
-	f := strings.Fields(c.cmdline)
-	if len(f) == 0 {
-		return `""`
-	}
-	return fmt.Sprintf("%.40q", f[0])
 }
 
 // exitStatus describes how the command ended: "exit status 2", "signal:
@@ -156,8 +148,23 @@ func exitStatus(err error) string {
 	return err.Error()
 }
 
-// digitRun matches what could be a code in standard error.
-var digitRun = regexp.MustCompile(`[0-9]{6,}`)
+// digitRun matches what could be a code in standard error; base32Run what
+// could be a base32 TOTP secret (16 or more of A-Z and 2-7, with padding).
+var (
+	digitRun  = regexp.MustCompile(`[0-9]{6,}`)
+	base32Run = regexp.MustCompile(`(?i)\b[A-Z2-7]{16,}=*`)
+)
+
+// redactBase32 redacts a base32 run that is upper case or holds a digit:
+// a secret, not a long lower-case word.
+func redactBase32(s string) string {
+	return base32Run.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.ToUpper(m) == m || strings.ContainsAny(m, "234567") {
+			return "[REDACTED]"
+		}
+		return m
+	})
+}
 
 // stderrNote is a short, redacted excerpt of standard error, or "".
 func stderrNote(stderr *cappedBuffer) string {
@@ -165,7 +172,8 @@ func stderrNote(stderr *cappedBuffer) string {
 	if s == "" {
 		return ""
 	}
-	s = digitRun.ReplaceAllString(traderapi.RedactText(s), "[digits]")
+	s = redactBase32(traderapi.RedactText(s))
+	s = digitRun.ReplaceAllString(s, "[digits]")
 	if r := []rune(s); len(r) > stderrExcerptLen {
 		s = string(r[:stderrExcerptLen]) + "…"
 	}
@@ -188,9 +196,9 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-// String names the command without its arguments.
+// String describes the source without the command line.
 func (c CommandSource) String() string {
-	return fmt.Sprintf("mfa.CommandSource{Command: %s, Timeout: %s}", c.name(), c.timeout)
+	return fmt.Sprintf("mfa.CommandSource{Command: [REDACTED], Timeout: %s}", c.timeout)
 }
 
 // GoString is [CommandSource.String], for %#v.
@@ -201,5 +209,5 @@ func (c CommandSource) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.Str
 
 // LogValue implements [slog.LogValuer].
 func (c CommandSource) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("command", c.name()), slog.Duration("timeout", c.timeout))
+	return slog.GroupValue(slog.String("command", "[REDACTED]"), slog.Duration("timeout", c.timeout))
 }

@@ -54,11 +54,15 @@ func TestCommandSourceFailures(t *testing.T) {
 		wantErr []string
 		never   []string
 	}{
-		{"false", nil, []string{`OTP command "false" failed: exit status 1`}, nil},
+		{"false", nil, []string{`the OTP command failed: exit status 1`}, []string{"false"}},
+		// Issue 12 item 15: neither the command line nor a base32 secret
+		// in its stderr is printed.
+		{`TOTP_KEY=JBSWY3DPEHPK3PXP sh -c 'echo "oathtool: bad key $TOTP_KEY jbswy3dpehpk3pxp" >&2; exit 1'`, nil,
+			[]string{"exit status 1", "bad key [REDACTED] [REDACTED]"}, []string{"JBSWY3DPEHPK3PXP", "jbswy3dpehpk3pxp", "TOTP_KEY"}},
 		{"echo 'not signed in' >&2; exit 3", nil, []string{"exit status 3", `(stderr: "not signed in")`}, nil},
 		{"echo 654321; echo oops >&2; exit 2", nil, []string{"exit status 2", "oops"}, []string{"654321"}},
 		{"echo 'your code 987654 expired' >&2; exit 1", nil, []string{"your code [digits] expired"}, []string{"987654"}},
-		{"no-such-command-for-pmx-login --token=tok3n", nil, []string{"exit status 127", `"no-such-command-for-pmx-login"`}, []string{"tok3n"}},
+		{"no-such-command-for-pmx-login --token=tok3n", nil, []string{"exit status 127", "not found"}, []string{"tok3n"}},
 		{"true", nil, []string{"printed nothing; it should print the current code"}, nil},
 		{"echo hunter2password", nil, []string{"is not a code", "digits only, but it contains a letter"}, []string{"hunter2"}},
 		{"echo 123456", []CommandOption{WithDigits(8)}, []string{"the code has 6 digits; your authenticator shows 8"}, []string{"123456"}},
@@ -151,11 +155,11 @@ func TestCommandSourcePrintsWithoutArguments(t *testing.T) {
 		outs = append(outs, fmt.Sprintf(verb, c), fmt.Sprintf(verb, *c))
 	}
 	for _, s := range outs {
-		if strings.Contains(s, "s3ssion") {
-			t.Errorf("%q shows the command's arguments", s)
+		if strings.Contains(s, "s3ssion") || strings.Contains(s, `"op"`) {
+			t.Errorf("%q shows the command line", s)
 		}
 	}
-	if want := `mfa.CommandSource{Command: "op", Timeout: 30s}`; outs[1] != want {
+	if want := `mfa.CommandSource{Command: [REDACTED], Timeout: 30s}`; outs[1] != want {
 		t.Errorf("%%v = %q; want %q", outs[1], want)
 	}
 	var _ CodeSource = c

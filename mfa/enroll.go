@@ -1,6 +1,7 @@
 package mfa
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,7 +63,7 @@ func Confirm(ctx context.Context, api API, username string, password, code trade
 	case err == nil:
 		return nil
 	case codeRejected(err):
-		return fmt.Errorf("mfa: confirm_mfa: %w (wait for your authenticator's next code and try again): %w", ErrCodeRejected, err)
+		return &rejectedError{err: err}
 	}
 	return fmt.Errorf("mfa: confirm_mfa: %w", err)
 }
@@ -74,3 +75,18 @@ func codeRejected(err error) bool {
 	var ae *traderapi.APIError
 	return errors.As(err, &ae) && errors.Is(ae, traderapi.ErrUnauthorized) && errors.Is(ae, traderapi.ErrOTPRequired)
 }
+
+// rejectedError is a code the exchange turned down at confirm_mfa. Its text
+// is what happened (the exchange's own words may speak of login); it
+// matches [ErrCodeRejected] and unwraps to the exchange's error.
+type rejectedError struct{ err error }
+
+func (e *rejectedError) Error() string {
+	msg := "invalid code"
+	if ae, ok := errors.AsType[*traderapi.APIError](e.err); ok {
+		msg = fmt.Sprintf("%d %s", ae.StatusCode, cmp.Or(ae.Message, ae.ErrorCode, "invalid code"))
+	}
+	return "mfa: confirm_mfa: " + ErrCodeRejected.Error() + " (" + msg + ")"
+}
+
+func (e *rejectedError) Unwrap() []error { return []error{ErrCodeRejected, e.err} }

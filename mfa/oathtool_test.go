@@ -24,7 +24,7 @@ func requireTool(t *testing.T, name string) string {
 	if os.Getenv("PMX_REQUIRE_TOOLS") == "1" {
 		t.Fatalf("%s is not installed, and PMX_REQUIRE_TOOLS=1: %v", name, err)
 	}
-	t.Skipf("%s is not installed (set PMX_REQUIRE_TOOLS=1 to make this a failure): %v", name, err)
+	skipTool(t, name+" is not installed", "apt-get install "+name+", then go test -count=1 ./mfa/")
 	return ""
 }
 

@@ -72,18 +72,30 @@ func (m *matrix) at(x, y int) bool {
 // zone of [QuietZone] modules, each line forced to black on white with ANSI
 // escapes (and reset at its end) so that it scans on dark and light themes.
 // The drawing holds the TOTP secret: write it to the user's terminal only.
-func WriteTerminalQR(w io.Writer, e *Enrollment) error {
+func WriteTerminalQR(w io.Writer, e *Enrollment) error { return writeQR(w, e, true) }
+
+// WritePlainQR draws the QR code as [WriteTerminalQR] does but without any
+// escape code: for output that is not a terminal, or a user who set
+// NO_COLOR. The half blocks are the dark modules, so it scans as drawn on a
+// light background.
+func WritePlainQR(w io.Writer, e *Enrollment) error { return writeQR(w, e, false) }
+
+func writeQR(w io.Writer, e *Enrollment, colour bool) error {
 	m, err := qrMatrix(e)
 	if err != nil {
 		return err
 	}
 	var b bytes.Buffer
 	for y := -QuietZone; y < m.size+QuietZone; y += 2 {
-		b.WriteString(ansiBlackOnWhite)
+		if colour {
+			b.WriteString(ansiBlackOnWhite)
+		}
 		for x := -QuietZone; x < m.size+QuietZone; x++ {
 			b.WriteRune(halfBlock(m.at(x, y), m.at(x, y+1)))
 		}
-		b.WriteString(ansiReset)
+		if colour {
+			b.WriteString(ansiReset)
+		}
 		b.WriteByte('\n')
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {

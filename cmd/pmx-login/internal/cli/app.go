@@ -3,10 +3,12 @@ package cli
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session"
@@ -21,18 +23,25 @@ type app struct {
 	cmd   string // the command's name, for hints
 	stdin *bufio.Reader
 	st    keystore.Store
+	// envWarned: the warning about a custom --env was printed.
+	envWarned bool
 }
 
 // environment returns the environment --env names with --base-url and
 // --host applied. An unknown --env is accepted only with a --base-url: it
 // names a custom environment, and sessions are kept under that name.
 func (a *app) environment() (traderapi.Environment, error) {
-	env, err := traderapi.LookupEnvironment(a.g.env)
+	name := strings.ToLower(strings.TrimSpace(a.g.env))
+	env, err := traderapi.LookupEnvironment(name)
 	if err != nil {
 		if a.g.baseURL == "" {
 			return env, usageErrorf(a.cmd, "unknown --env %q: use dev01, preprod or prod, or give --base-url (and --host) for another environment", a.g.env)
 		}
-		env = traderapi.Environment{Name: a.g.env}
+		if !a.envWarned {
+			a.envWarned = true
+			fmt.Fprintf(a.io.Err, "warning: --env %q is not dev01, preprod or prod: it names a custom environment at --base-url, with sessions of its own\n", name)
+		}
+		env = traderapi.Environment{Name: name}
 	}
 	if a.g.baseURL != "" {
 		env.BaseURL = a.g.baseURL
@@ -50,7 +59,7 @@ func (a *app) client() (*traderapi.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts []traderapi.Option
+	opts := []traderapi.Option{traderapi.WithClock(a.io.Now)} // the session's clock too: one clock
 	if a.g.debug {
 		opts = append(opts, traderapi.WithDebug(a.io.Err))
 	}
@@ -82,6 +91,12 @@ func (a *app) store() (keystore.Store, error) {
 	default:
 		a.st = keystore.NewKeyring()
 	}
+	if a.io.wrapStore != nil {
+		a.st = a.io.wrapStore(a.st)
+	}
+	if a.st.Backend() == keystore.BackendKeyring {
+		a.st = keychainDeadline{a.st}
+	}
 	return a.st, nil
 }
 
@@ -104,6 +119,9 @@ func (a *app) fileDir() (string, error) {
 func (a *app) backendName() string {
 	if f, ok := a.st.(*keystore.File); ok {
 		return "file (" + f.Dir() + ")"
+	}
+	if a.st != nil && a.st.Backend() == keystore.BackendFile {
+		return "file"
 	}
 	return a.g.keystore
 }

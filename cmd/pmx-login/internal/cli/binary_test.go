@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 	if sharedBinary.dir != "" {
 		_ = os.RemoveAll(sharedBinary.dir)
 	}
+	writeSkipNote("github.com/pmx-login/pmx-login/cmd/pmx-login/internal/cli")
 	os.Exit(code)
 }
 

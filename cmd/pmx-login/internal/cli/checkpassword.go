@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/pflag"
+
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 type checkPasswordOptions struct {
@@ -19,6 +21,7 @@ func checkPasswordCommand() command {
 		summary: "Ask the exchange whether a password meets its policy",
 		example: `pmx-login check-password
 printf '%s\n' "$CANDIDATE" | pmx-login check-password --password-stdin`,
+		ownTimeout: true,
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &checkPasswordOptions{app: a}
 			fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
@@ -29,16 +32,17 @@ printf '%s\n' "$CANDIDATE" | pmx-login check-password --password-stdin`,
 
 func runCheckPassword(ctx context.Context, o *checkPasswordOptions) error {
 	in := &secretInput{a: o.app, fromStdin: o.passwordStdin}
-	pw, err := in.read("Password to check: ", "password")
+	pw, err := in.read(ctx, "Password to check: ", "password")
 	if err != nil {
 		return err
 	}
-	m, _, err := o.manager()
+	c, err := o.client()
 	if err != nil {
 		return err
 	}
-	defer m.Close()
-	res, err := m.CheckPassword(ctx, pw)
+	ctx, cancel := o.timed(ctx)
+	defer cancel()
+	res, err := c.CheckPassword(ctx, traderapi.CheckPasswordRequest{Password: pw})
 	if err != nil {
 		return fmt.Errorf("the password does not pass: %w", err)
 	}

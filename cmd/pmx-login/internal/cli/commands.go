@@ -22,6 +22,10 @@ type command struct {
 	maxArgs int
 	// noTimeout exempts the command from --timeout (long-running ones).
 	noTimeout bool
+	// ownTimeout: the command applies --timeout itself (with [app.timed])
+	// to its exchange and keystore calls, so that prompts and waiting for
+	// a one-time code window are not counted.
+	ownTimeout bool
 	// setup binds the command's options to its flags and returns its run
 	// function.
 	setup func(a *app, fs *pflag.FlagSet) func(ctx context.Context) error

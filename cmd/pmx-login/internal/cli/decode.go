@@ -33,7 +33,7 @@ an argument shows in the process list and shell history. A "Bearer " prefix is i
 or is cut short, is a usage error (exit 2) naming the part that is bad.`,
 		example: `pmx-login token | pmx-login decode
 pmx-login decode --json - < token.txt | jq -r '.claims.exp'
-pmx-login decode eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3MDMyNzA3MDB9.c2ln`,
+pmx-login decode - < registration.jwt`,
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &decodeOptions{app: a, fs: fs}
 			return func(ctx context.Context) error { return runDecode(ctx, o) }
@@ -41,8 +41,8 @@ pmx-login decode eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3MDMyNzA3MDB9.c2ln`,
 	}
 }
 
-func runDecode(_ context.Context, o *decodeOptions) error {
-	raw, err := o.token()
+func runDecode(ctx context.Context, o *decodeOptions) error {
+	raw, err := o.token(ctx)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func runDecode(_ context.Context, o *decodeOptions) error {
 }
 
 // token reads the token from the argument, else from stdin.
-func (o *decodeOptions) token() (string, error) {
+func (o *decodeOptions) token(ctx context.Context) (string, error) {
 	args := o.fs.Args()
 	switch {
 	case len(args) > 1:
@@ -66,7 +66,7 @@ func (o *decodeOptions) token() (string, error) {
 	case len(args) == 1 && args[0] != "-":
 		return args[0], nil
 	case o.io.InTTY && len(args) == 0:
-		s, err := o.io.ReadSecret("Token: ")
+		s, err := o.io.ReadSecret(ctx, "Token: ")
 		if err != nil {
 			return "", fmt.Errorf("reading the token: %w", err)
 		}

@@ -30,8 +30,9 @@ func demoCommand() command {
 		summary: "Walk through every flow against a local exchange (start here)",
 		long: `Starts a local exchange in this process, with a memory keystore, and walks
 register, check-password, login, mfa enroll (QR shown), mfa confirm, login with a
-one-time code, token, refresh, status, change-password and logout, saying what each
-step did. Nothing leaves the machine; no password or token is printed.`,
+one-time code, token, refresh, status, change-password and logout, then the ISV
+partner's flow (a key pair, a token for a signed client assertion, an API call),
+saying what each step did. Nothing leaves the machine; no password or token is printed.`,
 		example:   `go run ./cmd/pmx-login demo`,
 		noTimeout: true,
 		setup: func(a *app, _ *pflag.FlagSet) func(context.Context) error {
@@ -51,6 +52,13 @@ type demo struct {
 	pw     traderapi.Secret
 	enroll *mfa.Enrollment
 	gen    *mfa.Generator
+	isv    *demoISV
+}
+
+// demoStep is one step of the demo: its name and what it does.
+type demoStep struct {
+	name string
+	run  func(context.Context) (string, error)
 }
 
 func runDemo(ctx context.Context, o *demoOptions) error {
@@ -58,7 +66,7 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	defer cancel()
 	srv := traderapitest.NewServer(traderapitest.Options{})
 	defer srv.Close()
-	var opts []traderapi.Option
+	opts := []traderapi.Option{traderapi.WithClock(o.io.Now)} // the session's clock too
 	if o.g.debug {
 		opts = append(opts, traderapi.WithDebug(o.io.Err))
 	}
@@ -72,12 +80,26 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	}
 	defer m.Close()
 	d := &demo{o: o, srv: srv, client: client, m: m, user: sandboxUser, pw: demoPassword()}
+	defer func() { d.isv.close() }()
 	fmt.Fprintf(o.io.Out, "A local exchange is running at %s (Host %s), with a memory keystore:\n", srv.URL, srv.Host())
 	fmt.Fprintf(o.io.Out, "nothing leaves this machine, and no password or token is shown.\n\n")
-	steps := []struct {
-		name string
-		run  func(context.Context) (string, error)
-	}{
+	for _, s := range append(d.traderSteps(), d.isvSteps()...) {
+		what, err := s.run(ctx)
+		if err != nil {
+			return fmt.Errorf("demo step %q failed: %w", s.name, err)
+		}
+		fmt.Fprintf(o.io.Out, "✓ %s: %s\n", s.name, what)
+	}
+	fmt.Fprint(o.io.Out, `
+Done. To try each command yourself, run 'pmx-login sandbox' in one terminal and
+paste the lines it prints into another; 'pmx-login --help' lists the commands.
+`)
+	return nil
+}
+
+// traderSteps are the trader's steps of the demo.
+func (d *demo) traderSteps() []demoStep {
+	return []demoStep{
 		{"check-password", d.checkPassword},
 		{"register", d.register},
 		{"login", d.login},
@@ -93,18 +115,6 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		{"logout", d.logout},
 		{"token after logout", d.tokenAfterLogout},
 	}
-	for _, s := range steps {
-		what, err := s.run(ctx)
-		if err != nil {
-			return fmt.Errorf("demo step %q failed: %w", s.name, err)
-		}
-		fmt.Fprintf(o.io.Out, "✓ %s: %s\n", s.name, what)
-	}
-	fmt.Fprint(o.io.Out, `
-Done. To try each command yourself, run 'pmx-login sandbox' in one terminal and
-paste the lines it prints into another; 'pmx-login --help' lists the commands.
-`)
-	return nil
 }
 
 // demoPassword is a fresh password that meets the exchange's policy.
@@ -159,7 +169,7 @@ func (d *demo) mfaEnroll(ctx context.Context) (string, error) {
 		return "", err
 	}
 	fmt.Fprintln(d.o.io.Out, "This QR code is what an authenticator app scans:")
-	if err := mfa.WriteTerminalQR(d.o.io.Out, e); err != nil {
+	if err := d.o.writeQR(d.o.io.Out, e); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("the QR code above holds the TOTP secret (issuer %q, %d digits every %d s)", e.Issuer, int(e.Digits), e.Period), nil

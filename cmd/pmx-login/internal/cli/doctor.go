@@ -82,7 +82,7 @@ func runDoctor(ctx context.Context, o *doctorOptions) error {
 	}
 	rep := doctor.Run(ctx, cfg)
 	if o.g.json {
-		if err := writeJSON(o.io.Out, rep); err != nil {
+		if err := writeJSON(o.io.Out, doctorJSON(rep)); err != nil {
 			return err
 		}
 	} else {
@@ -114,6 +114,7 @@ func (o *doctorOptions) doctorConfig() (doctor.Config, error) {
 		cfg.Store = st
 		cfg.Refresh = doctor.TrialRefresh(c, st, env.Name, o.g.username)
 	}
+	o.fillISV()
 	if o.isv.ClientID == "" && o.isv.KeyFile == "" {
 		if o.isv.PublicKeyFile != "" || o.isv.ParticipantID != "" || len(o.isv.Endpoints) > 0 || o.assertionFile != "" {
 			return cfg, usageErrorf(o.cmd, "the ISV checks need --client-id and --key")
@@ -169,3 +170,34 @@ type brokenStore struct{ err error }
 func (s brokenStore) Get(context.Context, keystore.Key) (*keystore.Record, error) { return nil, s.err }
 
 func (s brokenStore) LastUser(context.Context, string) (string, error) { return "", s.err }
+
+// doctorJSON is the report as --json prints it: {"ok", "status", "checks"},
+// status being "fail" or "warn" if any check says so, else "ok" (a check
+// skipped for want of ISV flags is not a problem).
+func doctorJSON(rep doctor.Report) any {
+	status := doctor.OK
+	for _, c := range rep.Checks {
+		if c.Status == doctor.Fail || (c.Status == doctor.Warn && status != doctor.Fail) {
+			status = c.Status
+		}
+	}
+	checks := rep.Checks
+	if checks == nil {
+		checks = []doctor.Check{}
+	}
+	return struct {
+		OK     bool           `json:"ok"`
+		Status doctor.Status  `json:"status"`
+		Checks []doctor.Check `json:"checks"`
+	}{rep.OK(), status, checks}
+}
+
+// fillISV takes the ISV flags not given from the environment, as `isv
+// token` does (PMX_CLIENT_ID, PMX_KEY_FILE, PMX_AUTH_URL, ...).
+func (o *doctorOptions) fillISV() {
+	f := isvFlags{clientID: o.isv.ClientID, keyFile: o.isv.KeyFile, participantID: o.isv.ParticipantID,
+		authURL: o.isv.AuthURL, audience: o.isv.Audience}
+	f.fill(o.io.Getenv)
+	o.isv.ClientID, o.isv.KeyFile, o.isv.ParticipantID = f.clientID, f.keyFile, f.participantID
+	o.isv.AuthURL, o.isv.Audience = f.authURL, f.audience
+}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +20,7 @@ import (
 
 // startSandbox runs `pmx-login sandbox` and returns its export lines and
 // registration token; it is interrupted when the test ends.
-func startSandbox(t *testing.T, bin string, env []string) (map[string]string, string) {
+func startSandbox(t *testing.T, bin string, env []string) (map[string]string, string, string) {
 	t.Helper()
 	cmd := exec.Command(bin, "sandbox", "--addr", "127.0.0.1:0")
 	cmd.Env = env
@@ -49,25 +48,25 @@ func startSandbox(t *testing.T, bin string, env []string) (map[string]string, st
 		}
 	})
 	vars := map[string]string{}
-	var token string
+	var printed strings.Builder
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		line := sc.Text()
+		printed.WriteString(line + "\n")
 		if m := exportLine.FindStringSubmatch(line); m != nil {
 			vars[m[1]] = m[2]
 		}
-		if m := regexp.MustCompile(`^# registration token for user "trader1": (\S+)$`).FindStringSubmatch(line); m != nil {
-			token = m[1]
-		}
-		if strings.HasPrefix(line, "# then:") {
+		if strings.HasPrefix(line, sandboxDone) {
 			break
 		}
 	}
-	if token == "" || len(vars) != 5 {
-		t.Fatalf("sandbox printed %v and token %t; stderr:\n%s", vars, token != "", stderr.String())
+	b, err := os.ReadFile(filepath.Join(vars["PMX_SANDBOX_DIR"], "registration.jwt"))
+	token := strings.TrimSpace(string(b))
+	if err != nil || len(vars) != len(sandboxExports) {
+		t.Fatalf("sandbox printed %v, token file %v; stderr:\n%s", vars, err, stderr.String())
 	}
 	go func() { _, _ = bufio.NewReader(stdout).WriteTo(new(bytes.Buffer)) }()
-	return vars, token
+	return vars, token, printed.String()
 }
 
 // e2eStep is one subprocess run of the end-to-end test.
@@ -88,10 +87,11 @@ func TestEndToEndSubprocess(t *testing.T) {
 	t.Parallel()
 	bin := pmxBinary(t)
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	vars, regToken := startSandbox(t, bin, base)
+	vars, regToken, printed := startSandbox(t, bin, base)
 	cfg := t.TempDir()
 	env := append(base, "XDG_CONFIG_HOME="+cfg)
-	for _, k := range []string{"PMX_BASE_URL", "PMX_HOST", "PMX_ENV", "PMX_KEYSTORE"} {
+	for _, k := range []string{"PMX_BASE_URL", "PMX_HOST", "PMX_ENV", "PMX_KEYSTORE",
+		"PMX_AUTH_URL", "PMX_AUDIENCE", "PMX_API_URL", "PMX_CLIENT_ID", "PMX_KEY_FILE"} {
 		env = append(env, k+"="+vars[k])
 	}
 	tokFile := writeFile(t, "registration.jwt", regToken+"\n")
@@ -102,6 +102,7 @@ func TestEndToEndSubprocess(t *testing.T) {
 	secrets := map[string]string{testPassword: "password", newPassword: "new password", regToken: "registration token"}
 	access := map[string]bool{}
 	var all, tokenOut strings.Builder
+	fmt.Fprintf(&all, "== sandbox stdout\n%s", printed)
 	collect := func() {
 		b, err := os.ReadFile(filepath.Join(cfg, "pmx-login", "preprod", testUser+".session.json"))
 		if err == nil {
@@ -145,7 +146,7 @@ func TestEndToEndSubprocess(t *testing.T) {
 		if !strings.Contains(stdout.String(), s.out) {
 			t.Errorf("pmx-login %s: stdout lacks %q:\n%s", strings.Join(args, " "), s.out, stdout.String())
 		}
-		if s.args[0] == "token" {
+		if s.args[0] == "token" || strings.Join(s.args[:min(2, len(s.args))], " ") == "isv token" {
 			tokenOut.WriteString(stdout.String())
 		} else {
 			fmt.Fprintf(&all, "== %s stdout\n%s", strings.Join(args, " "), stdout.String())
@@ -181,11 +182,36 @@ func TestEndToEndSubprocess(t *testing.T) {
 	run(e2eStep{args: []string{"mfa", "enroll", "--store-secret", "--qr-png", qrFile, "--password-stdin"}, stdin: pw, out: "Scan this QR code"})
 	code := strings.TrimSpace(run(e2eStep{args: []string{"mfa", "code"}}))
 	run(e2eStep{args: []string{"mfa", "confirm", "--otp", code, "--password-stdin"}, stdin: pw, out: "MFA is on"})
+	// The same code again, by --otp - and by PMX_OTP_COMMAND: refused
+	// before it is sent, as already used.
+	run(e2eStep{args: append([]string{"login", "--password-stdin", "--otp", "-"}, u...), stdin: pw + code + "\n", code: exitRejected})
+	run(e2eStep{args: append([]string{"login", "--password-stdin", "--otp", "-"}, u...), stdin: pw + "12345\n", code: exitUsage})
 	run(e2eStep{args: append([]string{"login", "--password-stdin", "--otp", nextCode()}, u...), stdin: pw, out: "Logged in"})
 	tok3 := strings.TrimSpace(run(e2eStep{args: []string{"token"}}))
 	run(e2eStep{args: []string{"change-password", "--password-stdin"}, stdin: pw + newPw, out: "changed"})
 	run(e2eStep{args: []string{"logout"}, out: "Logged out trader1"})
 	run(e2eStep{args: []string{"token"}, code: exitNotLoggedIn})
+
+	// The ISV side of the sandbox: its key stays in its file, its tokens on
+	// the stdout of `isv token` only.
+	keyPEM, err := os.ReadFile(vars["PMX_KEY_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(keyPEM), "\n") {
+		if line != "" && !strings.HasPrefix(line, "-----") {
+			secrets[line] = "ISV private key"
+		}
+	}
+	isvTok := strings.TrimSpace(run(e2eStep{args: []string{"isv", "token"}}))
+	if !strings.HasPrefix(isvTok, "eyJ") {
+		t.Fatalf("isv token against the sandbox printed %d bytes", len(isvTok))
+	}
+	access[isvTok] = true
+	run(e2eStep{args: []string{"isv", "status"}, out: "write:orders"})
+	run(e2eStep{args: []string{"doctor", "--json"}, out: `"name": "isv token",
+      "status": "ok"`})
+	run(e2eStep{args: []string{"isv", "token", "--client-id", "nobody"}, code: exitRejected})
 
 	if tok1 == "" || tok1 == tok2 || tok2 == tok3 || !access[tok1] || !access[tok2] || !access[tok3] {
 		t.Fatalf("token printed %d/%d/%d bytes: want three different access tokens, the ones stored", len(tok1), len(tok2), len(tok3))

@@ -95,19 +95,24 @@ func TestExitCodeAndMessage(t *testing.T) {
 		{&keystore.UnavailableError{Backend: "keyring", Reason: keystore.Locked}, exitFailure, "keychain unavailable", "--keystore file", ""},
 		{fmt.Errorf("login: %w", fmt.Errorf("%w: %w", session.ErrNotStored, &keystore.UnavailableError{Reason: keystore.Timeout})), exitFailure, "could not be stored", "--keystore file", ""},
 		{fmt.Errorf("x: %w", session.ErrSessionExpired), exitNotLoggedIn, "x: session expired", "pmx-login login", ""},
-		{fmt.Errorf("login: %w", otp), exitRejected, "otp required", "--otp CODE", ""},
+		{fmt.Errorf("login: %w", otp), exitRejected, "otp required", "each code works once", ""},
+		{&keystore.UnavailableError{Backend: "keyring", Reason: keystore.Timeout, Err: context.DeadlineExceeded}, exitFailure, "keychain", "the keychain did not answer", "network"},
+		{fmt.Errorf("resume: %w", &keystore.UnavailableError{Backend: "keyring", Reason: keystore.Timeout, Err: fmt.Errorf("abandoned: %w", context.DeadlineExceeded)}), exitFailure, "keychain", "unlock it", "network"},
+		{fmt.Errorf("refresh: %w", fmt.Errorf("%w: %w", session.ErrNotStored, errors.New("disk full"))), exitFailure, "could not be stored", "keystore could not be written", ""},
+		{fmt.Errorf("x: %w", errInterrupted), exitInterrupted, "interrupted", "", ""},
 		{oneTime, exitRejected, "one-time operation", "account manager", "--otp"},
-		{fmt.Errorf("%w: %w", errBadOTP, errors.New("the code has 5 digits")), exitRejected, "the code has 5 digits", "--otp CODE", ""},
+		{fmt.Errorf("%w: %w", errBadOTP, errors.New("the code has 5 digits")), exitUsage, "the code has 5 digits", "6-digit code", ""},
 		{&traderapi.NetError{Endpoint: traderapi.PathRefresh, Err: errors.New("connection refused")}, exitUnreachable, "connection refused", "--base-url", ""},
 		{fmt.Errorf("waiting: %w", context.DeadlineExceeded), exitUnreachable, "deadline exceeded", "--timeout", ""},
 		{usageErrorf("login", "bad\nflag"), exitUsage, "bad flag", "pmx-login login --help", ""},
 		{errors.New("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl leaked"), exitFailure, "token [REDACTED] leaked", "", ""},
 	}
 	for _, tt := range tests {
-		if got := exitCode(tt.err); got != tt.code {
-			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.code)
+		got, hint := classify(tt.err)
+		if got != tt.code {
+			t.Errorf("classify(%v) = %d, want %d", tt.err, got, tt.code)
 		}
-		line, hint := message(tt.err)
+		line := errorLine(tt.err)
 		if !strings.Contains(line, tt.line) || strings.Contains(line, "\n") {
 			t.Errorf("message(%v) line = %q, want it to hold %q on one line", tt.err, line, tt.line)
 		}

@@ -139,17 +139,18 @@ func TestGlobalFlagsAnywhere(t *testing.T) {
 	}
 }
 
-// On a terminal, register asks for the password twice and refuses two
-// different ones; login asks for username and password.
+// On a terminal, register asks for the password twice and, when the two
+// differ, asks again; login asks for username and password.
 func TestTerminalPrompts(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	tok := f.srv.RegistrationToken(testUser)
-	r, prompts := f.runTTY(t, []string{testPassword, testPassword + "x"}, "register", "--token", tok)
-	wantCode(t, r, exitFailure, "the two passwords do not match")
-	if len(prompts) != 2 || prompts[0] != "Password: " || prompts[1] != "Repeat password: " {
-		t.Errorf("prompts %q", prompts)
+	r, prompts := f.runTTY(t, []string{testPassword, testPassword + "x", testPassword, testPassword},
+		"register", "--token", f.srv.RegistrationToken("trader2"))
+	wantCode(t, r, 0)
+	if len(prompts) != 4 || prompts[0] != "Password: " || prompts[1] != "Repeat password: " || !strings.Contains(r.err, "differ") {
+		t.Errorf("prompts %q, stderr %q", prompts, r.err)
 	}
+	tok := f.srv.RegistrationToken(testUser)
 	r, prompts = f.runTTY(t, []string{tok, testPassword, testPassword}, "register")
 	wantCode(t, r, 0)
 	if len(prompts) != 3 || prompts[0] != "Registration token: " {

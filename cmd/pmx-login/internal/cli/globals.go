@@ -65,7 +65,7 @@ func globalFlags(g *globals, getenv func(string) string) (*pflag.FlagSet, error)
 	fs.StringVar(&g.keystore, "keystore", or(getenv(envKeystore), "keyring"), "where sessions are kept: keyring, file or memory ("+envKeystore+")")
 	fs.BoolVar(&g.json, "json", jsonDefault, "print JSON ("+envJSON+")")
 	fs.BoolVar(&g.debug, "debug", debugDefault, "trace HTTP on stderr, secrets redacted ("+envDebug+")")
-	fs.DurationVar(&g.timeout, "timeout", timeout, "time limit of the command ("+envTimeout+")")
+	fs.DurationVar(&g.timeout, "timeout", timeout, "time limit of the command's exchange and keystore calls; prompts and waits for a one-time code window do not count ("+envTimeout+")")
 	return fs, nil
 }
 

@@ -28,7 +28,7 @@ Commands:
 Examples:
   pmx-login demo                      # the whole flow against a local exchange
   pmx-login login --username trader1  # asks for the password (and a code once MFA is on)
-  curl -H "Authorization: $(pmx-login token)" ...
+  curl -H "Authorization: $(pmx-login token)" -H "Host: $PMX_HOST" "$PMX_BASE_URL/..."
 
 Global flags (before or after the command):
 `)
@@ -73,5 +73,19 @@ func writeCommandHelp(w io.Writer, c command, getenv func(string) string) error 
 		gfs, _ = globalFlags(&g, func(string) string { return "" })
 	}
 	fmt.Fprintf(w, "\nGlobal flags:\n%s", gfs.FlagUsages())
+	return nil
+}
+
+// writeGroupHelp lists the commands of a group ("mfa", "isv").
+func writeGroupHelp(w io.Writer, group string) error {
+	fmt.Fprintf(w, "Usage: pmx-login %s COMMAND [flags]\n\nCommands:\n", group)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, c := range commands() {
+		if strings.HasPrefix(c.name, group+" ") {
+			fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+		}
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\nRun 'pmx-login %s COMMAND --help' for a command's flags and examples.\n", group)
 	return nil
 }

@@ -35,7 +35,7 @@ func TestHelpEveryCommand(t *testing.T) {
 func TestMainHelpListsCommands(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"mfa", "--help"}, {"--json", "help"}} {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"--json", "help"}} {
 		r := f.run(t, "", args...)
 		wantCode(t, r, 0)
 		for _, c := range commands() {
@@ -73,11 +73,11 @@ func TestUsageErrors(t *testing.T) {
 		{"bad PMX_JSON", map[string]string{"PMX_JSON": "maybe"}, []string{"status"}, `PMX_JSON="maybe" is not a boolean`},
 		{"bad timeout", nil, []string{"status", "--timeout", "-1s"}, "--timeout -1s is not positive"},
 		{"bad base URL", nil, []string{"token", "--base-url", "ftp://x"}, "is not an http(s) URL"},
-		{"token and token file", nil, []string{"register", "--token", "a", "--token-file", "b"}, "give --token or --token-file, not both"},
+		{"token and token file", nil, []string{"register", "--token", "a", "--token-file", "b"}, "give --token-file or --token, not both"},
 		{"no registration token", nil, []string{"register", "--password-stdin"}, "no registration token"},
 		{"no username", map[string]string{"PMX_USERNAME": ""}, []string{"login", "--password-stdin"}, "no username given"},
 		{"password not on a terminal", nil, []string{"login", "--username", testUser}, "stdin is not a terminal"},
-		{"confirm without a code", nil, []string{"mfa", "confirm", "--username", testUser, "--password-stdin"}, "no code: give --otp CODE"},
+		{"confirm without a code", nil, []string{"mfa", "confirm", "--username", testUser, "--password-stdin"}, "no code: give --otp -"},
 		{"sandbox on a bad address", nil, []string{"sandbox", "--addr", "256.0.0.1:99999"}, "cannot listen on"},
 	}
 	for _, tt := range tests {

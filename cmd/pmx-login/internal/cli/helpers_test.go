@@ -76,7 +76,7 @@ func (f *fixture) runTTY(t *testing.T, answers []string, args ...string) (result
 	t.Helper()
 	var prompts []string
 	var mu sync.Mutex
-	s := IOStreams{In: strings.NewReader(""), InTTY: true, OutTTY: true, ReadSecret: func(p string) (string, error) {
+	s := IOStreams{In: strings.NewReader(""), InTTY: true, OutTTY: true, ReadSecret: func(_ context.Context, p string) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		prompts = append(prompts, p)
@@ -98,6 +98,13 @@ func (f *fixture) runStreams(t *testing.T, s IOStreams, args ...string) result {
 	s.Out, s.Err = &out, &errb
 	s.Getenv = func(k string) string { return f.vars[k] }
 	s.Now = f.now
+	if f.now != nil && s.Sleep == nil {
+		// The runs read the exchange's clock: waiting moves it on.
+		s.Sleep = func(_ context.Context, d time.Duration) error {
+			f.srv.Advance(d)
+			return nil
+		}
+	}
 	code := Main(t.Context(), args, s)
 	return result{code: code, out: out.String(), err: errb.String()}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/pmx-login/pmx-login/keystore"
 )
 
 // IOStreams is all the terminal IO of a command: tests build it over
@@ -19,12 +22,21 @@ type IOStreams struct {
 	// InTTY and OutTTY say whether stdin and stdout are terminals: a
 	// password or code is asked for only when InTTY is set.
 	InTTY, OutTTY bool
-	// ReadSecret prints prompt (to Err) and reads a line without echo.
-	ReadSecret func(prompt string) (string, error)
+	// ReadSecret prints prompt (to Err) and reads a line without echo. It
+	// returns ctx's error at once when ctx ends (Ctrl-C), with the
+	// terminal's echo restored.
+	ReadSecret func(ctx context.Context, prompt string) (string, error)
 	// Getenv reads an environment variable.
 	Getenv func(string) string
 	// Now is the clock.
 	Now func() time.Time
+	// Sleep waits for d or until ctx ends (waiting for the next one-time
+	// code window); tests pass one that moves their clock on.
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	// wrapStore, set by tests, wraps the keystore a run opens (to inject
+	// a keystore fault around a real backend).
+	wrapStore func(keystore.Store) keystore.Store
 }
 
 // System returns the streams of the running process: os.Stdin, os.Stdout and
@@ -37,14 +49,53 @@ func System() IOStreams {
 		Err:    os.Stderr,
 		InTTY:  term.IsTerminal(inFD),
 		OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
-		ReadSecret: func(prompt string) (string, error) {
-			fmt.Fprint(os.Stderr, prompt)
-			b, err := term.ReadPassword(inFD)
-			fmt.Fprintln(os.Stderr)
-			return string(b), err
+		ReadSecret: func(ctx context.Context, prompt string) (string, error) {
+			return readPassword(ctx, inFD, os.Stderr, prompt)
 		},
 		Getenv: os.Getenv,
 		Now:    time.Now,
+		Sleep:  sleepContext,
+	}
+}
+
+// readPassword reads a line from the terminal fd without echo. The read
+// blocks in the kernel and cannot be cancelled, so it runs on its own
+// goroutine: when ctx ends first, the terminal's state is restored (echo
+// on) and ctx's error returned; the process is about to exit.
+func readPassword(ctx context.Context, fd int, w io.Writer, prompt string) (string, error) {
+	fmt.Fprint(w, prompt)
+	saved, _ := term.GetState(fd)
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := term.ReadPassword(fd)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		fmt.Fprintln(w)
+		return string(r.b), r.err
+	case <-ctx.Done():
+		if saved != nil {
+			_ = term.Restore(fd, saved)
+		}
+		fmt.Fprintln(w)
+		return "", ctx.Err()
+	}
+}
+
+// sleepContext waits for d or until ctx ends.
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -65,8 +116,11 @@ func (s IOStreams) withDefaults() IOStreams {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	if s.Sleep == nil {
+		s.Sleep = sleepContext
+	}
 	if s.ReadSecret == nil {
-		s.ReadSecret = func(string) (string, error) { return "", errors.New("no terminal to read from") }
+		s.ReadSecret = func(context.Context, string) (string, error) { return "", errors.New("no terminal to read from") }
 	}
 	return s
 }

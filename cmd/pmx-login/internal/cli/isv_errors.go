@@ -9,7 +9,7 @@ import (
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
-// isvError marks a failure of an isv command, so that [message] gives the
+// isvError marks a failure of an isv command, so that [classify] gives the
 // ISV hint (the key, --auth-url) rather than the trader one (the password,
 // --base-url). It changes neither the text nor what the error matches.
 type isvError struct{ err error }
@@ -46,31 +46,34 @@ func isvRejected(err error) bool {
 	return false
 }
 
-// isvHint returns the hint for a failure of an isv command, and false for
-// any other error.
-func isvHint(err error) (string, bool) {
-	if _, ok := errors.AsType[*isvError](err); !ok {
-		return "", false
-	}
+// classifyISV gives the exit code and hint of an isv command's failure:
+// the key, --auth-url and the audience rather than the password and
+// --base-url.
+func classifyISV(err error) (int, string) {
 	te, _ := errors.AsType[*isv.TokenError](err)
 	switch {
 	case errors.Is(err, isv.ErrInvalidClient):
-		return "the private key does not match the public key registered at onboarding: " +
-			"check --key, --client-id and --env (each environment has its own)", true
+		return exitRejected, "the private key does not match the public key registered at onboarding: " +
+			"check --key, --client-id and --env (each environment has its own)"
 	case errors.Is(err, isv.ErrInvalidClientAssertion):
-		return "the token service refused the assertion's claims for the rule named above: check the clock (NTP) and " +
-			"--auth-url (the assertion's aud is --auth-url + /oauth/token)", true
+		return exitRejected, "the token service refused the assertion's claims for the rule named above: check the clock (NTP) and " +
+			"--auth-url (the assertion's aud is --auth-url + /oauth/token)"
 	case te != nil && (te.Code == "access_denied" || te.Code == "unauthorized_client"):
-		return "the client is not enabled for this API audience: check --audience (" + envAudience + ") and --env", true
+		return exitRejected, "the client is not enabled for this API audience: check --audience (" + envAudience + ") and --env"
 	case errors.Is(err, isv.ErrBadKey):
-		return "", true // the key's error says how to convert it
+		return exitUsage, "give --key an RSA private key in PEM (PKCS#8 or PKCS#1); `pmx-login isv keygen` makes one"
 	case errors.Is(err, traderapi.ErrRateLimited):
-		return "wait a little and try again", true
+		return exitUnreachable, "wait a little and try again"
 	case errors.Is(err, context.DeadlineExceeded):
-		return "the token service did not answer in time: check --auth-url and the network, or give a longer --timeout", true
+		return exitUnreachable, "the token service did not answer in time: check --auth-url and the network, or give a longer --timeout"
 	case errors.Is(err, traderapi.ErrUnreachable), errors.Is(err, traderapi.ErrUnavailable),
 		errors.Is(err, traderapi.ErrMalformedResponse), misdirected(err):
-		return "check --auth-url (" + envAuthURL + ": the token service's scheme and host) and your network", true
+		return exitUnreachable, "check --auth-url (" + envAuthURL + ": the token service's scheme and host) and your network"
+	case isvRejected(err):
+		return exitRejected, ""
 	}
-	return "", true
+	if code, hint, ok := classifyLocal(err); ok {
+		return code, hint
+	}
+	return exitFailure, ""
 }

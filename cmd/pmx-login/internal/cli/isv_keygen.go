@@ -25,7 +25,7 @@ func isvKeygenCommand() command {
 		args:    "--out NAME [--bits 2048]",
 		summary: "Create an ISV partner's RSA key pair: the public key is for onboarding",
 		long: `Writes NAME_private_key.pem (PKCS#1 PEM, mode 0600) and NAME_public_key.pem (PKIX
-PEM, mode 0644), as seed 003's openssl genrsa / rsa -pubout do, and prints their
+PEM, mode 0644), as 'openssl genrsa' and 'openssl rsa -pubout' do, and prints their
 paths and the key's RFC 7638 thumbprint; never the key. It refuses to overwrite
 either file. Hand the public key to Polymarket at onboarding and keep the private
 one secret: each environment needs its own pair (NAME acme_preprod, acme_prod).`,

@@ -21,7 +21,7 @@ const wrongPassword = "wrong-password-42-x"
 
 // notAudited are the commands the audit does not run, and why.
 var notAudited = map[string]string{
-	"sandbox": "prints its own registration token by design; TestEndToEndSubprocess runs it",
+	"sandbox": "runs until interrupted; TestEndToEndSubprocess audits what it prints and the trader and ISV commands run against it",
 }
 
 // Every command runs, in success and in failure (wrong credentials,
@@ -131,6 +131,17 @@ func leakFlowFile(s *leakScenario) map[string]secretKind {
 	s.run(leakStep{cmd: "mfa confirm", args: []string{"--otp", s.wrongCode(), "--password-stdin"}, stdin: pw, code: exitRejected})
 	s.run(leakStep{cmd: "mfa confirm", args: stdinPw, stdin: pw}) // the code from the stored secret
 	s.run(leakStep{cmd: "login", args: append(slices.Clone(login), "--otp", s.wrongCode()), stdin: pw, code: exitRejected})
+	// --otp - (the code on stdin after the password), malformed and good.
+	s.run(leakStep{cmd: "login", args: append(slices.Clone(login), "--otp", "-"), stdin: pw + "12a456\n", code: exitUsage})
+	s.run(leakStep{cmd: "login", args: append(slices.Clone(login), "--otp", "-"), stdin: pw + s.nextCode() + "\n"})
+	// OTP commands that fail holding the TOTP secret in their command line
+	// and their stderr, and one printing the password instead of a code.
+	secret := s.ex.latestTOTP()
+	otpCmd := func(c string) []string { return []string{"PMX_OTP_COMMAND=" + c} }
+	s.run(leakStep{cmd: "login", args: login, stdin: pw, code: exitRejected,
+		env: otpCmd("TOTP_KEY=" + secret + " sh -c 'echo \"oathtool: invalid key $TOTP_KEY\" >&2; exit 1'")})
+	s.run(leakStep{cmd: "login", args: login, stdin: pw, code: exitRejected, env: otpCmd("echo " + testPassword)})
+	s.run(leakStep{cmd: "login", args: login, stdin: pw, code: exitRejected, env: otpCmd("oathtool --totp -b " + secret + " --no-such-flag")})
 	s.run(leakStep{cmd: "login", args: append(slices.Clone(login), "--otp", s.nextCode()), stdin: pw})
 
 	s.run(leakStep{cmd: "change-password", args: stdinPw, stdin: wrongPassword + "\n" + newPw, code: exitRejected})

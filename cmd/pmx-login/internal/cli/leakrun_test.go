@@ -59,6 +59,8 @@ type leakStep struct {
 	code     int
 	fault    *pathFault
 	allowOut []secretKind
+	// env is added to the run's environment.
+	env []string
 }
 
 // pathFault is a fault armed on one endpoint for one step.
@@ -119,7 +121,7 @@ func (s *leakScenario) run(st leakStep) string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.bin, args...)
 	cmd.Dir = filepath.Join(s.work, "cwd")
-	cmd.Env = s.env
+	cmd.Env = append(slices.Clone(s.env), st.env...)
 	cmd.Stdin = strings.NewReader(st.stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

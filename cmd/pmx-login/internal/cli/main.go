@@ -18,13 +18,17 @@ func Main(ctx context.Context, args []string, streams IOStreams) int {
 	if err == nil {
 		return exitOK
 	}
-	line, hint := message(err)
+	if ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
+		err = errInterrupted // Ctrl-C or SIGTERM: whatever it broke
+	}
+	code, hint := classify(err)
+	line := errorLine(err)
 	if hint != "" {
 		fmt.Fprintf(s.Err, "pmx-login: %s (%s)\n", line, hint)
 	} else {
 		fmt.Fprintf(s.Err, "pmx-login: %s\n", line)
 	}
-	return exitCode(err)
+	return code
 }
 
 // run finds the command, parses its flags and the global ones, and runs it
@@ -42,13 +46,16 @@ func run(ctx context.Context, args []string, s IOStreams) error {
 			if c, ok := lookup(topic); ok {
 				return writeCommandHelp(s.Out, c, s.Getenv)
 			}
+			if isGroup(topic) {
+				return writeGroupHelp(s.Out, topic)
+			}
 		}
 		return writeMainHelp(s.Out)
 	}
 	c, ok := lookup(name)
 	if !ok {
 		if isGroup(name) && wantsHelp(rest) {
-			return writeMainHelp(s.Out)
+			return writeGroupHelp(s.Out, name)
 		}
 		if isGroup(name) {
 			return usageErrorf("", "%q needs a subcommand: %s", name, strings.Join(groupCommands(name), ", "))
@@ -77,7 +84,7 @@ func run(ctx context.Context, args []string, s IOStreams) error {
 	if err := a.g.check(); err != nil {
 		return err
 	}
-	if !c.noTimeout {
+	if !c.noTimeout && !c.ownTimeout {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.g.timeout)
 		defer cancel()

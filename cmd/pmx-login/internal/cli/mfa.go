@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -24,9 +26,10 @@ type mfaEnrollOptions struct {
 
 func mfaEnrollCommand() command {
 	return command{
-		name:    "mfa enroll",
-		args:    "[--qr-png FILE] [--store-secret] [--show-secret] [--password-stdin]",
-		summary: "Start TOTP two-factor enrollment: shows a QR code to scan",
+		name:       "mfa enroll",
+		args:       "[--qr-png FILE] [--store-secret] [--show-secret] [--password-stdin]",
+		summary:    "Start TOTP two-factor enrollment: shows a QR code to scan",
+		ownTimeout: true,
 		long: `Draws the QR code on the terminal (black on white, so it scans on any theme) and,
 with --qr-png, also writes it to a PNG file of mode 0600 (delete it once scanned).
 The TOTP secret is never printed as text unless you ask with --show-secret.
@@ -57,6 +60,8 @@ func runMFAEnroll(ctx context.Context, o *mfaEnrollOptions) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := o.timed(ctx) // after the prompts
+	defer cancel()
 	e, err := mfa.Enroll(ctx, c, user, pw)
 	if err != nil {
 		return fmt.Errorf("mfa enroll for %s: %w", user, err)
@@ -80,7 +85,7 @@ func runMFAEnroll(ctx context.Context, o *mfaEnrollOptions) error {
 	}
 	w := o.io.Out
 	fmt.Fprintln(w, "Scan this QR code with your authenticator app:")
-	if err := mfa.WriteTerminalQR(w, e); err != nil {
+	if err := o.writeQR(w, e); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "issuer %q, account %q: %d digits every %ds (%s)\n", e.Issuer, e.Account, int(e.Digits), e.Period, e.Algorithm)
@@ -93,7 +98,7 @@ func runMFAEnroll(ctx context.Context, o *mfaEnrollOptions) error {
 	if o.storeSecret {
 		fmt.Fprintf(w, "TOTP secret stored in the keystore (%s): `pmx-login mfa code` prints codes.\n", o.backendName())
 	}
-	fmt.Fprintln(w, "Next: pmx-login mfa confirm --otp CODE   (the code your app shows now)")
+	fmt.Fprintln(w, "Next: pmx-login mfa confirm   (it asks for the code your app shows now)")
 	return nil
 }
 
@@ -108,6 +113,18 @@ func (o *mfaEnrollOptions) storeEnrollment(ctx context.Context, env, user string
 	}
 	return nil
 }
+
+// writeQR draws the QR code, with colour escapes only on a terminal and
+// without NO_COLOR (https://no-color.org).
+func (a *app) writeQR(w io.Writer, e *mfa.Enrollment) error {
+	if a.colour() {
+		return mfa.WriteTerminalQR(w, e)
+	}
+	return mfa.WritePlainQR(w, e)
+}
+
+// colour reports whether stdout may carry escape codes.
+func (a *app) colour() bool { return a.io.OutTTY && a.io.Getenv("NO_COLOR") == "" }
 
 func nilIfEmpty(s string) any {
 	if s == "" {
@@ -126,7 +143,7 @@ func (a *app) userPasswordClient(ctx context.Context, passwordStdin bool) (strin
 	if err != nil {
 		return "", "", nil, err
 	}
-	pw, err := (&secretInput{a: a, fromStdin: passwordStdin}).read("Password for "+user+": ", "password")
+	pw, err := (&secretInput{a: a, fromStdin: passwordStdin}).read(ctx, "Password for "+user+": ", "password")
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -142,72 +159,7 @@ func (a *app) user(ctx context.Context) (string, error) {
 	if !a.io.InTTY {
 		return "", err
 	}
-	return a.username()
-}
-
-type mfaConfirmOptions struct {
-	*app
-	otp           string
-	passwordStdin bool
-}
-
-func mfaConfirmCommand() command {
-	return command{
-		name:    "mfa confirm",
-		args:    "--otp CODE [--password-stdin]",
-		summary: "Finish enrollment with the code your authenticator shows; MFA is on from then",
-		long: `Without --otp the code comes from the secret stored by 'mfa enroll --store-secret',
-or is asked for on the terminal.`,
-		example: `pmx-login mfa confirm --otp 123456`,
-		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
-			o := &mfaConfirmOptions{app: a}
-			fs.StringVar(&o.otp, "otp", "", "the `CODE` your authenticator app shows")
-			fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
-			return func(ctx context.Context) error { return runMFAConfirm(ctx, o) }
-		},
-	}
-}
-
-func runMFAConfirm(ctx context.Context, o *mfaConfirmOptions) error {
-	var code traderapi.Secret
-	var err error
-	if o.otp != "" {
-		if code, err = validOTP(o.otp, 0); err != nil {
-			return err
-		}
-	}
-	user, pw, c, err := o.userPasswordClient(ctx, o.passwordStdin)
-	if err != nil {
-		return err
-	}
-	if code == "" {
-		if code, err = o.confirmCode(ctx, user); err != nil {
-			return err
-		}
-	}
-	if err := mfa.Confirm(ctx, c, user, pw, code); err != nil {
-		return fmt.Errorf("mfa confirm for %s: %w", user, err)
-	}
-	if o.g.json {
-		return writeJSON(o.io.Out, map[string]any{"mfa": "on", "environment": c.Environment().Name, "username": user})
-	}
-	fmt.Fprintf(o.io.Out, "✓ MFA is on for %s in %s: from now on, login needs a one-time code.\n", user, c.Environment().Name)
-	return nil
-}
-
-// confirmCode gets the code when --otp is absent: the stored secret, else
-// the terminal.
-func (o *mfaConfirmOptions) confirmCode(ctx context.Context, user string) (traderapi.Secret, error) {
-	g, err := o.storedGenerator(ctx, user)
-	switch {
-	case err == nil:
-		return g.Code(ctx)
-	case !isNotFound(err):
-		return "", err
-	case o.io.InTTY:
-		return promptSource{a: o.app}.Code(ctx)
-	}
-	return "", usageErrorf(o.cmd, "no code: give --otp CODE, the code your authenticator app shows")
+	return a.username(ctx)
 }
 
 type mfaCodeOptions struct{ *app }
@@ -218,8 +170,9 @@ func mfaCodeCommand() command {
 		summary: "Print the current one-time code from the TOTP secret in the keystore",
 		long: `Needs a secret stored by 'mfa enroll --store-secret'. The exchange accepts each
 code once: two logins within one 30-second window need two windows.`,
+		ownTimeout: true,
 		example: `pmx-login mfa code
-pmx-login login --otp "$(pmx-login mfa code)" --password-stdin < password.txt`,
+{ cat password.txt; pmx-login mfa code; } | pmx-login login --password-stdin --otp -`,
 		setup: func(a *app, _ *pflag.FlagSet) func(context.Context) error {
 			o := &mfaCodeOptions{app: a}
 			return func(ctx context.Context) error { return runMFACode(ctx, o) }
@@ -238,6 +191,13 @@ func runMFACode(ctx context.Context, o *mfaCodeOptions) error {
 	}
 	if err != nil {
 		return err
+	}
+	if last, now := o.lastOTPStep(ctx, user), o.io.Now(); otpStep(now) <= last {
+		wait := time.Unix((last+1)*otpPeriod, 0).Sub(now)
+		fmt.Fprintf(o.io.Err, "The code of this window was already used; waiting %s for the next one…\n", wait.Round(time.Second))
+		if err := o.io.Sleep(ctx, wait); err != nil {
+			return err
+		}
 	}
 	code, err := g.Code(ctx)
 	if err != nil {

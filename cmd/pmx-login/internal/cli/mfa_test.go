@@ -29,7 +29,7 @@ func TestMFAEnrollConfirmCodeLogin(t *testing.T) {
 	pngPath := filepath.Join(t.TempDir(), "qr.png")
 
 	r := f.must(t, testPassword+"\n", "mfa", "enroll", "--store-secret", "--qr-png", pngPath, "--password-stdin")
-	for _, want := range []string{"Scan this QR code", "\x1b[30;47m", "█", "pmx-login mfa confirm --otp CODE", "TOTP secret stored"} {
+	for _, want := range []string{"Scan this QR code", "█", "pmx-login mfa confirm", "TOTP secret stored"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("mfa enroll output lacks %q", want)
 		}
@@ -68,7 +68,7 @@ func TestMFAEnrollConfirmCodeLogin(t *testing.T) {
 	if !sixDigits.MatchString(r.out) || strings.TrimSpace(r.out) != want {
 		t.Fatalf("mfa code printed %q, want %q", r.out, want)
 	}
-	wantCode(t, f.run(t, testPassword+"\n", "mfa", "confirm", "--otp", "12345", "--password-stdin"), exitRejected, "the code has 5 digits", "--otp CODE")
+	wantCode(t, f.run(t, testPassword+"\n", "mfa", "confirm", "--otp", "12345", "--password-stdin"), exitUsage, "the code has 5 digits", "mfa confirm --help")
 	r = f.must(t, testPassword+"\n", "mfa", "confirm", "--otp", strings.TrimSpace(r.out), "--password-stdin")
 	if !strings.Contains(r.out, "MFA is on for trader1") || !f.srv.MFAEnabled(testUser) {
 		t.Fatalf("mfa confirm: %v", r)
@@ -104,8 +104,8 @@ func TestLoginOTPSources(t *testing.T) {
 		return c
 	}
 	r := f.run(t, testPassword+"\n", "login", "--username", testUser, "--password-stdin")
-	wantCode(t, r, exitRejected, "needs a one-time code", "--otp CODE", "PMX_OTP_COMMAND")
-	wantCode(t, f.run(t, testPassword+"\n", "login", "--username", testUser, "--password-stdin", "--otp", "12a456"), exitRejected, "digits only")
+	wantCode(t, r, exitRejected, "needs a one-time code", "--otp -", "PMX_OTP_COMMAND")
+	wantCode(t, f.run(t, testPassword+"\n", "login", "--username", testUser, "--password-stdin", "--otp", "12a456"), exitUsage, "digits only")
 	wantCode(t, f.run(t, testPassword+"\n", "login", "--username", testUser, "--password-stdin", "--otp", "000000"), exitRejected, "invalid otp")
 
 	f.must(t, testPassword+"\n", "login", "--username", testUser, "--password-stdin", "--otp", code())
@@ -113,7 +113,7 @@ func TestLoginOTPSources(t *testing.T) {
 	f.vars["PMX_OTP_COMMAND"] = "printf '%s\\n' " + code()
 	f.must(t, testPassword+"\n", "login", "--username", testUser, "--password-stdin")
 	f.vars["PMX_OTP_COMMAND"] = "exit 3"
-	wantCode(t, f.run(t, testPassword+"\n", "login", "--username", testUser, "--password-stdin"), exitRejected, "--otp CODE")
+	wantCode(t, f.run(t, testPassword+"\n", "login", "--username", testUser, "--password-stdin"), exitRejected, "PMX_OTP_COMMAND command in a shell")
 	delete(f.vars, "PMX_OTP_COMMAND")
 
 	c := code()

@@ -32,21 +32,32 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-var exportLine = regexp.MustCompile(`(?m)^export (PMX_BASE_URL|PMX_HOST|PMX_ENV|PMX_KEYSTORE|XDG_CONFIG_HOME)=(\S+)$`)
+var exportLine = regexp.MustCompile(`(?m)^export ([A-Z_]+)=(\S+)$`)
 
-// sandbox prints the PMX_* lines and a registration token, serves a local
-// exchange there until its context ends, and removes its config directory.
+// sandboxExports are the variables the sandbox prints.
+var sandboxExports = []string{"PMX_BASE_URL", "PMX_HOST", "PMX_ENV", "PMX_KEYSTORE", "XDG_CONFIG_HOME", "PMX_SANDBOX_DIR",
+	"PMX_AUTH_URL", "PMX_AUDIENCE", "PMX_API_URL", "PMX_CLIENT_ID", "PMX_KEY_FILE"}
+
+// sandboxDone is the last line the sandbox prints at start.
+const sandboxDone = "#   (own key:"
+
+// Issue 12 items 12, 13 and 14: sandbox prints the export lines of the
+// trader and the ISV side, no secret (the registration token and the ISV key
+// are in files), serves both sides until its context ends with the token
+// lifetimes asked for, and removes its directory.
 func TestSandbox(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var out, errb lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"sandbox"}, IOStreams{Out: &out, Err: &errb}) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "# registration token") {
+	go func() {
+		done <- Main(ctx, []string{"sandbox", "--access-ttl", "2m", "--refresh-ttl", "10m"}, IOStreams{Out: &out, Err: &errb})
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), sandboxDone) {
 		if time.Now().After(deadline) {
-			t.Fatalf("sandbox printed no registration token:\n%s\n%s", out.String(), errb.String())
+			t.Fatalf("sandbox did not start:\n%s\n%s", out.String(), errb.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -54,25 +65,44 @@ func TestSandbox(t *testing.T) {
 	for _, m := range exportLine.FindAllStringSubmatch(out.String(), -1) {
 		vars[m[1]] = m[2]
 	}
-	if len(vars) != 5 || vars["PMX_ENV"] != "preprod" || vars["PMX_KEYSTORE"] != "file" || vars["PMX_HOST"] != "rest.preprod.polymarketexchange.com" ||
+	for _, k := range sandboxExports {
+		if vars[k] == "" {
+			t.Errorf("sandbox printed no %s:\n%s", k, out.String())
+		}
+	}
+	if vars["PMX_ENV"] != "preprod" || vars["PMX_KEYSTORE"] != "file" || vars["PMX_HOST"] != "rest.preprod.polymarketexchange.com" ||
 		!strings.HasPrefix(vars["PMX_BASE_URL"], "http://127.0.0.1:") {
 		t.Fatalf("sandbox export lines: %v\n%s", vars, out.String())
 	}
 	if fi, err := os.Stat(vars["XDG_CONFIG_HOME"]); err != nil || (runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700) {
 		t.Fatalf("sandbox config dir: %v %v", fi, err)
 	}
-	tok := regexp.MustCompile(`# registration token for user "trader1": (eyJ\S+)`).FindStringSubmatch(out.String())
-	if tok == nil {
-		t.Fatalf("no registration token line:\n%s", out.String())
+	if strings.Contains(out.String(), "eyJ") || strings.Contains(out.String(), "PRIVATE KEY") || strings.Contains(out.String(), "--token ") {
+		t.Errorf("sandbox printed a secret or a --token example:\n%s", out.String())
 	}
 
-	// The printed lines are enough to register and log in.
+	// The printed lines are enough to register, log in and use the ISV side.
 	f := &fixture{vars: vars}
-	f.must(t, testPassword+"\n", "register", "--token", tok[1], "--password-stdin")
+	f.must(t, testPassword+"\n", "register", "--token-file", vars["PMX_SANDBOX_DIR"]+"/registration.jwt", "--password-stdin")
 	f.login(t)
-	r := f.must(t, "", "token")
-	if !strings.HasPrefix(r.out, "eyJ") {
+	r := f.must(t, "", "token", "--json")
+	if !strings.Contains(r.out, `"access_token": "eyJ`) {
 		t.Fatalf("token against the sandbox: %v", r)
+	}
+	r = f.must(t, "", "status", "--json")
+	if !regexp.MustCompile(`"access_expires_in": 1[0-2][0-9]`).MatchString(r.out) {
+		t.Errorf("--access-ttl 2m: status says %s", r.out)
+	}
+	r = f.must(t, "", "isv", "status")
+	if !strings.Contains(r.out, "write:orders") || !strings.Contains(r.out, "client id:      "+sandboxClientID) {
+		t.Errorf("isv status against the sandbox: %v", r)
+	}
+	if r = f.must(t, "", "isv", "token"); !strings.HasPrefix(r.out, "eyJ") {
+		t.Errorf("isv token against the sandbox: %v", r)
+	}
+	r = f.must(t, "", "doctor", "--json", "--client-id", vars["PMX_CLIENT_ID"], "--key", vars["PMX_KEY_FILE"])
+	if !strings.Contains(r.out, `"status": "ok"`) {
+		t.Errorf("doctor --json with every check passed: %s", r.out)
 	}
 
 	cancel()
@@ -102,7 +132,8 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo exited %d:\n%s\n%s", code, out.String(), errb.String())
 	}
 	steps := []string{"check-password", "register", "login", "mfa enroll", "mfa confirm", "login without a code",
-		"login with a code", "token", "a trading call", "refresh", "status", "change-password", "logout", "token after logout"}
+		"login with a code", "token", "a trading call", "refresh", "status", "change-password", "logout", "token after logout",
+		"isv keygen", "isv token", "isv api call"}
 	got := regexp.MustCompile(`(?m)^✓ ([^:]+):`).FindAllStringSubmatch(out.String(), -1)
 	if len(got) != len(steps) {
 		t.Fatalf("demo printed %d steps, want %d:\n%s", len(got), len(steps), out.String())
@@ -112,8 +143,8 @@ func TestDemo(t *testing.T) {
 			t.Errorf("step %d is %q, want %q", i, got[i][1], s)
 		}
 	}
-	if !strings.Contains(out.String(), "\x1b[30;47m") {
-		t.Errorf("demo showed no QR code")
+	if !strings.Contains(out.String(), "█") || strings.Contains(out.String(), "\x1b") {
+		t.Errorf("demo showed no QR code, or escape codes on a stdout that is not a terminal")
 	}
 	if jwt := regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+`).FindString(out.String() + errb.String()); jwt != "" {
 		t.Errorf("demo printed a token: %s…", jwt[:12])

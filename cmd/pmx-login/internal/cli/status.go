@@ -75,7 +75,7 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 		if !rec.RefreshExpiry.IsZero() {
 			return fmt.Errorf("the session of %s in %s expired %s: %w", user, env.Name, relative(now, rec.RefreshExpiry), session.ErrSessionExpired)
 		}
-		return fmt.Errorf("not logged in to %s: %w", env.Name, session.ErrNotLoggedIn)
+		return fmt.Errorf("%w to %s", session.ErrNotLoggedIn, env.Name)
 	}
 	return nil
 }

@@ -16,7 +16,10 @@ func tokenCommand() command {
 		long: `Uses the access token cached in the keystore while it is valid, and refreshes it
 otherwise. Prints the raw token and a newline on stdout (the exchange wants no
 "Bearer " prefix); with --json, {"access_token", "expires_at"}.`,
-		example: `curl -H "Authorization: $(pmx-login token)" "$PMX_BASE_URL/api/v1beta1/insert_order" -d @order.json`,
+		example: `curl -H "Authorization: $(pmx-login token)" -H "Host: $PMX_HOST" \
+  "$PMX_BASE_URL/api/v1beta1/insert_order" -d @order.json
+# (the Host header is needed when PMX_BASE_URL is not the REST host itself,
+#  as with the private link or 'pmx-login sandbox')`,
 		setup: func(a *app, _ *pflag.FlagSet) func(context.Context) error {
 			o := &tokenOptions{app: a}
 			return func(ctx context.Context) error { return runToken(ctx, o) }
