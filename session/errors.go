@@ -27,9 +27,11 @@ var (
 	// not confirm that it revoked the tokens (it could not be reached, or
 	// its answer was lost).
 	ErrNotRevoked = errors.New("the server-side revoke could not be confirmed")
-	// ErrNotStored: the session works in memory but could not be saved to
-	// the store (the keychain is unavailable, say); the wrapped error says why.
-	ErrNotStored = errors.New("the session could not be stored")
+	// ErrNotStored: the exchange did what was asked but the store was not
+	// updated (the keychain is unavailable, say): a new session or token
+	// works in memory but was not saved, or a logged-out session was not
+	// removed. The wrapped error says why.
+	ErrNotStored = errors.New("the keystore was not updated")
 )
 
 // isTransient reports whether a refresh failure is worth retrying: the

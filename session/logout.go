@@ -36,7 +36,7 @@ func (m *Manager) Logout(ctx context.Context) error {
 	}
 	revokeErr := m.revoke(ctx, e)
 	if err := m.removeStored(ctx, e.Data); err != nil {
-		return fmt.Errorf("logged out on the server, but the stored session could not be removed: %w", err)
+		return fmt.Errorf("logged out on the server, but the stored session could not be removed: %w: %w", ErrNotStored, err)
 	}
 	if revokeErr != nil {
 		return fmt.Errorf("logged out locally; %w: %w", ErrNotRevoked, revokeErr)

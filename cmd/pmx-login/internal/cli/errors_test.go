@@ -93,12 +93,12 @@ func TestExitCodeAndMessage(t *testing.T) {
 		hintLacks string
 	}{
 		{&keystore.UnavailableError{Backend: "keyring", Reason: keystore.Locked}, exitFailure, "keychain unavailable", "--keystore file", ""},
-		{fmt.Errorf("login: %w", fmt.Errorf("%w: %w", session.ErrNotStored, &keystore.UnavailableError{Reason: keystore.Timeout})), exitFailure, "could not be stored", "--keystore file", ""},
+		{fmt.Errorf("login: %w", fmt.Errorf("%w: %w", session.ErrNotStored, &keystore.UnavailableError{Reason: keystore.Timeout})), exitFailure, "keystore was not updated", "--keystore file", ""},
 		{fmt.Errorf("x: %w", session.ErrSessionExpired), exitNotLoggedIn, "x: session expired", "pmx-login login", ""},
 		{fmt.Errorf("login: %w", otp), exitRejected, "otp required", "each code works once", ""},
 		{&keystore.UnavailableError{Backend: "keyring", Reason: keystore.Timeout, Err: context.DeadlineExceeded}, exitFailure, "keychain", "the keychain did not answer", "network"},
 		{fmt.Errorf("resume: %w", &keystore.UnavailableError{Backend: "keyring", Reason: keystore.Timeout, Err: fmt.Errorf("abandoned: %w", context.DeadlineExceeded)}), exitFailure, "keychain", "unlock it", "network"},
-		{fmt.Errorf("refresh: %w", fmt.Errorf("%w: %w", session.ErrNotStored, errors.New("disk full"))), exitFailure, "could not be stored", "keystore could not be written", ""},
+		{fmt.Errorf("refresh: %w", fmt.Errorf("%w: %w", session.ErrNotStored, errors.New("disk full"))), exitFailure, "keystore was not updated", "keystore could not be written", ""},
 		{fmt.Errorf("x: %w", errInterrupted), exitInterrupted, "interrupted", "", ""},
 		{oneTime, exitRejected, "one-time operation", "account manager", "--otp"},
 		{fmt.Errorf("%w: %w", errBadOTP, errors.New("the code has 5 digits")), exitUsage, "the code has 5 digits", "6-digit code", ""},

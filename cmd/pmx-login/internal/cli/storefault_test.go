@@ -106,7 +106,7 @@ func TestLoginRevokesUnsavedSession(t *testing.T) {
 	t.Parallel()
 	f := setup(t).withUser(t)
 	r := f.runFaulty(t, always(), []keystore.Item{keystore.ItemSession}, testPassword+"\n", "login", "--username", testUser, "--password-stdin")
-	wantCode(t, r, exitFailure, "could not be stored", "revoked", "keystore")
+	wantCode(t, r, exitFailure, "keystore was not updated", "revoked", "keystore")
 	if n := f.srv.Calls(traderapi.PathLogin); n != 1 {
 		t.Errorf("login called %d times, want 1", n)
 	}
@@ -131,7 +131,7 @@ func TestLogoutAndRefreshReportStoreFailures(t *testing.T) {
 	}
 	f.login(t)
 	r = f.runFaulty(t, always(), []keystore.Item{keystore.ItemSession}, "", "logout")
-	wantCode(t, r, exitFailure, "still stored", "keystore could not be written")
+	wantCode(t, r, exitFailure, "could not be removed", "keystore could not be written")
 	if strings.Contains(r.out, "session removed") {
 		t.Errorf("logout printed success: %v", r)
 	}
