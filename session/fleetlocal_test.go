@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -109,13 +110,21 @@ func tokenRounds(t *testing.T, spec string, n int, d time.Duration) (runs, refre
 	}
 	_ = m.Close()
 	t.Cleanup(func() { _ = m.Logout(context.Background()) })
-	for end := time.Now().Add(d); time.Now().Before(end); runs += n {
+	start := time.Now()
+	for end := start.Add(d); time.Now().Before(end); runs += n {
 		var wg sync.WaitGroup
 		for range n {
 			wg.Go(func() { runTokenProcess(t, srv, spec) })
 		}
 		wg.Wait()
 	}
+	var at []string
+	for _, r := range srv.Requests() {
+		if r.Path == traderapi.PathRefresh || r.Path == traderapi.PathLogin {
+			at = append(at, fmt.Sprintf("%s %.1fs", path.Base(r.Path), r.At.Sub(start).Seconds()))
+		}
+	}
+	t.Logf("calls: %s", strings.Join(at, ", "))
 	return runs, srv.Calls(traderapi.PathRefresh)
 }
 

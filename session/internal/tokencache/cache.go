@@ -25,6 +25,9 @@ type Config[D any] struct {
 	// ended entry (see [NewEnded]) when the session is over, and an error
 	// when the attempt failed and the old entry stays.
 	Fetch func(ctx context.Context, from *Entry[D]) (*Entry[D], error)
+	// Settle, if set, runs after each entry Fetch returned has been
+	// committed or discarded (the owner releases a lock it took in Fetch).
+	Settle func(next *Entry[D])
 	// Commit, if set, runs under the publish lock before next is
 	// published: it stores next and may return another entry to publish
 	// instead (a newer one it found stored). A non-nil error with a
