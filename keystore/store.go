@@ -9,7 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// Item is what a stored entry is: a session or a TOTP enrollment.
+// Item is what a stored entry is: a session, a TOTP enrollment or an ISV
+// partner's token.
 type Item string
 
 const (
@@ -19,6 +20,9 @@ const (
 	// ItemTOTP is a TOTP enrollment URL, stored only when the user asks for
 	// it (--store-secret).
 	ItemTOTP Item = "totp"
+	// ItemISV is an ISV partner's client-credentials access token, shared
+	// by the processes of one partner (no refresh token, no password).
+	ItemISV Item = "isv"
 )
 
 // Key names one stored entry.
@@ -194,9 +198,9 @@ func (k Key) normalize() (Key, error) {
 	switch k.Item {
 	case "":
 		k.Item = ItemSession
-	case ItemSession, ItemTOTP:
+	case ItemSession, ItemTOTP, ItemISV:
 	default:
-		return k, fmt.Errorf("keystore: unknown item %q: use %q or %q", k.Item, ItemSession, ItemTOTP)
+		return k, fmt.Errorf("keystore: unknown item %q: use %q, %q or %q", k.Item, ItemSession, ItemTOTP, ItemISV)
 	}
 	return k, nil
 }
