@@ -16,9 +16,16 @@ import (
 // fleetRun is how long the fleet tests run: three token lifetimes.
 const fleetRun = 3 * fleetTTL
 
-// runFleet drives n Sources of tb sharing store for d, and returns what
-// their users saw and how long it ran.
-func runFleet(t *testing.T, tb *testbed, store Store, n int, d time.Duration, log *lockedBuffer) (*driveResult, []*Source, time.Duration) {
+// fleetRunResult is what a run of Sources saw, the Sources, and how long
+// it ran.
+type fleetRunResult struct {
+	res     *driveResult
+	srcs    []*Source
+	elapsed time.Duration
+}
+
+// runFleet drives n Sources of tb sharing store for d.
+func runFleet(t *testing.T, tb *testbed, store Store, n int, d time.Duration, log *lockedBuffer) fleetRunResult {
 	t.Helper()
 	srcs := make([]*Source, n)
 	for i := range srcs {
@@ -33,7 +40,7 @@ func runFleet(t *testing.T, tb *testbed, store Store, n int, d time.Duration, lo
 		wg.Go(func() { drive(ctx, src, tb.apiURL, 3, res) })
 	}
 	wg.Wait()
-	return res, srcs, time.Since(start)
+	return fleetRunResult{res, srcs, time.Since(start)}
 }
 
 // checkFleet fails t unless every token worked and the fleet requested no
@@ -63,27 +70,25 @@ func checkFleet(t *testing.T, name string, tb *testbed, res *driveResult, srcs [
 	}
 }
 
-// redisStore returns a Redis store on a fresh server, and its client.
-func redisStore(t *testing.T) (*keystore.Redis, *redis.Client, *redistest.Server) {
+// redisStore returns a Redis store on a fresh server, its client, the
+// server and the key file.
+func redisStore(t *testing.T) (*keystore.Redis, *redis.Client, *redistest.Server, string) {
 	t.Helper()
 	srv := redistest.StartServer(t)
 	rdb := srv.Client(t)
-	_, key := newKeyFile(t)
+	keyFile, key := newKeyFile(t)
 	store, err := keystore.NewRedis(rdb, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store, rdb, srv
+	return store, rdb, srv, keyFile
 }
 
 func TestSharedRedisOneRequestPerLifetime(t *testing.T) {
-	store, rdb, _ := redisStore(t)
+	store, rdb, _, _ := redisStore(t)
 	tb := fleetBed(t)
-	var lone int64
-	done := make(chan struct{})
-	go func() { defer close(done); lone = baseline(t, fleetRun) }()
-	res, srcs, elapsed := runFleet(t, tb, store, 6, fleetRun, nil)
-	<-done
+	lone, run := withBaseline(t, fleetRun, func() fleetRunResult { return runFleet(t, tb, store, 6, fleetRun, nil) })
+	res, srcs, elapsed := run.res, run.srcs, run.elapsed
 	checkFleet(t, "redis, in-process", tb, res, srcs, elapsed, lone)
 	scanForTokens(t, rdb, res)
 }
@@ -91,11 +96,8 @@ func TestSharedRedisOneRequestPerLifetime(t *testing.T) {
 func TestSharedFileOneRequestPerLifetime(t *testing.T) {
 	store := fileStore(t)
 	tb := fleetBed(t)
-	var lone int64
-	done := make(chan struct{})
-	go func() { defer close(done); lone = baseline(t, fleetRun) }()
-	res, srcs, elapsed := runFleet(t, tb, store, 6, fleetRun, nil)
-	<-done
+	lone, run := withBaseline(t, fleetRun, func() fleetRunResult { return runFleet(t, tb, store, 6, fleetRun, nil) })
+	res, srcs, elapsed := run.res, run.srcs, run.elapsed
 	checkFleet(t, "file, in-process", tb, res, srcs, elapsed, lone)
 }
 
@@ -154,12 +156,13 @@ func scanForTokens(t *testing.T, rdb *redis.Client, res *driveResult) {
 }
 
 func TestSharedRedisDown(t *testing.T) {
-	store, _, srv := redisStore(t)
+	store, _, srv, _ := redisStore(t)
 	srv.Kill()
 	<-srv.Exited()
 	tb := fleetBed(t)
 	log := &lockedBuffer{}
-	res, srcs, elapsed := runFleet(t, tb, store, 3, 2*fleetTTL, log)
+	run := runFleet(t, tb, store, 3, 2*fleetTTL, log)
+	res, srcs, elapsed := run.res, run.srcs, run.elapsed
 	got := tb.auth.Requests()
 	t.Logf("redis down: %d Sources over %s made %d token requests (each on its own); %s", len(srcs), elapsed.Round(time.Millisecond), got, res)
 	if res.errs.Load() != 0 || res.rejected.Load() != 0 {
