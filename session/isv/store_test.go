@@ -143,3 +143,33 @@ func TestSharedConflictAdoptsNewerToken(t *testing.T) {
 		t.Errorf("Config.String does not name the store's backend: %s", tb.config(func(c *Config) { c.Store = s }))
 	}
 }
+
+func TestSharedRedisWrongKey(t *testing.T) {
+	good, rdb, _, _ := redisStore(t)
+	_, otherKey := newKeyFile(t)
+	wrong, err := keystore.NewRedis(rdb, otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := setup(t, traderapitest.AuthOptions{})
+	log := &lockedBuffer{}
+	a, b := tb.sharedSource(t, good, nil), tb.sharedSource(t, wrong, log)
+	ta, err := a.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbTok, err := b.Token(t.Context()) // cannot decrypt: requests on its own
+	if err != nil {
+		t.Fatalf("a process with the wrong key: %v", err)
+	}
+	if tbTok == ta || b.Requests() != 1 || b.Adopted() != 0 {
+		t.Fatalf("wrong key: own token %t, %d requests, %d adopted", tbTok != ta, b.Requests(), b.Adopted())
+	}
+	rec, err := good.Get(t.Context(), a.StoreKey())
+	if err != nil || rec.AccessToken != ta || rec.Generation != 1 {
+		t.Fatalf("the stored token was changed by the process with the wrong key: %v (%v)", rec, err)
+	}
+	if out := log.String(); !strings.Contains(out, "could not read the shared token") || strings.Contains(out, tbTok.Reveal()) || strings.Contains(out, ta.Reveal()) {
+		t.Fatalf("the failure was not logged, or the log holds a token:\n%s", out)
+	}
+}
