@@ -9,7 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// Item is what a stored entry is: a session or a TOTP enrollment.
+// Item is what a stored entry is: a session, a TOTP enrollment or an ISV
+// partner's token.
 type Item string
 
 const (
@@ -22,6 +23,9 @@ const (
 	// ItemOTPStep records a user's last used TOTP window (Record.LastOTPStep)
 	// so that no process offers a one-time code twice.
 	ItemOTPStep Item = "otp-step"
+	// ItemISV is an ISV partner's client-credentials access token, shared
+	// by the processes of one partner (no refresh token, no password).
+	ItemISV Item = "isv"
 )
 
 // Key names one stored entry.
@@ -197,9 +201,9 @@ func (k Key) normalize() (Key, error) {
 	switch k.Item {
 	case "":
 		k.Item = ItemSession
-	case ItemSession, ItemTOTP, ItemOTPStep:
+	case ItemSession, ItemTOTP, ItemOTPStep, ItemISV:
 	default:
-		return k, fmt.Errorf("keystore: unknown item %q: use %q or %q", k.Item, ItemSession, ItemTOTP)
+		return k, fmt.Errorf("keystore: unknown item %q: use %q, %q, %q or %q", k.Item, ItemSession, ItemTOTP, ItemOTPStep, ItemISV)
 	}
 	return k, nil
 }

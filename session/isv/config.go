@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -72,6 +73,11 @@ type Config struct {
 	RefreshTimeout time.Duration
 	// Logger receives refresh events (never a token or key); default none.
 	Logger *slog.Logger
+	// Store, when set, shares the access token among the processes of one
+	// partner (a keystore.Redis for many machines, a keystore.File for one
+	// machine): one token request per lifetime for all of them. See
+	// [Store] and [Source.StoreKey].
+	Store Store
 }
 
 // settings is a validated Config with its defaults applied.
@@ -85,6 +91,8 @@ type settings struct {
 	now                              func() time.Time
 	margin, assertionTTL, refreshTTL time.Duration
 	log                              *slog.Logger
+	store                            Store
+	storeKey                         keystore.Key
 }
 
 func (c Config) resolve() (settings, error) {
@@ -92,7 +100,7 @@ func (c Config) resolve() (settings, error) {
 		env: c.Environment, clientID: c.ClientID, key: c.Key, tokenURL: c.TokenURL,
 		audience: c.Audience, apiURL: c.APIURL, scope: strings.Join(c.Scopes, " "), form: c.FormEncoded,
 		hc: c.HTTPClient, now: c.Now, margin: c.Margin, assertionTTL: c.AssertionLifetime,
-		refreshTTL: c.RefreshTimeout, log: c.Logger,
+		refreshTTL: c.RefreshTimeout, log: c.Logger, store: c.Store,
 	}
 	if c.ClientID == "" || strings.ContainsAny(c.ClientID, " \t\r\n") {
 		return s, errors.New("isv: Config.ClientID is empty or has spaces: set it to the client ID from onboarding (clientid.txt)")
@@ -151,6 +159,7 @@ func (c Config) resolve() (settings, error) {
 	s.margin = cmpOr(s.margin, DefaultMargin)
 	s.assertionTTL = cmpOr(s.assertionTTL, DefaultAssertionLifetime).Truncate(time.Second)
 	s.refreshTTL = cmpOr(s.refreshTTL, DefaultRefreshTimeout)
+	s.storeKey = storeKey(s.tokenURL, s.clientID, s.audience, s.scope)
 	return s, nil
 }
 
@@ -178,8 +187,8 @@ func cmpOr[T comparable](a, b T) T {
 
 // String describes the configuration without the key.
 func (c Config) String() string {
-	return fmt.Sprintf("isv.Config{Environment: %q, ClientID: %q, Key: %s, AuthURL: %q, TokenURL: %q, Audience: %q, FormEncoded: %t}",
-		c.Environment, c.ClientID, describeKey(c.Key), c.AuthURL, c.TokenURL, c.Audience, c.FormEncoded)
+	return fmt.Sprintf("isv.Config{Environment: %q, ClientID: %q, Key: %s, AuthURL: %q, TokenURL: %q, Audience: %q, FormEncoded: %t, Store: %s}",
+		c.Environment, c.ClientID, describeKey(c.Key), c.AuthURL, c.TokenURL, c.Audience, c.FormEncoded, describeStore(c.Store))
 }
 
 // GoString is [Config.String], for %#v.

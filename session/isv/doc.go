@@ -16,6 +16,14 @@
 //     caller giving up does not cancel; a failed refresh keeps the old,
 //     still-valid token.
 //
+// Many processes of one partner share one token through [Config.Store]
+// (keystore.Redis across machines, keystore.File on one machine): a
+// process whose token goes stale takes the store's lock, re-reads the
+// stored token and adopts it while it is fresh, and otherwise requests one
+// (signing the assertion itself) and stores it by compare-and-set. The
+// fleet so makes the token requests of a single holder. A store that
+// fails is logged and each process requests on its own.
+//
 // [Source.Transport] sends Authorization: Bearer and, on account-scoped paths
 // ([AccountScoped]), x-participant-id; it refuses to send an account-scoped
 // request without one. [RequiredScope], [HasScope] and [*ScopeError] cover the

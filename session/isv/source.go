@@ -21,6 +21,7 @@ type Source struct {
 	cfg      settings
 	cache    *tokencache.Cache[grantInfo]
 	requests atomic.Int64
+	adopted  atomic.Int64
 
 	// Test hooks, fixed at construction.
 	newJTI func() string
@@ -30,8 +31,12 @@ type Source struct {
 // stopper is a timer that can be stopped.
 type stopper = tokencache.Stopper
 
-// grantInfo is what the cache keeps with each token.
-type grantInfo struct{ scope string }
+// grantInfo is what the cache keeps with each token: its scopes and its
+// lifetime as issued.
+type grantInfo struct {
+	scope    string
+	lifetime time.Duration
+}
 
 // New validates cfg and returns a Source. It sends nothing: the first
 // [Source.Token] fetches the first token.
@@ -49,7 +54,12 @@ func New(cfg Config) (*Source, error) {
 // useTimers (re)builds the cache with afterFunc scheduling its timers (nil:
 // time.AfterFunc). Tests call it before the first Token.
 func (s *Source) useTimers(afterFunc func(time.Duration, func()) stopper) {
+	var jitter float64
+	if s.cfg.store != nil {
+		jitter = storeJitter
+	}
 	s.cache = tokencache.New(tokencache.Config[grantInfo]{
+		Jitter:    jitter,
 		Fetch:     s.fetch,
 		Now:       s.cfg.now,
 		Margin:    s.cfg.margin,
@@ -67,9 +77,18 @@ func (s *Source) Token(ctx context.Context) (traderapi.Secret, error) {
 	return s.cache.Token(ctx)
 }
 
-// fetch is one token request: it signs an assertion and trades it for a
+// fetch gets the next token: through the shared store when there is one
+// (see [Source.fetchShared]), else by a request.
+func (s *Source) fetch(ctx context.Context, from *entry) (*entry, error) {
+	if s.cfg.store != nil {
+		return s.fetchShared(ctx, from)
+	}
+	return s.request(ctx, from)
+}
+
+// request is one token request: it signs an assertion and trades it for a
 // token whose lifetime runs from when the request was sent.
-func (s *Source) fetch(ctx context.Context, from *tokencache.Entry[grantInfo]) (*tokencache.Entry[grantInfo], error) {
+func (s *Source) request(ctx context.Context, from *entry) (*entry, error) {
 	g, err := s.exchange(ctx)
 	if err != nil {
 		s.cfg.log.LogAttrs(ctx, slog.LevelWarn, "isv: token request failed",
@@ -79,7 +98,7 @@ func (s *Source) fetch(ctx context.Context, from *tokencache.Entry[grantInfo]) (
 	}
 	s.cfg.log.LogAttrs(ctx, slog.LevelDebug, "isv: new access token",
 		slog.String("client_id", s.cfg.clientID), slog.Duration("lifetime", g.lifetime), slog.String("scope", g.scope))
-	return s.cache.NewEntry(g.token, grantInfo{scope: g.scope}, tokencache.Schedule{From: g.sent, Lifetime: g.lifetime}), nil
+	return s.cache.NewEntry(g.token, grantInfo{scope: g.scope, lifetime: g.lifetime}, tokencache.Schedule{From: g.sent, Lifetime: g.lifetime}), nil
 }
 
 // Invalidate drops token if it is the current one (the API answered 401 to
