@@ -31,6 +31,11 @@ type Config[D any] struct {
 	// non-nil entry is a warning: the entry is published and the error is
 	// handed to the caller of Refresh.
 	Commit func(ctx context.Context, from, next *Entry[D]) (*Entry[D], error)
+	// Lock, if set, is taken around each flight's Fetch and Commit (a
+	// cross-process lock) and released by the function it returns, so that
+	// what one flight stores is written before the next flight anywhere
+	// begins and re-reads the store.
+	Lock func(ctx context.Context, from *Entry[D]) (unlock func())
 	// Now is the clock; its monotonic reading is used when it has one.
 	Now func() time.Time
 	// Margin is how long before expiry a token goes stale (capped at half

@@ -78,6 +78,9 @@ func (c *Cache[D]) enter() (uint64, chan struct{}, error) {
 
 // fly fetches, then commits and publishes if from is still current.
 func (c *Cache[D]) fly(ctx context.Context, epoch uint64, from *Entry[D]) (any, error) {
+	if c.cfg.Lock != nil {
+		defer c.cfg.Lock(ctx, from)()
+	}
 	next, err := c.cfg.Fetch(ctx, from)
 	if err != nil {
 		cur := c.cur.Load()
