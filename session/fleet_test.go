@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -204,7 +203,25 @@ func TestFleetRefreshesOncePerPeriod(t *testing.T) {
 	if n := f.x.Calls(traderapi.PathLogin); n != 1 {
 		t.Errorf("login calls = %d, want 1", n)
 	}
-	scanRedis(t, f.url, f.secrets(t))
+	scanRedis(t, f.url, append(f.secrets(t), f.storeTOTP(t)))
+}
+
+// storeTOTP turns MFA on at the exchange and stores its TOTP secret in
+// Redis as the CLI's relogin item; it returns the secret, which the scan
+// must not find.
+func (f *fleet) storeTOTP(t *testing.T) string {
+	t.Helper()
+	secret, err := f.x.EnableMFA(testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := keystore.Key{Environment: traderapitest.SandboxEnvironment, Username: testUser, Item: keystore.ItemTOTP}
+	rec := &keystore.Record{Environment: k.Environment, Username: testUser, Generation: 1,
+		OTPAuthURL: traderapi.Secret("otpauth://totp/pmx:" + testUser + "?secret=" + secret)}
+	if err := f.stores[0].CompareAndSwap(t.Context(), k, nil, rec); err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
 
 // askTokens asks m for tokens until ctx ends, checking each one at the
@@ -229,12 +246,12 @@ func askTokens(ctx context.Context, x *fleetExchange, m *session.Manager, handed
 // secrets are the values that must not be readable in Redis: the
 // password and every token a manager holds or the exchange issued.
 func (f *fleet) secrets(t *testing.T) []string {
-	out := []string{testPassword.Reveal()}
-	for _, r := range f.x.Requests() {
-		if a := r.Header.Get("Authorization"); a != "" {
-			out = append(out, a)
-		}
-	}
+	return append(requestSecrets(f.x.Requests()), f.heldTokens(t)...)
+}
+
+// heldTokens are the access tokens the managers hold.
+func (f *fleet) heldTokens(t *testing.T) []string {
+	var out []string
 	for _, m := range f.ms {
 		if info, err := m.TokenInfo(t.Context()); err == nil {
 			out = append(out, info.Token.Reveal())
@@ -259,7 +276,7 @@ func TestFleetLogoutEndsEveryManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := f.waitAll(t, "every manager logged out", func(_ traderapi.Secret, err error) bool { return errors.Is(err, session.ErrNotLoggedIn) })
-	t.Logf("the CLI's logout took %s; every manager had ErrNotLoggedIn %s after it", took, time.Since(start))
+	t.Logf("every manager had ErrNotLoggedIn %s after the CLI's logout returned (%s after it began)", took, time.Since(start))
 	if took > time.Second {
 		t.Errorf("the fleet learned of the logout after %s, want within a second", took)
 	}
@@ -323,14 +340,6 @@ func TestFleetReloginOnlyLockHolder(t *testing.T) {
 	if n, l := relogins.Load(), f.x.Calls(traderapi.PathLogin); n != 1 || l != 2 {
 		t.Errorf("Relogin called %d times, login calls %d; want 1 and 2 (one relogin for the fleet)", n, l)
 	}
-}
-
-// fmtRejections prints a rejection count map.
-func fmtRejections(m map[string]int) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	return fmt.Sprint(m)
 }
 
 // TestFleetLockHeldUntilWritten: a manager waiting on the store's lock

@@ -2,6 +2,8 @@ package session_test
 
 import (
 	"context"
+	"encoding/json"
+	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 	"strings"
 	"testing"
 
@@ -41,6 +43,26 @@ func scanRedis(t *testing.T, url string, secrets []string) {
 		t.Errorf("Redis holds no keys: nothing was scanned")
 	}
 	t.Logf("scanned %d Redis keys, %d values, for %d secrets: none found", keys, values, len(secrets))
+}
+
+// requestSecrets are the password, every refresh token sent and every
+// access token that authorized a request, from the exchange's record.
+func requestSecrets(reqs []traderapitest.Request) []string {
+	out := []string{testPassword.Reveal()}
+	for _, r := range reqs {
+		if a := r.Header.Get("Authorization"); a != "" {
+			out = append(out, a)
+		}
+		var body map[string]any
+		if json.Unmarshal(r.Body, &body) == nil {
+			for _, v := range body {
+				if s, ok := v.(string); ok && len(s) >= 16 {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // redisValues returns every value stored under k, whatever its type.
