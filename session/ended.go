@@ -17,6 +17,7 @@ import (
 // exchange's rejection of the credentials ends the session. The flight's
 // context ends at Logout or Close, so Relogin never runs after them.
 func (m *Manager) sessionOver(ctx context.Context, d sess, cause error) (*entry, error) {
+	d.adopted = false // this process's own finding: the commit leaves a tombstone
 	if m.cfg.Relogin == nil {
 		return m.ended(d, m.expired(d, cause)), nil
 	}

@@ -33,7 +33,7 @@ func New(cfg Config) (*Manager, error) {
 	m.cache = tokencache.New(tokencache.Config[sess]{
 		Fetch:   m.fetch,
 		Commit:  m.commit,
-		Settle:  func(e *entry) { e.Data.settle() },
+		Lock:    m.lock,
 		Now:     cfg.Now,
 		Margin:  cfg.Margin,
 		Jitter:  cfg.Jitter,

@@ -31,36 +31,29 @@ func (m *Manager) Refresh(ctx context.Context) error {
 	return err
 }
 
-// fetch is one refresh flight: under the store's cross-process lock, held
-// until the result is stored (the state's release), it re-reads the stored
-// session, adopts a newer one another process stored (refreshing nothing
-// if its token is fresh), and otherwise refreshes, retrying transient
-// failures. A refresh token the exchange rejects ends the session, or logs
-// in again through [Config.Relogin].
-func (m *Manager) fetch(ctx context.Context, from *entry) (*entry, error) {
+// lock takes the store's cross-process lock for one refresh flight; the
+// token cache holds it through fetch and commit, so that the new record is
+// stored before another process's flight re-reads the store. A lock that
+// cannot be taken (the store is down) is logged and the flight goes on
+// without it.
+func (m *Manager) lock(ctx context.Context, from *entry) func() {
+	if from == nil {
+		return func() {}
+	}
 	unlock, err := m.cfg.Store.Lock(ctx, m.key(from.Data.username))
 	if err != nil {
 		m.cfg.Logger.Warn("refreshing without the store's lock", "env", m.cfg.Environment, "error", err)
-		unlock = func() {}
+		return func() {}
 	}
-	e, err := m.fetchLocked(ctx, from)
-	if e == nil {
-		unlock()
-		return nil, err
-	}
-	e.Data.release = unlock
-	return e, err
+	return unlock
 }
 
-// settle releases the store's lock a flight took for this state.
-func (d *sess) settle() {
-	if d.release != nil {
-		d.release()
-	}
-}
-
-// fetchLocked is fetch with the store's lock held.
-func (m *Manager) fetchLocked(ctx context.Context, from *entry) (*entry, error) {
+// fetch is one refresh flight, run under the store's lock ([Manager.lock]):
+// it re-reads the stored session, adopts a newer one another process
+// stored (refreshing nothing if its token is fresh), and otherwise
+// refreshes, retrying transient failures. A refresh token the exchange
+// rejects ends the session, or logs in again through [Config.Relogin].
+func (m *Manager) fetch(ctx context.Context, from *entry) (*entry, error) {
 	d, adopted, err := m.reread(ctx, from)
 	if adopted != nil || err != nil {
 		return adopted, err

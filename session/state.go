@@ -32,10 +32,6 @@ type sess struct {
 	// stored. final marks the state a local Logout left: no stored record
 	// is adopted after it.
 	adopted, login, final bool
-	// release, on a state a refresh flight made, releases the store's lock
-	// the flight took; it runs once the state is stored (or discarded), so
-	// that the next process to take the lock reads what this one stored.
-	release func()
 }
 
 // entry is one published state.

@@ -25,15 +25,17 @@ type Config[D any] struct {
 	// ended entry (see [NewEnded]) when the session is over, and an error
 	// when the attempt failed and the old entry stays.
 	Fetch func(ctx context.Context, from *Entry[D]) (*Entry[D], error)
-	// Settle, if set, runs after each entry Fetch returned has been
-	// committed or discarded (the owner releases a lock it took in Fetch).
-	Settle func(next *Entry[D])
 	// Commit, if set, runs under the publish lock before next is
 	// published: it stores next and may return another entry to publish
 	// instead (a newer one it found stored). A non-nil error with a
 	// non-nil entry is a warning: the entry is published and the error is
 	// handed to the caller of Refresh.
 	Commit func(ctx context.Context, from, next *Entry[D]) (*Entry[D], error)
+	// Lock, if set, is taken around each flight's Fetch and Commit (a
+	// cross-process lock) and released by the function it returns, so that
+	// what one flight stores is written before the next flight anywhere
+	// begins and re-reads the store.
+	Lock func(ctx context.Context, from *Entry[D]) (unlock func())
 	// Now is the clock; its monotonic reading is used when it has one.
 	Now func() time.Time
 	// Margin is how long before expiry a token goes stale (capped at half

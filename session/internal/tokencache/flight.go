@@ -78,10 +78,10 @@ func (c *Cache[D]) enter() (uint64, chan struct{}, error) {
 
 // fly fetches, then commits and publishes if from is still current.
 func (c *Cache[D]) fly(ctx context.Context, epoch uint64, from *Entry[D]) (any, error) {
-	next, err := c.cfg.Fetch(ctx, from)
-	if next != nil && c.cfg.Settle != nil {
-		defer c.cfg.Settle(next)
+	if c.cfg.Lock != nil {
+		defer c.cfg.Lock(ctx, from)()
 	}
+	next, err := c.cfg.Fetch(ctx, from)
 	if err != nil {
 		cur := c.cur.Load()
 		switch {

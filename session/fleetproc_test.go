@@ -1,0 +1,232 @@
+package session_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/traderapi"
+	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
+)
+
+// The environment of a fleet process (TestHelperFleetProcess).
+const (
+	fleetProcEnv  = "PMX_TEST_FLEET_PROCESS"
+	fleetRedisEnv = "PMX_TEST_FLEET_REDIS" // URL
+	fleetKeyEnv   = "PMX_TEST_FLEET_KEY"   // key file
+	fleetTagEnv   = "PMX_TEST_FLEET_TAG"   // WithSavedBy
+	fleetLease    = time.Second
+	fleetWorkers  = 6
+	fleetPrefix   = "fleet: "
+)
+
+// TestHelperFleetProcess is one bot of a fleet, run as a re-executed test
+// binary: it opens the Redis store (lease 1 s), resumes the session, runs
+// Start, and has fleetWorkers goroutines send orders through Transport
+// every 50 ms until its stdin closes. It prints "ready", "gen G" every
+// 100 ms and "done ok=N bad=M"; a failure to open or resume is printed as
+// "error ..." and ends it. Its log goes to stderr.
+func TestHelperFleetProcess(t *testing.T) {
+	if os.Getenv(fleetProcEnv) != "1" {
+		return
+	}
+	say := func(format string, args ...any) { fmt.Printf(fleetPrefix+format+"\n", args...) }
+	m, err := openFleetProcess()
+	if err != nil {
+		say("error %v", err)
+		return
+	}
+	defer m.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); stop() }()
+	if err := m.Resume(ctx); err != nil {
+		say("error %v", err)
+		return
+	}
+	if err := m.Start(ctx); err != nil {
+		say("error %v", err)
+		return
+	}
+	say("ready")
+	var ok, bad atomic.Int64
+	var wg sync.WaitGroup
+	for range fleetWorkers {
+		wg.Go(func() { fleetOrders(ctx, m, &ok, &bad) })
+	}
+	for ctx.Err() == nil {
+		say("gen %d", m.Status().Generation)
+		pause(ctx, 100*time.Millisecond)
+	}
+	wg.Wait()
+	say("done ok=%d bad=%d", ok.Load(), bad.Load())
+}
+
+func openFleetProcess() (*session.Manager, error) {
+	env := traderapi.Environment{Name: traderapitest.SandboxEnvironment, BaseURL: os.Getenv(botURLEnv), Host: os.Getenv(botHostEnv)}
+	client, err := traderapi.NewClient(env)
+	if err != nil {
+		return nil, err
+	}
+	store, err := keystore.OpenRedis(os.Getenv(fleetRedisEnv), os.Getenv(fleetKeyEnv), keystore.WithSavedBy(os.Getenv(fleetTagEnv)),
+		keystore.WithLockLease(fleetLease), keystore.WithWatchPoll(250*time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	return session.New(session.Config{Client: client, Store: store, Username: testUser, Retry: fleetRetry, Logger: log})
+}
+
+// fleetOrders posts orders through m's transport until ctx ends.
+func fleetOrders(ctx context.Context, m *session.Manager, ok, bad *atomic.Int64) {
+	hc := &http.Client{Transport: m.Transport(nil), Timeout: 5 * time.Second}
+	url := os.Getenv(botURLEnv) + traderapi.PathInsertOrder
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(order))
+		req.Host = os.Getenv(botHostEnv)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			bad.Add(1)
+		default:
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				ok.Add(1)
+			} else {
+				bad.Add(1)
+			}
+		}
+		pause(ctx, 50*time.Millisecond)
+	}
+}
+
+func pause(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// fleetProc is a running fleet process.
+type fleetProc struct {
+	tag   string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	log   *lockedBuffer
+	ready chan struct{}
+	ended chan struct{} // its stdout ended
+
+	mu   sync.Mutex
+	gen  uint64
+	last string
+}
+
+// startFleetProcess starts one fleet process tagged tag with keyFile.
+func startFleetProcess(t *testing.T, x *fleetExchange, redisURL, keyFile, tag string) *fleetProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperFleetProcess$", "-test.timeout=120s")
+	cmd.Env = append(os.Environ(), fleetProcEnv+"=1", botURLEnv+"="+x.URL, botHostEnv+"="+x.Host(),
+		fleetRedisEnv+"="+redisURL, fleetKeyEnv+"="+keyFile, fleetTagEnv+"="+tag)
+	cmd.WaitDelay = 5 * time.Second
+	p := &fleetProc{tag: tag, cmd: cmd, log: &lockedBuffer{}, ready: make(chan struct{}), ended: make(chan struct{})}
+	var err error
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = p.log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go p.read(stdout)
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return p
+}
+
+func (p *fleetProc) read(stdout io.Reader) {
+	defer close(p.ended)
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		_, _ = p.log.Write([]byte(line + "\n"))
+		ev, ok := strings.CutPrefix(line, fleetPrefix)
+		if !ok {
+			continue
+		}
+		p.mu.Lock()
+		p.last = ev
+		if g, isGen := strings.CutPrefix(ev, "gen "); isGen {
+			p.gen, _ = strconv.ParseUint(g, 10, 64)
+		}
+		p.mu.Unlock()
+		if ev == "ready" {
+			close(p.ready)
+		}
+	}
+}
+
+// generation is the generation the process last reported.
+func (p *fleetProc) generation() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gen
+}
+
+// waitReady waits for "ready" and fails on an early end.
+func (p *fleetProc) waitReady(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.ready:
+	case <-p.ended:
+		t.Fatalf("fleet process %s ended before it was ready:\n%s", p.tag, p.log)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("fleet process %s not ready after 30 s:\n%s", p.tag, p.log)
+	}
+}
+
+// finish closes the process's stdin and returns its summary line.
+func (p *fleetProc) finish(t *testing.T) string {
+	t.Helper()
+	_ = p.stdin.Close()
+	<-p.ended
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("fleet process %s: %v\n%s", p.tag, err, p.log)
+	}
+	if out := p.log.String(); strings.Contains(out, "panic") || strings.Contains(out, "DATA RACE") {
+		t.Errorf("fleet process %s panicked or raced:\n%s", p.tag, out)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+// result waits for a process that ends on its own and returns its last
+// line.
+func (p *fleetProc) result(t *testing.T) string {
+	t.Helper()
+	select {
+	case <-p.ended:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("fleet process %s still runs after 60 s:\n%s", p.tag, p.log)
+	}
+	return p.finish(t)
+}

@@ -1,0 +1,90 @@
+package session_test
+
+import (
+	"context"
+	"encoding/json"
+	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// scanRedis reads every key of the Redis at url (SCAN), every value of
+// every type, and fails if any holds one of secrets (or its base64 would
+// be too long to hide: the values are compared as raw strings).
+func scanRedis(t *testing.T, url string, secrets []string) {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx := context.Background()
+	var keys, values int
+	iter := rdb.Scan(ctx, 0, "*", 100).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		keys++
+		for _, v := range redisValues(t, rdb, k) {
+			values++
+			for _, s := range secrets {
+				if s != "" && (strings.Contains(v, s) || strings.Contains(k, s)) {
+					t.Errorf("Redis key %q holds a secret in plain text", k)
+				}
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if keys == 0 {
+		t.Errorf("Redis holds no keys: nothing was scanned")
+	}
+	t.Logf("scanned %d Redis keys, %d values, for %d secrets: none found", keys, values, len(secrets))
+}
+
+// requestSecrets are the password, every refresh token sent and every
+// access token that authorized a request, from the exchange's record.
+func requestSecrets(reqs []traderapitest.Request) []string {
+	out := []string{testPassword.Reveal()}
+	for _, r := range reqs {
+		if a := r.Header.Get("Authorization"); a != "" {
+			out = append(out, a)
+		}
+		var body map[string]any
+		if json.Unmarshal(r.Body, &body) == nil {
+			for _, v := range body {
+				if s, ok := v.(string); ok && len(s) >= 16 {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// redisValues returns every value stored under k, whatever its type.
+func redisValues(t *testing.T, rdb *redis.Client, k string) []string {
+	ctx := context.Background()
+	typ, err := rdb.Type(ctx, k).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch typ {
+	case "string":
+		v, _ := rdb.Get(ctx, k).Result()
+		return []string{v}
+	case "hash":
+		var out []string
+		for f, v := range rdb.HGetAll(ctx, k).Val() {
+			out = append(out, f, v)
+		}
+		return out
+	case "none":
+		return nil
+	}
+	t.Errorf("Redis key %q has type %s, which the scan does not read", k, typ)
+	return nil
+}
