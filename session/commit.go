@@ -25,6 +25,8 @@ func (m *Manager) commit(ctx context.Context, _, next *entry) (*entry, error) {
 		return next, nil
 	case next.Data.adopted:
 		return next, nil
+	case !next.Data.login && m.storeDown.Load():
+		return next, fmt.Errorf("%w: the store was unavailable when the refresh began", ErrNotStored)
 	}
 	rec := m.record(next)
 	err := m.cfg.Store.CompareAndSwap(ctx, m.key(rec.Username), next.Data.stored, rec)

@@ -259,8 +259,11 @@ func (f *processFleet) finish(t *testing.T) {
 	for reason, n := range rej {
 		// Only requests that the SIGSTOPped process had taken a token for
 		// before it stopped may reach the exchange after that token
-		// expired: at most one per goroutine.
-		if reason != "access token expired" || n > fleetWorkers {
+		// expired (at most one per goroutine), and, with 3 s tokens on a
+		// loaded machine, one per process whose lone refresh during the
+		// Redis outage landed at the token's very end (the transport
+		// retried each with a new token).
+		if reason != "access token expired" || n > fleetWorkers+len(f.procs) {
 			t.Errorf("%d orders got a 401 (%s)", n, reason)
 		}
 	}

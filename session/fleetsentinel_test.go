@@ -13,8 +13,9 @@ import (
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
-// TestFleetSentinelFailover: two managers on a Sentinel-managed Redis, 2 s
-// tokens, each running Start with goroutines asking for tokens; the master
+// TestFleetSentinelFailover: two managers on a Sentinel-managed Redis, 6 s
+// tokens (the failover leaves Redis unanswering for a second or more: a
+// shorter token could expire while a check of it is under way), each running Start with goroutines asking for tokens; the master
 // is killed mid-run and the Sentinel promotes the replica. Every token
 // handed out stays valid at the exchange, the managers go on refreshing
 // through the new master (a generation above the failover's is stored
@@ -25,7 +26,7 @@ func TestFleetSentinelFailover(t *testing.T) {
 	}
 	t.Parallel()
 	s := redistest.StartSentinel(t)
-	x := startFleetExchange(t, traderapitest.Options{AccessTTL: 2 * time.Second})
+	x := startFleetExchange(t, traderapitest.Options{AccessTTL: 6 * time.Second})
 	f := &fleet{x: x, url: s.URL(), keyFile: writeRedisKey(t), log: &eventLog{}, writes: &writeTimes{at: map[uint64]time.Time{}}}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

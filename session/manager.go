@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
@@ -21,6 +22,9 @@ type Manager struct {
 	cfg   Config
 	cache *tokencache.Cache[sess]
 	bg    background
+	// storeDown: the store was unavailable when the current refresh
+	// flight took its lock (flights run one at a time).
+	storeDown atomic.Bool
 }
 
 // New returns a Manager with no session; call [Manager.Login] or

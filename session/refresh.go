@@ -34,13 +34,16 @@ func (m *Manager) Refresh(ctx context.Context) error {
 // lock takes the store's cross-process lock for one refresh flight; the
 // token cache holds it through fetch and commit, so that the new record is
 // stored before another process's flight re-reads the store. A lock that
-// cannot be taken (the store is down) is logged and the flight goes on
-// without it.
+// cannot be taken is logged and the flight goes on without it; if the
+// store is unavailable (Redis down), the flight neither reads nor writes
+// it, so that a store failing slowly cannot hold up the refresh: the next
+// flight stores the session again.
 func (m *Manager) lock(ctx context.Context, from *entry) func() {
 	if from == nil {
 		return func() {}
 	}
 	unlock, err := m.cfg.Store.Lock(ctx, m.key(from.Data.username))
+	m.storeDown.Store(errors.Is(err, keystore.ErrUnavailable))
 	if err != nil {
 		m.cfg.Logger.Warn("refreshing without the store's lock", "env", m.cfg.Environment, "error", err)
 		return func() {}
@@ -80,6 +83,9 @@ func (m *Manager) fetch(ctx context.Context, from *entry) (*entry, error) {
 // logged and the refresh goes on with what this process holds.
 func (m *Manager) reread(ctx context.Context, from *entry) (sess, *entry, error) {
 	d := from.Data
+	if m.storeDown.Load() {
+		return d, nil, nil
+	}
 	rec, err := m.cfg.Store.Get(ctx, m.key(d.username))
 	switch {
 	case errors.Is(err, keystore.ErrNotFound):
