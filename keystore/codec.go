@@ -33,6 +33,7 @@ type wireRecord struct {
 	Gen   uint64 `json:"gen,omitempty"`
 	AL    int64  `json:"al,omitempty"` // access lifetime, milliseconds
 	OTS   int64  `json:"ots,omitempty"`
+	LO    bool   `json:"lo,omitempty"`
 }
 
 // Encode returns the wire form of r: compact JSON with a version field,
@@ -52,7 +53,7 @@ func Encode(r *Record) ([]byte, error) {
 		RT: r.RefreshToken.Reveal(), RX: formatTime(r.RefreshExpiry),
 		AT: r.AccessToken.Reveal(), AX: formatTime(r.AccessExpiry),
 		OTP: r.OTPAuthURL.Reveal(), MFA: r.MFA, Saved: formatTime(r.SavedAt),
-		Gen: r.Generation, AL: r.AccessLifetime.Milliseconds(), OTS: r.LastOTPStep,
+		Gen: r.Generation, AL: r.AccessLifetime.Milliseconds(), OTS: r.LastOTPStep, LO: r.LoggedOut,
 	}
 	var buf bytes.Buffer
 	e := json.NewEncoder(&buf)
@@ -105,6 +106,7 @@ func Decode(b []byte) (*Record, error) {
 		MFA:          w.MFA,
 		Generation:   w.Gen,
 		LastOTPStep:  w.OTS,
+		LoggedOut:    w.LO,
 	}
 	if w.AL < 0 || w.OTS < 0 {
 		return nil, corrupt("field \"al\" or \"ots\" is negative")

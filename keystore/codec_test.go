@@ -14,6 +14,8 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	for _, r := range []*Record{
 		testRecord("preprod", "alice"),
 		{Environment: "prod", Username: "bob"},
+		{Environment: "prod", Username: "carol", Generation: 1795978930397522189, AccessLifetime: 6 * time.Second,
+			LastOTPStep: 59932631, LoggedOut: true, MFA: true},
 		{Environment: "dev01", Username: "名前 with spaces & <html>", OTPAuthURL: testOTPURL,
 			SavedAt: time.Date(2029, 5, 6, 7, 8, 9, 123456789, zone)},
 	} {

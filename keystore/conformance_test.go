@@ -42,7 +42,9 @@ func sameRecord(t *testing.T, got, want *Record) {
 	if got.Environment != want.Environment || got.Username != want.Username ||
 		got.RefreshToken != want.RefreshToken || !got.RefreshExpiry.Equal(want.RefreshExpiry) ||
 		got.AccessToken != want.AccessToken || !got.AccessExpiry.Equal(want.AccessExpiry) ||
-		got.OTPAuthURL != want.OTPAuthURL || !got.SavedAt.Equal(want.SavedAt) {
+		got.OTPAuthURL != want.OTPAuthURL || !got.SavedAt.Equal(want.SavedAt) ||
+		got.Generation != want.Generation || got.AccessLifetime != want.AccessLifetime ||
+		got.LastOTPStep != want.LastOTPStep || got.LoggedOut != want.LoggedOut || got.MFA != want.MFA {
 		t.Fatalf("record mismatch:\n got %s (rt %q, at %q)\nwant %s (rt %q, at %q)",
 			got, got.RefreshToken.Reveal(), got.AccessToken.Reveal(), want, want.RefreshToken.Reveal(), want.AccessToken.Reveal())
 	}

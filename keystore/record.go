@@ -42,6 +42,12 @@ type Record struct {
 	// unknown), so that a process resuming the session refreshes it at the
 	// same point as the process that stored it.
 	AccessLifetime time.Duration
+	// LoggedOut marks the record a logout left in place of a session: no
+	// tokens, so that every process sharing the store learns the session
+	// was logged out (a record that is simply gone may be a store that
+	// lost its data). A record without tokens and without LoggedOut is
+	// a session that ended (its refresh token was rejected or expired).
+	LoggedOut bool
 	// LastOTPStep is the last TOTP time step (Unix time / period) a login
 	// or confirmation of this user used, so that no process offers the
 	// same one-time code twice (0: none recorded).
@@ -73,6 +79,9 @@ func (r Record) String() string {
 	}
 	if r.Generation != 0 {
 		fmt.Fprintf(&b, ", Generation: %d", r.Generation)
+	}
+	if r.LoggedOut {
+		b.WriteString(", LoggedOut: true")
 	}
 	if !r.SavedAt.IsZero() {
 		b.WriteString(", SavedAt: " + r.SavedAt.Format(time.RFC3339))

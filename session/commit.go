@@ -20,7 +20,9 @@ func (m *Manager) commit(ctx context.Context, _, next *entry) (*entry, error) {
 	switch {
 	case next.Err != nil:
 		if errors.Is(next.Err, ErrSessionExpired) && !next.Data.adopted {
-			m.entomb(ctx, next.Data)
+			if err := m.bury(ctx, next.Data, false); err != nil {
+				m.cfg.Logger.Warn("could not mark the stored session ended", "env", m.cfg.Environment, "error", err)
+			}
 		}
 		return next, nil
 	case next.Data.adopted:
@@ -33,7 +35,7 @@ func (m *Manager) commit(ctx context.Context, _, next *entry) (*entry, error) {
 	var ce *keystore.ConflictError
 	if errors.As(err, &ce) {
 		if !next.Data.login {
-			return m.lost(ce.Current, next)
+			return m.lost(ctx, ce.Current, next)
 		}
 		if rec.Generation <= generation(ce.Current) {
 			rec.Generation = generation(ce.Current) + 1
@@ -50,10 +52,12 @@ func (m *Manager) commit(ctx context.Context, _, next *entry) (*entry, error) {
 }
 
 // lost handles a refresh whose write lost to another process: its newer
-// record is adopted; a removed record means a logout elsewhere.
-func (m *Manager) lost(current *keystore.Record, next *entry) (*entry, error) {
+// record (or tombstone) is adopted; a record that is gone (the store lost
+// it) is written again.
+func (m *Manager) lost(ctx context.Context, current *keystore.Record, next *entry) (*entry, error) {
 	if current == nil {
-		return m.ended(next.Data, fmt.Errorf("the stored session of %q in %s was removed (logged out elsewhere): %w", next.Data.username, m.cfg.Environment, ErrNotLoggedIn)), nil
+		next.Data.stored = nil
+		return m.commit(ctx, nil, next)
 	}
 	if current.Generation < next.Data.gen {
 		return next, fmt.Errorf("%w: another process stored an older state meanwhile", ErrNotStored)

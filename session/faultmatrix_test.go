@@ -288,8 +288,8 @@ func faultLogout(t *testing.T, row faultRow) {
 	if n := f.srv.Calls(traderapi.PathLogout); n != 1 {
 		t.Errorf("logout calls = %d, want 1: the library does not retry a logout", n)
 	}
-	if _, err := f.stored(t); !errors.Is(err, keystore.ErrNotFound) {
-		t.Errorf("stored session after logout: %v, want ErrNotFound", err)
+	if rec, err := f.stored(t); err != nil || !rec.LoggedOut || rec.RefreshToken != "" || rec.AccessToken != "" {
+		t.Errorf("stored session after logout: %v, want a logged-out record without tokens", err)
 	}
 	if _, err := f.m.Token(t.Context()); !errors.Is(err, session.ErrNotLoggedIn) {
 		t.Errorf("Token after logout = %v, want ErrNotLoggedIn", err)

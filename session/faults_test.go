@@ -135,9 +135,7 @@ func TestLogoutWhenServerUnreachable(t *testing.T) {
 	if !errors.Is(err, session.ErrNotRevoked) || !errors.Is(err, traderapi.ErrUnreachable) {
 		t.Fatalf("Logout with the server unreachable = %v, want ErrNotRevoked wrapping ErrUnreachable", err)
 	}
-	if _, err := storedRecord(t, f.store, f.m.Environment()); !errors.Is(err, keystore.ErrNotFound) {
-		t.Fatalf("local session not wiped: %v", err)
-	}
+	wantLoggedOut(t, f.store, keystore.Key{Environment: f.m.Environment(), Username: testUser})
 }
 
 // TestBackgroundRefresher: with Start, tokens are refreshed as they go stale

@@ -60,7 +60,9 @@ func (m *Manager) followUser(ctx context.Context, w watcher, user string) {
 }
 
 // sync re-reads the stored record and adopts what it says, if it is newer
-// than what this process holds.
+// than what this process holds. A record that is gone (a store that lost
+// its data: Redis restarted empty) is stored again from this process's
+// state while its token is valid; a logout leaves a tombstone instead.
 func (m *Manager) sync(ctx context.Context, user string) {
 	cur := m.cache.Current()
 	if cur == nil || cur.Data.final {
@@ -69,14 +71,20 @@ func (m *Manager) sync(ctx context.Context, user string) {
 	rec, err := m.cfg.Store.Get(ctx, m.key(user))
 	switch {
 	case errors.Is(err, keystore.ErrNotFound):
-		if cur.Err == nil && cur.Data.stored != nil {
-			m.adopt(cur, m.ended(cur.Data, m.loggedOutElsewhere(cur.Data)))
+		if cur.Usable() && cur.Data.stored != nil {
+			m.restore(ctx, cur)
 		}
 	case err != nil:
 		m.cfg.Logger.Warn("could not re-read the stored session", "env", m.cfg.Environment, "error", err)
 	case rec.Generation > cur.Data.gen:
 		m.adopt(cur, m.fromRecord(rec))
 	}
+}
+
+// restore stores e's state again where the store lost it.
+func (m *Manager) restore(ctx context.Context, e *entry) {
+	err := m.cfg.Store.CompareAndSwap(ctx, m.key(e.Data.username), nil, m.record(e))
+	m.cfg.Logger.Warn("the stored session was gone (did the store lose its data?): stored it again", "env", m.cfg.Environment, "error", err)
 }
 
 // adopt publishes e in place of from, unless something else was published
@@ -87,32 +95,33 @@ func (m *Manager) adopt(from, e *entry) {
 	}
 }
 
-func (m *Manager) loggedOutElsewhere(d sess) error {
-	return fmt.Errorf("the stored session of %q in %s was removed (logged out elsewhere): %w", d.username, m.cfg.Environment, ErrNotLoggedIn)
-}
-
 // tombstone is the record an ended session leaves in the store: no tokens,
 // a generation above the session's, so that every process sharing the
-// store learns that the session ended (and not that someone logged out).
-func (m *Manager) tombstone(d sess) *keystore.Record {
-	return &keystore.Record{Environment: m.cfg.Environment, Username: d.username, Generation: d.gen + 1, SavedAt: wall(m.cfg.Now())}
+// store learns that the session ended, and why (loggedOut: a logout;
+// otherwise its refresh token was rejected or expired).
+func (m *Manager) tombstone(d sess, loggedOut bool) *keystore.Record {
+	return &keystore.Record{Environment: m.cfg.Environment, Username: d.username, Generation: d.gen + 1,
+		LoggedOut: loggedOut, SavedAt: wall(m.cfg.Now())}
 }
 
-// entomb replaces the stored record of the ended session d with its
+// bury replaces the stored record of the ended session d with its
 // tombstone: the record it was built from or, if another process has
-// refreshed the same session since, that one. A newer login stays.
-func (m *Manager) entomb(ctx context.Context, d sess) {
+// refreshed the same session since (same refresh token), that one; over a
+// record that is gone or another tombstone too. A newer login stays.
+func (m *Manager) bury(ctx context.Context, d sess, loggedOut bool) error {
 	ctx = context.WithoutCancel(ctx)
 	k := m.key(d.username)
-	err := m.cfg.Store.CompareAndSwap(ctx, k, d.stored, m.tombstone(d))
+	err := m.cfg.Store.CompareAndSwap(ctx, k, d.stored, m.tombstone(d, loggedOut))
 	var ce *keystore.ConflictError
-	if errors.As(err, &ce) && ce.Current != nil && ce.Current.RefreshToken == d.refresh {
-		d.gen = max(d.gen, ce.Current.Generation)
-		err = m.cfg.Store.CompareAndSwap(ctx, k, ce.Current, m.tombstone(d))
+	if errors.As(err, &ce) && (ce.Current == nil || ce.Current.RefreshToken == d.refresh || isTombstone(ce.Current)) {
+		d.gen = max(d.gen, generation(ce.Current))
+		err = m.cfg.Store.CompareAndSwap(ctx, k, ce.Current, m.tombstone(d, loggedOut))
 	}
-	if err != nil && !errors.As(err, &ce) {
-		m.cfg.Logger.Warn("could not mark the stored session ended", "env", m.cfg.Environment, "error", err)
+	if errors.As(err, &ce) {
+		m.cfg.Logger.Info("kept the stored session: another process stored a newer login", "env", m.cfg.Environment, "user", d.username)
+		return nil
 	}
+	return err
 }
 
 // isTombstone reports whether rec is an ended session's record.
@@ -121,8 +130,12 @@ func isTombstone(rec *keystore.Record) bool { return rec.RefreshToken == "" }
 // endedFromTombstone is the error of a session whose record is a
 // tombstone.
 func (m *Manager) endedFromTombstone(rec *keystore.Record) error {
+	at := rec.SavedAt.Format(time.RFC3339)
+	if rec.LoggedOut {
+		return fmt.Errorf("the session of %q in %s was logged out at %s: %w", rec.Username, m.cfg.Environment, at, ErrNotLoggedIn)
+	}
 	return &ExpiredError{Environment: m.cfg.Environment, Username: rec.Username,
-		Cause: fmt.Errorf("the session ended at %s (its refresh token was rejected or expired)", rec.SavedAt.Format(time.RFC3339))}
+		Cause: fmt.Errorf("the session ended at %s (its refresh token was rejected or expired)", at)}
 }
 
 // sleep waits d or until ctx ends; it reports whether d passed.

@@ -42,9 +42,7 @@ func TestLoginStoresSessionAndLogoutRevokes(t *testing.T) {
 	if n := f.srv.Calls(traderapi.PathLogout); n != 1 {
 		t.Errorf("logout calls = %d, want 1", n)
 	}
-	if _, err := storedRecord(t, f.store, env); !errors.Is(err, keystore.ErrNotFound) {
-		t.Errorf("stored session after logout: err = %v, want ErrNotFound", err)
-	}
+	wantLoggedOut(t, f.store, keystore.Key{Environment: env, Username: testUser})
 	if _, err := f.m.Token(t.Context()); !errors.Is(err, session.ErrNotLoggedIn) {
 		t.Errorf("Token after logout: %v, want ErrNotLoggedIn", err)
 	}
@@ -228,9 +226,7 @@ func TestResumeExpiredStoredSession(t *testing.T) {
 	if err := m2.Resume(t.Context()); !errors.Is(err, session.ErrSessionExpired) {
 		t.Fatalf("Resume of an expired session = %v, want ErrSessionExpired", err)
 	}
-	if _, err := storedRecord(t, f.store, f.m.Environment()); !errors.Is(err, keystore.ErrNotFound) {
-		t.Fatalf("expired session still stored: %v", err)
-	}
+	wantTombstone(t, f.store, f.m.Environment())
 }
 
 func TestChangePasswordAndRegister(t *testing.T) {

@@ -5,24 +5,25 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // Logout ends the session: from this call on no refresh in flight publishes
 // or stores anything and [Config.Relogin] is not called; it revokes the
-// tokens on the server and removes the stored session (only the record of
-// this session: a newer login stored by another process stays). It
-// refreshes first only when the access token has already expired (the
-// revoke needs a valid one). If the server does not confirm the revoke the
-// error matches [ErrNotRevoked]; if the stored session could not be
-// removed, the error says so and wraps the store's error.
+// tokens on the server and replaces the stored session with a logged-out
+// tombstone, a record without tokens (only the record of this session: a
+// newer login stored by another process stays), from which every process
+// sharing the store learns of the logout. It refreshes first only when the
+// access token has already expired (the revoke needs a valid one). If the
+// server does not confirm the revoke the error matches [ErrNotRevoked]; if
+// the stored session could not be replaced, the error matches
+// [ErrNotStored] and wraps the store's error.
 func (m *Manager) Logout(ctx context.Context) error {
 	e := m.cache.Current()
 	if e == nil || (e.Err != nil && !errors.Is(e.Err, tokencache.ErrClosed)) {
 		if err := m.Resume(ctx); errors.Is(err, ErrSessionExpired) {
-			return m.removeTombstone(ctx)
+			return m.buryExpired(ctx)
 		} else if err != nil {
 			return err
 		}
@@ -35,7 +36,7 @@ func (m *Manager) Logout(ctx context.Context) error {
 		return err
 	}
 	revokeErr := m.revoke(ctx, e)
-	if err := m.removeStored(ctx, e.Data); err != nil {
+	if err := m.bury(ctx, e.Data, true); err != nil {
 		return fmt.Errorf("logged out on the server, but the stored session could not be removed: %w: %w", ErrNotStored, err)
 	}
 	if revokeErr != nil {
@@ -74,27 +75,9 @@ func (m *Manager) revoke(ctx context.Context, e *entry) error {
 	return err
 }
 
-// removeStored deletes the stored record of session d: the record it was
-// built from or, if another process has refreshed the same session since
-// (same refresh token), that one. A newer login's record stays.
-func (m *Manager) removeStored(ctx context.Context, d sess) error {
-	ctx = context.WithoutCancel(ctx)
-	k := m.key(d.username)
-	err := m.cfg.Store.CompareAndDelete(ctx, k, d.stored)
-	var ce *keystore.ConflictError
-	if errors.As(err, &ce) && ce.Current != nil && ce.Current.RefreshToken == d.refresh {
-		err = m.cfg.Store.CompareAndDelete(ctx, k, ce.Current)
-	}
-	if errors.As(err, &ce) {
-		m.cfg.Logger.Info("kept the stored session: another process stored a newer login", "env", m.cfg.Environment, "user", d.username)
-		return nil
-	}
-	return err
-}
-
-// removeTombstone removes the record an ended session left, so that the
-// user's logout leaves nothing behind; there is nothing to revoke.
-func (m *Manager) removeTombstone(ctx context.Context) error {
+// buryExpired marks the record of a session that had already ended as
+// logged out; there is nothing to revoke.
+func (m *Manager) buryExpired(ctx context.Context) error {
 	user, err := m.resumeUser(ctx)
 	if err != nil {
 		return nil
@@ -103,5 +86,5 @@ func (m *Manager) removeTombstone(ctx context.Context) error {
 	if err != nil || !isTombstone(rec) {
 		return nil
 	}
-	return m.removeStored(ctx, sess{username: user, stored: rec})
+	return m.bury(ctx, sess{username: user, stored: rec, gen: rec.Generation}, true)
 }

@@ -177,7 +177,7 @@ func (m *Manager) Resume(ctx context.Context) error {
 	}
 	if !rec.RefreshExpiry.IsZero() && !m.cfg.Now().Before(rec.RefreshExpiry) {
 		err := fmt.Errorf("the stored session of %q expired at %s: %w", username, rec.RefreshExpiry.Format(time.RFC3339), ErrSessionExpired)
-		m.removeStored(ctx, sess{username: username, refresh: rec.RefreshToken, stored: rec})
+		_ = m.bury(ctx, sess{username: username, refresh: rec.RefreshToken, stored: rec, gen: rec.Generation}, false)
 		return err
 	}
 	if _, err := m.cache.Replace(ctx, m.cache.Epoch(), m.fromRecord(rec)); err != nil {

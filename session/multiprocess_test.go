@@ -364,9 +364,7 @@ func twoProcesses(t *testing.T, relogin bool) {
 	if n := srv.Calls(traderapi.PathLogin); n != 1 {
 		t.Errorf("login calls = %d, want 1", n)
 	}
-	if _, err := store.Get(t.Context(), key); !errors.Is(err, keystore.ErrNotFound) {
-		t.Errorf("stored session after the session ended: %v, want ErrNotFound", err)
-	}
+	wantLoggedOut(t, store, key)
 }
 
 // checkRelogin: the bot logged in again once, its new session is in the

@@ -51,9 +51,7 @@ func TestRefreshInFlightDoesNotUndoLogout(t *testing.T) {
 	if _, err := f.m.Token(t.Context()); !errors.Is(err, session.ErrNotLoggedIn) {
 		t.Fatalf("Token after Logout = %v, want ErrNotLoggedIn", err)
 	}
-	if _, err := storedRecord(t, f.store, f.m.Environment()); !errors.Is(err, keystore.ErrNotFound) {
-		t.Fatalf("stored session after Logout: %v, want none", err)
-	}
+	wantLoggedOut(t, f.store, keystore.Key{Environment: f.m.Environment(), Username: testUser})
 	if n, l := relogins.Load(), f.srv.Calls(traderapi.PathLogin); n != 0 || l != 1 {
 		t.Fatalf("relogins %d, login calls %d after Logout; want 0 and 1", n, l)
 	}
@@ -161,5 +159,28 @@ func TestExpiredRefreshTokenDoesNotDeleteNewerLogin(t *testing.T) {
 	rec, err := store.Get(t.Context(), key)
 	if err != nil || rec.RefreshToken != newer.RefreshToken {
 		t.Fatalf("the CLI's newer login is gone from the store (%v)", err)
+	}
+}
+
+// TestStoreThatLostTheRecordIsRefilled: a store that lost the session's
+// record (a Redis restarted empty) does not end the session: the next
+// refresh stores it again. Only a logout's tombstone ends it.
+func TestStoreThatLostTheRecordIsRefilled(t *testing.T) {
+	t.Parallel()
+	f := setup(t, traderapitest.Options{}, session.Config{})
+	f.login(t)
+	key := keystore.Key{Environment: f.m.Environment(), Username: testUser}
+	if err := f.store.Delete(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.Refresh(t.Context()); err != nil {
+		t.Fatalf("Refresh after the store lost the record: %v", err)
+	}
+	tok, err := f.m.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := f.store.Get(t.Context(), key); err != nil || rec.AccessToken != tok {
+		t.Fatalf("the session was not stored again (%v)", err)
 	}
 }

@@ -90,7 +90,8 @@ func (m *Manager) reread(ctx context.Context, from *entry) (sess, *entry, error)
 	switch {
 	case errors.Is(err, keystore.ErrNotFound):
 		if d.stored != nil {
-			return d, m.ended(d, m.loggedOutElsewhere(d)), nil
+			m.cfg.Logger.Warn("the stored session was gone (did the store lose its data?): storing it again", "env", m.cfg.Environment)
+			d.stored = nil
 		}
 		return d, nil, nil
 	case err != nil:

@@ -92,3 +92,15 @@ func wantTombstone(t *testing.T, s *keystore.Memory, env string) {
 		t.Fatalf("the ended session's record: %v, want a tombstone without tokens", err)
 	}
 }
+
+// wantLoggedOut: the session's record is the tombstone a logout leaves: no
+// token, marked logged out.
+func wantLoggedOut(t *testing.T, s interface {
+	Get(context.Context, keystore.Key) (*keystore.Record, error)
+}, k keystore.Key) {
+	t.Helper()
+	rec, err := s.Get(context.Background(), k)
+	if err != nil || !rec.LoggedOut || rec.RefreshToken != "" || rec.AccessToken != "" {
+		t.Fatalf("the stored session after logout: %v, want a logged-out record without tokens", err)
+	}
+}
