@@ -91,7 +91,7 @@ func (a *app) printRedisStatus(rs *keystore.RedisStatus) {
 		fmt.Fprintf(w, "generation:  none stored\n")
 	} else {
 		fmt.Fprintf(w, "generation:  %d (key %s)\n", rs.Generation, rs.KeyID)
-		fmt.Fprintf(w, "saved:       %s by %s\n", when(now, rs.SavedAt), or(rs.SavedBy, "(unknown)"))
+		fmt.Fprintf(w, "saved:       %s (%s ago) by %s\n", clock(rs.SavedAt), shortDuration(max(now.Sub(rs.SavedAt), 0)), or(rs.SavedBy, "(unknown)"))
 	}
 	if rs.Locked {
 		fmt.Fprintf(w, "lock:        held by %s for %s more (a refresh is running)\n", or(rs.LockHolder, "(unknown)"), rs.LockTTL.Round(time.Millisecond))
