@@ -166,8 +166,9 @@ func TestRedisKeystoreErrors(t *testing.T) {
 	f.vars["PMX_REDIS_URL"] = srv.URL()
 
 	srv.Kill()
-	for _, cmd := range []string{"token", "status", "refresh", "logout"} {
-		r := f.run(t, "", cmd)
+	for _, args := range [][]string{{"token"}, {"status"}, {"refresh"}, {"logout"}, {"login", "--password-stdin"}} {
+		cmd := args[0]
+		r := f.run(t, testPassword+"\n", args...)
 		wantCode(t, r, exitFailure, "redis at "+srv.URL(), "check that Redis is up")
 		if strings.Count(r.err, "hint") > 1 {
 			t.Errorf("%s: more than one hint:\n%s", cmd, r.err)
