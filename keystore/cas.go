@@ -57,9 +57,6 @@ func (m *Memory) CompareAndDelete(ctx context.Context, k Key, old *Record) error
 		return err
 	}
 	delete(m.records, k)
-	if k.Item == ItemSession && m.last[k.Environment] == k.Username {
-		delete(m.last, k.Environment)
-	}
 	return nil
 }
 

@@ -177,8 +177,7 @@ func (f *File) write(d string, k Key, b []byte) error {
 	return nil
 }
 
-// Delete removes the entry under k; deleting the last user's session
-// forgets the last user.
+// Delete removes the entry under k; the last user is kept.
 func (f *File) Delete(ctx context.Context, k Key) error {
 	k, err := k.normalize()
 	if err != nil {
@@ -198,25 +197,10 @@ func (f *File) Delete(ctx context.Context, k Key) error {
 	return f.remove(d, k)
 }
 
-// remove deletes k's file and, for the last user's session, the last user;
-// the caller holds the exclusive lock.
+// remove deletes k's file, keeping the last user; the caller holds the
+// exclusive lock.
 func (f *File) remove(d string, k Key) error {
-	if err := removeSynced(d, fileName(k.Username, k.Item)); err != nil {
-		return err
-	}
-	if k.Item != ItemSession {
-		return nil
-	}
-	// Re-read the last user under the lock: another process may have
-	// stored a session since.
-	last, err := readLastUser(d)
-	if err != nil || last != k.Username {
-		if errors.Is(err, ErrNotFound) {
-			err = nil
-		}
-		return err
-	}
-	return removeSynced(d, lastUserFile)
+	return removeSynced(d, fileName(k.Username, k.Item))
 }
 
 // LastUser returns the username of the session last stored for env.

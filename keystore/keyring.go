@@ -229,8 +229,7 @@ func (k *Keyring) set(ctx context.Context, key Key, r *Record) error {
 }
 
 // Delete removes the entry under key; an absent entry is not an error.
-// Deleting the last user's session forgets the last user. It takes the
-// write lock file, as Set does.
+// The last user is kept. It takes the write lock file, as Set does.
 func (k *Keyring) Delete(ctx context.Context, key Key) error {
 	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
 	if err != nil {
@@ -253,22 +252,6 @@ func (k *Keyring) delete(ctx context.Context, key Key) error {
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return wrapOp("deleting", key, err)
-	}
-	if key.Item != ItemSession {
-		return nil
-	}
-	last, err := k.lastUser(ctx, key.Environment)
-	if err != nil || last != key.Username {
-		if errors.Is(err, ErrNotFound) {
-			err = nil
-		}
-		return err
-	}
-	_, err = call(ctx, k, func() (struct{}, error) {
-		return struct{}{}, k.kc.Delete(k.lastUserService(key.Environment), lastUserAccount)
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("keystore: forgetting the last user of %s: %w", key.Environment, err)
 	}
 	return nil
 }

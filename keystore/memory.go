@@ -86,9 +86,6 @@ func (m *Memory) Delete(ctx context.Context, k Key) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.records, k)
-	if k.Item == ItemSession && m.last[k.Environment] == k.Username {
-		delete(m.last, k.Environment)
-	}
 	return nil
 }
 

@@ -57,12 +57,6 @@ redis.call('SPUBLISH', ARGV[3], 'deleted')
 return {'ok'}
 `)
 
-// forgetLastScript deletes KEYS[1] if it holds ARGV[1].
-var forgetLastScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
-
 // writeArgs is an encrypted record ready for writeScript.
 type writeArgs struct {
 	gen     uint64
@@ -159,14 +153,12 @@ func (s *Redis) CompareAndSwap(ctx context.Context, k Key, old, r *Record) error
 }
 
 // CompareAndDelete removes the entry under k only if its generation is
-// old's; an absent entry is not an error. It publishes a change notice.
+// old's; an absent entry is not an error. It publishes a change notice
+// and keeps the last user.
 func (s *Redis) CompareAndDelete(ctx context.Context, k Key, old *Record) error {
 	k, err := k.normalize()
 	if err != nil {
 		return err
 	}
-	if err := s.remove(ctx, k, true, old); err != nil {
-		return err
-	}
-	return s.forgetLastUser(ctx, k)
+	return s.remove(ctx, k, true, old)
 }

@@ -141,29 +141,14 @@ func (s *Redis) setLastUser(ctx context.Context, k Key) error {
 	return nil
 }
 
-// Delete removes the entry under k (publishing a change notice) and
-// forgets the last user if it was k's.
+// Delete removes the entry under k (publishing a change notice); the
+// environment's last user is kept.
 func (s *Redis) Delete(ctx context.Context, k Key) error {
 	k, err := k.normalize()
 	if err != nil {
 		return err
 	}
-	if err := s.remove(ctx, k, false, nil); err != nil {
-		return err
-	}
-	return s.forgetLastUser(ctx, k)
-}
-
-// forgetLastUser drops the environment's last user if it is k's.
-func (s *Redis) forgetLastUser(ctx context.Context, k Key) error {
-	if k.Item != ItemSession {
-		return nil
-	}
-	err := forgetLastScript.Run(ctx, s.rdb, []string{s.lastKey(k.Environment)}, k.Username).Err()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return s.fail("forget last user of", k, err)
-	}
-	return nil
+	return s.remove(ctx, k, false, nil)
 }
 
 // LastUser returns the username of the session last stored for env.

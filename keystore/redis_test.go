@@ -93,8 +93,8 @@ func TestRedisCompareAndSwapFencing(t *testing.T) {
 	}
 	_, err = a.Get(ctx, k)
 	wantNotFound(t, err)
-	if _, err := a.LastUser(ctx, env); !errors.Is(err, ErrNotFound) {
-		t.Errorf("last user after the delete: %v", err)
+	if u, err := a.LastUser(ctx, env); err != nil || u != "alice" {
+		t.Errorf("last user after the delete: %q, %v; want alice (kept)", u, err)
 	}
 	if err := a.CompareAndSwap(ctx, k, cur, genRecord(env, "alice", 5)); !errors.As(err, &ce) || ce.Current != nil {
 		t.Fatalf("swap over a deleted entry: %v, want a conflict with nothing stored", err)

@@ -50,8 +50,9 @@ type Store interface {
 	// Environment and Username must be empty or equal to the key's.
 	Set(ctx context.Context, k Key, r *Record) error
 	// Delete removes the entry under k; deleting an absent entry is not an
-	// error. Deleting the session of the environment's last user also
-	// forgets the last user.
+	// error. The environment's last user is kept, even when it is k's: a
+	// logout ends the session, and the next login still defaults to the
+	// user who logged out.
 	Delete(ctx context.Context, k Key) error
 	// LastUser returns the username of the session last stored for env, or
 	// an error matching [ErrNotFound] when there is none.
@@ -67,7 +68,7 @@ type Store interface {
 	CompareAndSwap(ctx context.Context, k Key, old, r *Record) error
 	// CompareAndDelete removes the entry under k only if it still holds old
 	// ([Same]); otherwise it returns a [*ConflictError]. An absent entry is
-	// not an error.
+	// not an error. Like Delete, it keeps the last user.
 	CompareAndDelete(ctx context.Context, k Key, old *Record) error
 	// Lock takes the store's cross-process lock on k, held until unlock is
 	// called: one holder at a time among the goroutines and processes that

@@ -1,10 +1,14 @@
 package session
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -19,6 +23,13 @@ const (
 	EnvHost        = "PMX_HOST"     // --host: the Host header to send instead of the environment's
 	EnvUsername    = "PMX_USERNAME" // --username: default the environment's last user
 	EnvKeystore    = keystore.EnvBackend
+	// EnvRedisURL is the Redis of the redis keystore (--redis-url), in a
+	// form [keystore.ParseRedisURL] reads: redis://, rediss://,
+	// redis-sentinel:// or redis-cluster://. It may hold a password.
+	EnvRedisURL = "PMX_REDIS_URL"
+	// EnvRedisKeyFile is the file holding the key that encrypts the
+	// records of the redis keystore (--redis-key-file).
+	EnvRedisKeyFile = "PMX_REDIS_KEY_FILE"
 	// EnvConfigHome is where the file keystore lives on Linux and the BSDs
 	// ($XDG_CONFIG_HOME/pmx-login), when it is an absolute path.
 	EnvConfigHome = "XDG_CONFIG_HOME"
@@ -32,14 +43,17 @@ var (
 	// ErrUnknownEnvironment: the environment is none of dev01, preprod and
 	// prod, and no base URL was given to make it a custom one.
 	ErrUnknownEnvironment = errors.New("unknown environment")
-	// ErrUnknownKeystore: the keystore backend is none of keyring, file
-	// and memory.
+	// ErrUnknownKeystore: the keystore backend is none of keyring, file,
+	// redis and memory.
 	ErrUnknownKeystore = errors.New("unknown keystore backend")
+	// ErrRedisSettings: the redis keystore lacks its URL or key file.
+	ErrRedisSettings = errors.New("incomplete redis keystore settings")
 )
 
 // Settings say where a session is: the exchange environment, the user and
 // the keystore. They are pmx-login's global options (--env, --base-url,
-// --host, --username, --keystore); [SettingsFromEnv] fills them from the
+// --host, --username, --keystore, --redis-url, --redis-key-file);
+// [SettingsFromEnv] fills them from the
 // same environment variables, and a program with its own flags sets the
 // fields over that. The zero value means preprod, the last user and the
 // OS keychain.
@@ -52,8 +66,16 @@ type Settings struct {
 	BaseURL, Host string
 	// Username is the user to resume; empty means the environment's last.
 	Username string
-	// Keystore is the backend: keyring (also ""), file or memory.
+	// Keystore is the backend: keyring (also ""), file, redis or memory.
 	Keystore string
+	// RedisURL and RedisKeyFile are where the redis keystore is and the
+	// file of the key that encrypts its records ([keystore.OpenRedis]).
+	// RedisURL may hold a password: never print it (a
+	// [keystore.RedisURL] prints without it).
+	RedisURL, RedisKeyFile string
+	// RedisOptions are added to the redis keystore's defaults
+	// ([keystore.WithSavedBy] hostname/pid).
+	RedisOptions []keystore.RedisOption
 	// ConfigHome is $XDG_CONFIG_HOME: on Linux and the BSDs, an absolute
 	// ConfigHome puts the file keystore in ConfigHome/pmx-login; otherwise
 	// it is in [keystore.DefaultDir].
@@ -61,27 +83,33 @@ type Settings struct {
 }
 
 // SettingsFromEnv reads [Settings] through getenv (os.Getenv, or a test's
-// map): PMX_ENV, PMX_BASE_URL, PMX_HOST, PMX_USERNAME, PMX_KEYSTORE and
-// XDG_CONFIG_HOME. It does not check them; [Settings.Config] does.
+// map): PMX_ENV, PMX_BASE_URL, PMX_HOST, PMX_USERNAME, PMX_KEYSTORE,
+// PMX_REDIS_URL, PMX_REDIS_KEY_FILE and XDG_CONFIG_HOME. It does not check
+// them; [Settings.Config] does.
 func SettingsFromEnv(getenv func(string) string) Settings {
 	return Settings{
-		Env:        getenv(EnvEnvironment),
-		BaseURL:    getenv(EnvBaseURL),
-		Host:       getenv(EnvHost),
-		Username:   getenv(EnvUsername),
-		Keystore:   getenv(EnvKeystore),
-		ConfigHome: getenv(EnvConfigHome),
+		Env:          getenv(EnvEnvironment),
+		BaseURL:      getenv(EnvBaseURL),
+		Host:         getenv(EnvHost),
+		Username:     getenv(EnvUsername),
+		Keystore:     getenv(EnvKeystore),
+		RedisURL:     getenv(EnvRedisURL),
+		RedisKeyFile: getenv(EnvRedisKeyFile),
+		ConfigHome:   getenv(EnvConfigHome),
 	}
 }
 
-// Environment returns the named environment with BaseURL and Host applied.
-// An unknown name without a BaseURL is an error matching
-// [ErrUnknownEnvironment].
+// EnvironmentName is Env as a session is kept under: trimmed, lower
+// case, [DefaultEnvironment] when empty.
+func (s Settings) EnvironmentName() string {
+	return cmp.Or(strings.ToLower(strings.TrimSpace(s.Env)), DefaultEnvironment)
+}
+
+// Environment returns the named environment (names are not case
+// sensitive) with BaseURL and Host applied. An unknown name without a
+// BaseURL is an error matching [ErrUnknownEnvironment].
 func (s Settings) Environment() (traderapi.Environment, error) {
-	name := s.Env
-	if name == "" {
-		name = DefaultEnvironment
-	}
+	name := s.EnvironmentName()
 	env, err := traderapi.LookupEnvironment(name)
 	if err != nil {
 		if s.BaseURL == "" {
@@ -99,9 +127,12 @@ func (s Settings) Environment() (traderapi.Environment, error) {
 }
 
 // Store opens the keystore backend Keystore names: the OS keychain, the
-// file keystore (see ConfigHome) or a memory store. An unknown name is an
-// error matching [ErrUnknownKeystore]. Each call opens a new store; open it
-// once per program.
+// file keystore (see ConfigHome), the redis keystore (RedisURL,
+// RedisKeyFile; a missing one is an error matching [ErrRedisSettings]) or a
+// memory store. An unknown name is an error matching [ErrUnknownKeystore].
+// Each call opens a new store; open it once per program. A redis store
+// holds connections: the program closes it ([keystore.Redis.Close]) when it
+// is done with its managers. Opening it does not contact Redis.
 func (s Settings) Store() (keystore.Store, error) {
 	switch s.Keystore {
 	case "", keystore.BackendKeyring:
@@ -114,8 +145,24 @@ func (s Settings) Store() (keystore.Store, error) {
 			return nil, err
 		}
 		return keystore.NewFile(dir)
+	case keystore.BackendRedis:
+		return s.openRedis()
 	}
-	return nil, fmt.Errorf("%w %q: use keyring, file or memory", ErrUnknownKeystore, s.Keystore)
+	return nil, fmt.Errorf("%w %q: use keyring, file, redis or memory", ErrUnknownKeystore, s.Keystore)
+}
+
+// openRedis opens the redis keystore, tagging what it writes with
+// hostname/pid unless RedisOptions say otherwise.
+func (s Settings) openRedis() (*keystore.Redis, error) {
+	switch {
+	case s.RedisURL == "":
+		return nil, fmt.Errorf("%w: the redis keystore needs a Redis URL (%s)", ErrRedisSettings, EnvRedisURL)
+	case s.RedisKeyFile == "":
+		return nil, fmt.Errorf("%w: the redis keystore needs a key file (%s)", ErrRedisSettings, EnvRedisKeyFile)
+	}
+	host, _ := os.Hostname()
+	opts := append([]keystore.RedisOption{keystore.WithSavedBy(host + "/" + strconv.Itoa(os.Getpid()))}, s.RedisOptions...)
+	return keystore.OpenRedis(s.RedisURL, s.RedisKeyFile, opts...)
 }
 
 // FileDir is the directory of the file keystore: ConfigHome/pmx-login on

@@ -2,8 +2,11 @@ package session_test
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/pmx-login/pmx-login/keystore"
@@ -135,4 +138,46 @@ func newFromEnv(t *testing.T, getenv func(string) string) *session.Manager {
 	}
 	t.Cleanup(func() { _ = m.Close() })
 	return m
+}
+
+// TestSettingsRedis: PMX_KEYSTORE=redis opens the redis keystore from
+// PMX_REDIS_URL and PMX_REDIS_KEY_FILE (without contacting Redis), names
+// neither the password nor the key in what it prints, and a missing URL or
+// key file is an error matching ErrRedisSettings.
+func TestSettingsRedis(t *testing.T) {
+	t.Parallel()
+	keyFile := filepath.Join(t.TempDir(), "redis.key")
+	if _, err := keystore.WriteKeyFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	const password = "redis-Pass-6f1c"
+	vars := map[string]string{"PMX_KEYSTORE": "redis", "PMX_REDIS_URL": "redis://bot:" + password + "@127.0.0.1:1/2", "PMX_REDIS_KEY_FILE": keyFile}
+	cfg, err := session.ConfigFromEnv(env(vars))
+	if err != nil {
+		t.Fatalf("ConfigFromEnv: %v", err)
+	}
+	r, ok := cfg.Store.(*keystore.Redis)
+	if !ok {
+		t.Fatalf("store = %T, want *keystore.Redis", cfg.Store)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	if s := fmt.Sprintf("%v %+v %#v", r, r, r); strings.Contains(s, password) {
+		t.Errorf("the store prints the Redis password: %s", s)
+	}
+	for _, missing := range []string{"PMX_REDIS_URL", "PMX_REDIS_KEY_FILE"} {
+		v := maps.Clone(vars)
+		delete(v, missing)
+		if _, err := session.ConfigFromEnv(env(v)); !errors.Is(err, session.ErrRedisSettings) || !strings.Contains(err.Error(), missing) {
+			t.Errorf("without %s: %v, want ErrRedisSettings naming it", missing, err)
+		}
+	}
+}
+
+// TestSettingsEnvironmentCase: environment names are not case sensitive.
+func TestSettingsEnvironmentCase(t *testing.T) {
+	t.Parallel()
+	e, err := session.Settings{Env: " Prod "}.Environment()
+	if err != nil || e.Name != "prod" {
+		t.Fatalf("Environment(Prod) = %+v, %v; want prod", e, err)
+	}
 }

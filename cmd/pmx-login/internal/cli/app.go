@@ -3,12 +3,10 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
-	"runtime"
-	"strings"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session"
@@ -23,31 +21,29 @@ type app struct {
 	cmd   string // the command's name, for hints
 	stdin *bufio.Reader
 	st    keystore.Store
+	// redis is the store when --keystore redis is open (st may wrap it).
+	redis *keystore.Redis
+	// closers run when the command ends ([app.close]).
+	closers []func() error
 	// envWarned: the warning about a custom --env was printed.
 	envWarned bool
 }
 
 // environment returns the environment --env names with --base-url and
-// --host applied. An unknown --env is accepted only with a --base-url: it
-// names a custom environment, and sessions are kept under that name.
+// --host applied, by [session.Settings.Environment]: an unknown --env is
+// accepted only with a --base-url (a custom environment, with sessions of
+// its own, and a warning).
 func (a *app) environment() (traderapi.Environment, error) {
-	name := strings.ToLower(strings.TrimSpace(a.g.env))
-	env, err := traderapi.LookupEnvironment(name)
+	env, err := a.g.settings(a.io.Getenv).Environment()
+	if errors.Is(err, session.ErrUnknownEnvironment) {
+		return env, usageErrorf(a.cmd, "unknown --env %q: use dev01, preprod or prod, or give --base-url (and --host) for another environment", a.g.env)
+	}
 	if err != nil {
-		if a.g.baseURL == "" {
-			return env, usageErrorf(a.cmd, "unknown --env %q: use dev01, preprod or prod, or give --base-url (and --host) for another environment", a.g.env)
-		}
-		if !a.envWarned {
-			a.envWarned = true
-			fmt.Fprintf(a.io.Err, "warning: --env %q is not dev01, preprod or prod: it names a custom environment at --base-url, with sessions of its own\n", name)
-		}
-		env = traderapi.Environment{Name: name}
+		return env, err
 	}
-	if a.g.baseURL != "" {
-		env.BaseURL = a.g.baseURL
-	}
-	if a.g.host != "" {
-		env.Host = a.g.host
+	if _, known := traderapi.LookupEnvironment(env.Name); known != nil && !a.envWarned {
+		a.envWarned = true
+		fmt.Fprintf(a.io.Err, "warning: --env %q is not dev01, preprod or prod: it names a custom environment at --base-url, with sessions of its own\n", env.Name)
 	}
 	return env, nil
 }
@@ -70,27 +66,29 @@ func (a *app) client() (*traderapi.Client, error) {
 	return c, nil
 }
 
-// store opens the keystore --keystore names, once per run.
+// store opens the keystore --keystore names ([session.Settings.Store]),
+// once per run; [app.close] closes it.
 func (a *app) store() (keystore.Store, error) {
 	if a.st != nil {
 		return a.st, nil
 	}
-	switch a.g.keystore {
-	case keystore.BackendFile:
-		dir, err := a.fileDir()
-		if err != nil {
+	if a.g.keystore == keystore.BackendRedis {
+		if err := a.g.checkRedis(); err != nil {
 			return nil, err
 		}
-		f, err := keystore.NewFile(dir)
-		if err != nil {
-			return nil, err
-		}
-		a.st = f
-	case keystore.BackendMemory:
-		a.st = keystore.NewMemory()
-	default:
-		a.st = keystore.NewKeyring()
 	}
+	st, err := a.g.settings(a.io.Getenv).Store()
+	if err != nil {
+		if a.g.keystore == keystore.BackendRedis {
+			return nil, &redisKeyFileError{err: err}
+		}
+		return nil, err
+	}
+	if r, ok := st.(*keystore.Redis); ok {
+		a.redis = r
+		a.closers = append(a.closers, r.Close)
+	}
+	a.st = st
 	if a.io.wrapStore != nil {
 		a.st = a.io.wrapStore(a.st)
 	}
@@ -100,19 +98,11 @@ func (a *app) store() (keystore.Store, error) {
 	return a.st, nil
 }
 
-// fileDir is where the file keystore lives: $XDG_CONFIG_HOME/pmx-login where
-// os.UserConfigDir honours XDG_CONFIG_HOME (read through the injected
-// Getenv, so tests need not touch the process environment), else
-// [keystore.DefaultDir].
-func (a *app) fileDir() (string, error) {
-	switch runtime.GOOS {
-	case "windows", "darwin", "ios", "plan9":
-	default:
-		if x := a.io.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(x) {
-			return filepath.Join(x, "pmx-login"), nil
-		}
+// close releases what the run opened (the Redis connections).
+func (a *app) close() {
+	for _, c := range a.closers {
+		_ = c()
 	}
-	return keystore.DefaultDir()
 }
 
 // backendName describes the keystore for status output.
@@ -122,6 +112,9 @@ func (a *app) backendName() string {
 	}
 	if a.st != nil && a.st.Backend() == keystore.BackendFile {
 		return "file"
+	}
+	if u, err := keystore.ParseRedisURL(a.g.redisURL); err == nil && a.g.keystore == keystore.BackendRedis {
+		return "redis (" + u.String() + ")"
 	}
 	return a.g.keystore
 }

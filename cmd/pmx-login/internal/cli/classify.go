@@ -79,7 +79,15 @@ func classifyLocal(err error) (int, string, bool) {
 // so that a keychain that hangs past --timeout is named as the keychain).
 func classifyStore(err error) (int, string, bool) {
 	ue, unavailable := errors.AsType[*keystore.UnavailableError](err)
+	_, keyFile := errors.AsType[*redisKeyFileError](err)
+	_, redisDown := errors.AsType[*keystore.RedisError](err)
 	switch {
+	case keyFile:
+		return exitFailure, hintRedisKeyFile, true
+	case redisDown:
+		return exitFailure, "check that Redis is up and that --redis-url (" + envRedisURL + ") reaches it: host, port, TLS, user and password", true
+	case errors.Is(err, keystore.ErrDecrypt):
+		return exitFailure, "the session in Redis was stored with another key: give --redis-key-file (" + envRedisKeyFile + ") the key file the fleet uses", true
 	case unavailable && ue.Reason == keystore.Timeout:
 		return exitFailure, "the keychain did not answer (it may be locked and waiting on an unlock prompt): unlock it, or " + hintKeystoreFile, true
 	case errors.Is(err, keystore.ErrUnavailable):

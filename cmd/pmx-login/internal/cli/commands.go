@@ -49,6 +49,7 @@ func commands() []command {
 		doctorCommand(),
 		decodeCommand(),
 		isvKeygenCommand(), isvTokenCommand(), isvStatusCommand(),
+		redisKeygenCommand(),
 		sandboxCommand(),
 		demoCommand(),
 		versionCommand(),

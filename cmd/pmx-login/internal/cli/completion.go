@@ -82,7 +82,7 @@ func newCompletionData() *completionData {
 		flags: map[string][]completionFlag{},
 		values: map[string][]string{
 			"env":      traderapi.EnvironmentNames(),
-			"keystore": {keystore.BackendKeyring, keystore.BackendFile, keystore.BackendMemory},
+			"keystore": {keystore.BackendKeyring, keystore.BackendFile, keystore.BackendRedis, keystore.BackendMemory},
 		},
 		args: map[string][]string{"completion": completionShells},
 	}

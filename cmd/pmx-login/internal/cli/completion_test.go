@@ -62,7 +62,7 @@ func TestCompletionBash(t *testing.T) {
 		{[]string{"pmx-login", "--env", "p"}, []string{"preprod", "prod"}},
 		{[]string{"pmx-login", "login", "--env", "=", "d"}, []string{"dev01"}},
 		{[]string{"pmx-login", "login", "--env", "="}, []string{"dev01", "preprod", "prod"}},
-		{[]string{"pmx-login", "status", "--keystore", ""}, []string{"keyring", "file", "memory"}},
+		{[]string{"pmx-login", "status", "--keystore", ""}, []string{"keyring", "file", "redis", "memory"}},
 		{[]string{"pmx-login", "login", "--o"}, []string{"--otp"}},
 		{[]string{"pmx-login", "mfa", "enroll", "--st"}, []string{"--store-secret"}},
 		{[]string{"pmx-login", "--keystore", "file", "isv", "token", "--par"}, []string{"--participant-id"}},

@@ -6,19 +6,26 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session"
 )
 
 // Environment variables that give the global flags their defaults; a flag
-// on the command line wins.
+// on the command line wins. Those that say where the session is are
+// session's ([session.SettingsFromEnv] reads the same), so that a bot and
+// the CLI agree.
 const (
-	envEnv      = "PMX_ENV"
-	envBaseURL  = "PMX_BASE_URL"
-	envHost     = "PMX_HOST"
-	envUsername = "PMX_USERNAME"
-	envKeystore = "PMX_KEYSTORE"
-	envJSON     = "PMX_JSON"
-	envDebug    = "PMX_DEBUG"
-	envTimeout  = "PMX_TIMEOUT"
+	envEnv          = session.EnvEnvironment
+	envBaseURL      = session.EnvBaseURL
+	envHost         = session.EnvHost
+	envUsername     = session.EnvUsername
+	envKeystore     = session.EnvKeystore
+	envRedisURL     = session.EnvRedisURL
+	envRedisKeyFile = session.EnvRedisKeyFile
+	envJSON         = "PMX_JSON"
+	envDebug        = "PMX_DEBUG"
+	envTimeout      = "PMX_TIMEOUT"
 	// envOTPCommand names a command whose stdout is a one-time code.
 	envOTPCommand = "PMX_OTP_COMMAND"
 )
@@ -29,6 +36,7 @@ const defaultTimeout = 30 * time.Second
 // globals are the flags every command accepts, before or after its name.
 type globals struct {
 	env, baseURL, host, username, keystore string
+	redisURL, redisKeyFile                 string
 	json, debug                            bool
 	timeout                                time.Duration
 }
@@ -37,6 +45,7 @@ type globals struct {
 // command name among the arguments.
 var globalValueFlags = map[string]bool{
 	"--env": true, "--base-url": true, "--host": true, "--username": true, "--keystore": true, "--timeout": true,
+	"--redis-url": true, "--redis-key-file": true,
 }
 
 // globalFlags returns the global flag set with defaults from the
@@ -58,11 +67,13 @@ func globalFlags(g *globals, getenv func(string) string) (*pflag.FlagSet, error)
 			return nil, usageErrorf("", "%s=%q is not a positive duration (example: 45s)", envTimeout, v)
 		}
 	}
-	fs.StringVar(&g.env, "env", or(getenv(envEnv), "preprod"), "environment: dev01, preprod or prod ("+envEnv+")")
+	fs.StringVar(&g.env, "env", or(getenv(envEnv), session.DefaultEnvironment), "environment: dev01, preprod or prod ("+envEnv+")")
 	fs.StringVar(&g.baseURL, "base-url", getenv(envBaseURL), "base URL to dial instead of the environment's private link ("+envBaseURL+")")
 	fs.StringVar(&g.host, "host", getenv(envHost), "Host header to send instead of the environment's REST host ("+envHost+")")
 	fs.StringVar(&g.username, "username", getenv(envUsername), "exchange username; default the last user who logged in ("+envUsername+")")
-	fs.StringVar(&g.keystore, "keystore", or(getenv(envKeystore), "keyring"), "where sessions are kept: keyring, file or memory ("+envKeystore+")")
+	fs.StringVar(&g.keystore, "keystore", or(getenv(envKeystore), keystore.BackendKeyring), "where sessions are kept: keyring, file, redis or memory ("+envKeystore+")")
+	fs.StringVar(&g.redisURL, "redis-url", getenv(envRedisURL), "Redis of --keystore redis: redis://[user:password@]host:port/db, rediss://, redis-sentinel://, redis-cluster:// ("+envRedisURL+"; prefer the variable to keep the password out of argv)")
+	fs.StringVar(&g.redisKeyFile, "redis-key-file", getenv(envRedisKeyFile), "file of the key that encrypts the records of --keystore redis, mode 0600 ("+envRedisKeyFile+"; make one with `pmx-login redis keygen`)")
 	fs.BoolVar(&g.json, "json", jsonDefault, "print JSON ("+envJSON+")")
 	fs.BoolVar(&g.debug, "debug", debugDefault, "trace HTTP on stderr, secrets redacted ("+envDebug+")")
 	fs.DurationVar(&g.timeout, "timeout", timeout, "time limit of the command's exchange and keystore calls; prompts and waits for a one-time code window do not count ("+envTimeout+")")
@@ -94,14 +105,46 @@ func (g *globals) check() error {
 		return usageErrorf("", "--timeout %s is not positive", g.timeout)
 	}
 	switch g.keystore {
-	case "keyring", "file", "memory":
+	case keystore.BackendKeyring, keystore.BackendFile, keystore.BackendMemory, keystore.BackendRedis:
+		// --keystore redis's flags are checked when the store is opened
+		// (commands that open none do not need them).
 	default:
-		return usageErrorf("", "--keystore %q: use keyring, file or memory", g.keystore)
+		return usageErrorf("", "--keystore %q: use keyring, file, redis or memory", g.keystore)
 	}
 	return nil
 }
 
-// String describes the options (there is no secret among them).
+// checkRedis checks the flags of --keystore redis before the store is
+// opened: a URL that parses (its error never quotes it) and a key file.
+func (g *globals) checkRedis() error {
+	if g.redisURL == "" {
+		return usageErrorf("", "--keystore redis needs --redis-url (%s)", envRedisURL)
+	}
+	if _, err := keystore.ParseRedisURL(g.redisURL); err != nil {
+		return usageErrorf("", "--redis-url: %v", err)
+	}
+	if g.redisKeyFile == "" {
+		return usageErrorf("", "--keystore redis needs --redis-key-file (%s): make one with `pmx-login redis keygen --out FILE` and give every process a copy", envRedisKeyFile)
+	}
+	return nil
+}
+
+// settings are the options that say where the session is, for
+// [session.Settings]' rules (shared with bots).
+func (g *globals) settings(getenv func(string) string) session.Settings {
+	return session.Settings{
+		Env: g.env, BaseURL: g.baseURL, Host: g.host, Username: g.username,
+		Keystore: g.keystore, RedisURL: g.redisURL, RedisKeyFile: g.redisKeyFile,
+		ConfigHome: getenv(session.EnvConfigHome),
+	}
+}
+
+// String describes the options (the Redis URL without its password).
 func (g *globals) String() string {
-	return fmt.Sprintf("env=%s base-url=%s host=%s user=%s keystore=%s", g.env, g.baseURL, g.host, g.username, g.keystore)
+	redisURL := ""
+	if u, err := keystore.ParseRedisURL(g.redisURL); err == nil {
+		redisURL = u.String()
+	}
+	return fmt.Sprintf("env=%s base-url=%s host=%s user=%s keystore=%s redis-url=%s redis-key-file=%s",
+		g.env, g.baseURL, g.host, g.username, g.keystore, redisURL, g.redisKeyFile)
 }

@@ -68,7 +68,7 @@ func TestUsageErrors(t *testing.T) {
 		{"flag without value", nil, []string{"status", "--env"}, "flag needs an argument"},
 		{"extra argument", nil, []string{"status", "now"}, `unexpected argument "now"`},
 		{"unknown env", map[string]string{"PMX_BASE_URL": ""}, []string{"status", "--env", "staging"}, `unknown --env "staging"`},
-		{"bad keystore", nil, []string{"status", "--keystore", "vault"}, `--keystore "vault": use keyring, file or memory`},
+		{"bad keystore", nil, []string{"status", "--keystore", "vault"}, `--keystore "vault": use keyring, file, redis or memory`},
 		{"bad PMX_TIMEOUT", map[string]string{"PMX_TIMEOUT": "soon"}, []string{"status"}, `PMX_TIMEOUT="soon" is not a positive duration`},
 		{"bad PMX_JSON", map[string]string{"PMX_JSON": "maybe"}, []string{"status"}, `PMX_JSON="maybe" is not a boolean`},
 		{"bad timeout", nil, []string{"status", "--timeout", "-1s"}, "--timeout -1s is not positive"},

@@ -35,7 +35,7 @@ var notAudited = map[string]string{
 // TOTP secrets in every written form. The only exceptions: the access
 // token on the stdout of `token`, and the file keystore's own entries
 // (the session file holds the tokens, the TOTP file the secret after
-// --store-secret): the plain-text fallback the user asked for. With
+// --store-secret), the ISV and Redis key files: what the user asked for. With
 // --keystore memory no file at all may be written but the --qr-png the
 // user asked for.
 func TestLeakAudit(t *testing.T) {
@@ -74,6 +74,20 @@ func TestLeakAudit(t *testing.T) {
 		checkSecretsCollected(t, secrets, map[secretKind]int{kindPassword: 2, kindAccess: 1, kindRefresh: 1, kindTOTP: 1})
 		n := s.audit.check(t, secrets)
 		t.Logf("%d runs, %d outputs and file versions, %d bytes searched for %d secrets (%d needles)",
+			s.n, len(s.audit.blobs), s.audit.bytes, len(secrets), n)
+	})
+	t.Run("redis --debug --json", func(t *testing.T) {
+		t.Parallel()
+		s := newLeakScenario(t, tally, "redis", "--debug", "--json")
+		secrets := s.secrets(leakFlowRedis(s))
+		checkSecretsCollected(t, secrets, map[secretKind]int{
+			kindPassword: 1, kindAccess: 2, kindRefresh: 1, kindRedisPassword: 2, kindRedisKey: 2,
+		})
+		if !strings.Contains(s.stderr.String(), "[REDACTED]") {
+			t.Fatal("--debug traced nothing: the audit would prove nothing")
+		}
+		n := s.audit.check(t, secrets)
+		t.Logf("%d runs, %d outputs, file versions and Redis entries, %d bytes searched for %d secrets (%d needles)",
 			s.n, len(s.audit.blobs), s.audit.bytes, len(secrets), n)
 	})
 }
@@ -151,12 +165,13 @@ func leakFlowFile(s *leakScenario) map[string]secretKind {
 	tok := strings.TrimSpace(s.run(leakStep{cmd: "token", allowOut: []secretKind{kindAccess}}))
 	if slices.Contains(s.flags, "--json") {
 		var v struct {
-			AccessToken string `json:"access_token"`
+			Token  string    `json:"token"`
+			Expiry time.Time `json:"expiry"`
 		}
-		if err := json.Unmarshal([]byte(tok), &v); err != nil || v.AccessToken == "" {
-			t.Fatalf("token --json printed no access_token: %v", err)
+		if err := json.Unmarshal([]byte(tok), &v); err != nil || v.Token == "" || v.Expiry.IsZero() {
+			t.Fatalf("token --json printed no token and expiry: %v", err)
 		}
-		tok = v.AccessToken
+		tok = v.Token
 	}
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
@@ -176,6 +191,7 @@ func leakFlowFile(s *leakScenario) map[string]secretKind {
 	s.run(leakStep{cmd: "demo"})
 	s.run(leakStep{cmd: "demo", args: []string{"--no-such-flag"}, code: exitUsage})
 	known := leakFlowISV(s)
+	maps.Copy(known, leakFlowRedisKeygen(s))
 	maps.Copy(known, map[string]secretKind{
 		testPassword: kindPassword, newPassword: kindPassword, wrongPassword: kindPassword, "short-pw9": kindPassword,
 		regTok: kindRegistration, forged: kindRegistration,

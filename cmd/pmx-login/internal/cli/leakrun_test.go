@@ -47,6 +47,9 @@ type leakScenario struct {
 	// keyFile is the ISV private key file (relative to work), which may
 	// hold the private key.
 	keyFile string
+	// redisKeyFile is the Redis key file (relative to work), which may
+	// hold the Redis key.
+	redisKeyFile string
 }
 
 // leakStep is one run: the command's name, its arguments, stdin, the exit
@@ -176,6 +179,9 @@ func (s *leakScenario) snapshot(when string) {
 func (s *leakScenario) fileMayHold(rel string) []secretKind {
 	if rel == s.keyFile {
 		return []secretKind{kindPrivateKey}
+	}
+	if rel == s.redisKeyFile {
+		return []secretKind{kindRedisKey}
 	}
 	if s.keystore != "file" {
 		return nil

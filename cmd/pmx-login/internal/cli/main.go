@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, s IOStreams) error {
 		return usageErrorf("", "unknown command %q", name)
 	}
 	a := &app{io: s, cmd: c.name}
+	defer a.close()
 	gfs, err := globalFlags(&a.g, s.Getenv)
 	if err != nil {
 		return err

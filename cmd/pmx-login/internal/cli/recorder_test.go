@@ -134,6 +134,10 @@ const (
 	kindTOTP         secretKind = "TOTP secret"
 	kindPrivateKey   secretKind = "private key"
 	kindAssertion    secretKind = "client assertion"
+	// kindRedisPassword and kindRedisKey: the Redis password in
+	// --redis-url, and the key of --redis-key-file.
+	kindRedisPassword secretKind = "Redis password"
+	kindRedisKey      secretKind = "Redis key"
 )
 
 // issuedField finds a token in an answer body, whole or cut short by a

@@ -86,7 +86,7 @@ func TestSandbox(t *testing.T) {
 	f.must(t, testPassword+"\n", "register", "--token-file", vars["PMX_SANDBOX_DIR"]+"/registration.jwt", "--password-stdin")
 	f.login(t)
 	r := f.must(t, "", "token", "--json")
-	if !strings.Contains(r.out, `"access_token": "eyJ`) {
+	if !strings.Contains(r.out, `"token": "eyJ`) {
 		t.Fatalf("token against the sandbox: %v", r)
 	}
 	r = f.must(t, "", "status", "--json")

@@ -64,12 +64,21 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 		access = time.Time{}
 	}
 	mfa := mfaState(rec.MFA, secret)
+	rs, err := o.redisStatus(ctx, env.Name, user)
+	if err != nil {
+		return err
+	}
 	if o.g.json {
-		if err := writeJSON(o.io.Out, statusJSON(o.app, user, loggedIn, access, rec.RefreshExpiry, mfa)); err != nil {
+		out := statusJSON(o.app, user, loggedIn, access, rec.RefreshExpiry, mfa)
+		if rs != nil {
+			out["redis"] = redisStatusJSON(rs)
+		}
+		if err := writeJSON(o.io.Out, out); err != nil {
 			return err
 		}
 	} else {
 		o.printStatus(env.Name, user, loggedIn, access, rec.RefreshExpiry, mfa)
+		o.printRedisStatus(rs)
 	}
 	if !loggedIn {
 		if !rec.RefreshExpiry.IsZero() {

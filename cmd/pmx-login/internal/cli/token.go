@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -15,7 +16,8 @@ func tokenCommand() command {
 		summary: "Print a valid access token (refreshed if needed), and nothing else",
 		long: `Uses the access token cached in the keystore while it is valid, and refreshes it
 otherwise. Prints the raw token and a newline on stdout (the exchange wants no
-"Bearer " prefix); with --json, {"access_token", "expires_at"}.`,
+"Bearer " prefix); with --json, {"token": TOKEN, "expiry": RFC 3339 UTC time},
+both taken from the same state.`,
 		example: `curl -H "Authorization: $(pmx-login token)" -H "Host: $PMX_HOST" \
   "$PMX_BASE_URL/api/v1beta1/insert_order" -d @order.json
 # (the Host header is needed when PMX_BASE_URL is not the REST host itself,
@@ -27,6 +29,9 @@ otherwise. Prints the raw token and a newline on stdout (the exchange wants no
 	}
 }
 
+// runToken takes the token with FreshToken: a one-shot process refreshes
+// a stale token before it prints it, rather than starting a background
+// refresh that its exit would cancel.
 func runToken(ctx context.Context, o *tokenOptions) error {
 	m, _, err := o.manager()
 	if err != nil {
@@ -36,13 +41,13 @@ func runToken(ctx context.Context, o *tokenOptions) error {
 	if err := m.Resume(ctx); err != nil {
 		return err
 	}
-	tok, err := m.Token(ctx)
+	ti, err := m.FreshToken(ctx)
 	if err != nil {
 		return err
 	}
 	if o.g.json {
-		return writeJSON(o.io.Out, map[string]any{"access_token": tok.Reveal(), "expires_at": m.Status().AccessExpiry})
+		return writeJSON(o.io.Out, map[string]any{"token": ti.Token.Reveal(), "expiry": ti.Expiry.UTC().Format(time.RFC3339)})
 	}
-	_, err = fmt.Fprintln(o.io.Out, tok.Reveal())
+	_, err = fmt.Fprintln(o.io.Out, ti.Token.Reveal())
 	return err
 }
