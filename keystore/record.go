@@ -54,6 +54,11 @@ type Record struct {
 	LastOTPStep int64
 }
 
+// Ended reports whether r is the tombstone an ended session left in the
+// store: no refresh token (see [Record.LoggedOut]). Only session items
+// leave tombstones.
+func (r Record) Ended() bool { return r.RefreshToken == "" && r.OTPAuthURL == "" }
+
 // Same reports whether a and b are the same version of an entry: the same
 // generation, refresh token, access token and (for a TOTP item, which has
 // no tokens) enrollment URL. Two nil records are the same.

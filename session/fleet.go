@@ -125,7 +125,7 @@ func (m *Manager) bury(ctx context.Context, d sess, loggedOut bool) error {
 }
 
 // isTombstone reports whether rec is an ended session's record.
-func isTombstone(rec *keystore.Record) bool { return rec.RefreshToken == "" }
+func isTombstone(rec *keystore.Record) bool { return rec.Ended() }
 
 // endedFromTombstone is the error of a session whose record is a
 // tombstone.

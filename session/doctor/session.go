@@ -52,6 +52,10 @@ func (r *runner) loadSession(ctx context.Context) *storedSession {
 		s.err = fmt.Errorf("no stored session for %s in %s: %w", s.user, r.cfg.Env.Name, session.ErrNotLoggedIn)
 	case err != nil:
 		s.err = fmt.Errorf("reading the session of %s in %s: %w", s.user, r.cfg.Env.Name, err)
+	case rec.Ended() && rec.LoggedOut:
+		s.err = fmt.Errorf("the session of %s in %s was logged out: %w", s.user, r.cfg.Env.Name, session.ErrNotLoggedIn)
+	case rec.Ended():
+		s.err = fmt.Errorf("the session of %s in %s ended (its refresh token was rejected or expired): %w", s.user, r.cfg.Env.Name, session.ErrSessionExpired)
 	default:
 		s.rec = rec
 	}

@@ -30,9 +30,16 @@ func (s *Source) Adopted() int64 { return s.adopted.Load() }
 // fails is logged and the process requests on its own.
 func (s *Source) fetchShared(ctx context.Context, from *entry) (*entry, error) {
 	k := s.cfg.storeKey
-	if unlock, err := s.cfg.store.Lock(ctx, k); err == nil {
+	unlock, err := s.cfg.store.Lock(ctx, k)
+	switch {
+	case err == nil:
 		defer unlock()
-	} else {
+	case errors.Is(err, keystore.ErrUnavailable):
+		// The store is down (Redis): neither read nor write it, so that a
+		// store failing slowly cannot hold up the request.
+		s.storeWarn(ctx, "isv: the shared store is unavailable; requesting a token on our own", err)
+		return s.request(ctx, from)
+	default:
 		s.storeWarn(ctx, "isv: requesting a token without the shared store's lock", err)
 	}
 	stored, readOK := s.readStored(ctx)

@@ -98,7 +98,10 @@ func (s *Source) request(ctx context.Context, from *entry) (*entry, error) {
 	}
 	s.cfg.log.LogAttrs(ctx, slog.LevelDebug, "isv: new access token",
 		slog.String("client_id", s.cfg.clientID), slog.Duration("lifetime", g.lifetime), slog.String("scope", g.scope))
-	return s.cache.NewEntry(g.token, grantInfo{scope: g.scope, lifetime: g.lifetime}, tokencache.Schedule{From: g.sent, Lifetime: g.lifetime}), nil
+	// A JWT's iat and exp are whole seconds, rounded down when the token was
+	// minted: its real end may come up to a second before sent + lifetime.
+	start := g.sent.Add(-time.Second)
+	return s.cache.NewEntry(g.token, grantInfo{scope: g.scope, lifetime: g.lifetime}, tokencache.Schedule{From: start, Lifetime: g.lifetime}), nil
 }
 
 // Invalidate drops token if it is the current one (the API answered 401 to

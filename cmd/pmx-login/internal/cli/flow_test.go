@@ -107,7 +107,7 @@ func TestPasswordFlow(t *testing.T) {
 	if _, err := f.srv.Authenticate(tok3); err == nil {
 		t.Errorf("the access token still works after logout")
 	}
-	if _, err := f.record(t, keystore.ItemSession); err == nil {
+	if rec, err := f.record(t, keystore.ItemSession); err == nil && !(rec.Ended() && rec.LoggedOut) {
 		t.Errorf("the session is still stored after logout")
 	}
 	wantCode(t, f.run(t, "", "token"), exitNotLoggedIn, "run `pmx-login login`")
