@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session/isv"
 )
 
@@ -107,6 +108,14 @@ func (a *app) newISVTarget(f isvFlags) (*isvTarget, error) {
 	cfg.HTTPClient = &http.Client{Transport: rt} // RefreshTimeout bounds each request
 	cfg.Now = a.io.Now
 	cfg.RefreshTimeout = a.g.timeout
+	if a.g.keystore == keystore.BackendRedis {
+		// Share one token among every process of the partner (issue 11).
+		st, err := a.store()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Store = st
+	}
 	if t.src, err = isv.New(cfg); err != nil {
 		return nil, usageErrorf(a.cmd, "%v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/traderapi"
+	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
 // redisFixture is a fixture whose keystore is a real redis-server, with a
@@ -173,5 +174,26 @@ func TestRedisKeystoreErrors(t *testing.T) {
 		if strings.Count(r.err, "hint") > 1 {
 			t.Errorf("%s: more than one hint:\n%s", cmd, r.err)
 		}
+	}
+}
+
+// TestISVTokenSharedThroughRedis: `isv token --keystore redis` in two runs
+// (two processes of one partner) makes one token request: the second run
+// takes up the token the first stored, encrypted, in Redis.
+func TestISVTokenSharedThroughRedis(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	f := isvSetup(t, traderapitest.AuthOptions{})
+	f.vars["PMX_KEYSTORE"] = "redis"
+	f.vars["PMX_REDIS_URL"] = srv.URL()
+	f.vars["PMX_REDIS_KEY_FILE"] = filepath.Join(t.TempDir(), "redis.key")
+	f.must(t, "", "redis keygen")
+	first := f.must(t, "", "isv", "token", "--client-id", testClientID, "--key", f.keyFile)
+	second := f.must(t, "", "isv", "token", "--client-id", testClientID, "--key", f.keyFile)
+	if first.out != second.out || strings.TrimSpace(first.out) == "" {
+		t.Fatalf("the second run printed another token")
+	}
+	if n := len(f.sentAssertions()); n != 1 {
+		t.Fatalf("%d token requests for two runs sharing Redis, want 1", n)
 	}
 }
