@@ -58,17 +58,6 @@ func (x *fleetExchange) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// rejections returns the 401s answered to insert_order, by reason.
-func (x *fleetExchange) rejections() map[string]int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range x.rejected {
-		out[k] = v
-	}
-	return out
-}
-
 func (x *fleetExchange) environment() traderapi.Environment {
 	return traderapi.Environment{Name: traderapitest.SandboxEnvironment, BaseURL: x.URL, Host: x.Host()}
 }

@@ -284,3 +284,14 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(out[max(0, len(out)-n):], "\n")
 }
+
+// rejections returns the 401s answered to insert_order, by reason.
+func (x *fleetExchange) rejections() map[string]int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range x.rejected {
+		out[k] = v
+	}
+	return out
+}
