@@ -3,6 +3,7 @@ package keystore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/pmx-login/pmx-login/internal/tooltest"
 )
 
 // mapSecrets stands in for go-keyring: a map under a mutex, with
@@ -237,13 +240,16 @@ func testLockDir(t *testing.T) KeyringOption {
 	return WithLockDir(filepath.Join(t.TempDir(), "locks"))
 }
 
+// keyringHow says how to run the real-keychain tests.
+const keyringHow = "run `dbus-run-session -- bash .ci/keyring-session.sh go test ./keystore/`"
+
 // realKeyring skips the test unless a Secret Service answers, or fails it
 // when PMX_KEYRING_TESTS=required (set by .ci/keyring-session.sh).
 func realKeyring(t *testing.T) {
 	t.Helper()
 	required := os.Getenv("PMX_KEYRING_TESTS") == "required"
 	if !required && runtime.GOOS == "linux" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
-		t.Skip("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset): run `dbus-run-session -- bash .ci/keyring-session.sh go test ./keystore/` to test the real keychain")
+		tooltest.Skip(t, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset)", keyringHow)
 	}
 	_, err := NewKeyring(WithTimeout(5*time.Second)).LastUser(t.Context(), uniqueEnv("probe"))
 	switch {
@@ -251,7 +257,7 @@ func realKeyring(t *testing.T) {
 	case required:
 		t.Fatalf("PMX_KEYRING_TESTS=required but the keychain does not answer: %v", err)
 	default:
-		t.Skipf("no usable keychain (%v): set PMX_KEYRING_TESTS=required to make this a failure", err)
+		tooltest.Skip(t, fmt.Sprintf("no usable keychain (%v)", err), keyringHow)
 	}
 }
 
@@ -264,7 +270,7 @@ func requireTools(t *testing.T, names ...string) {
 			if os.Getenv("PMX_KEYRING_TESTS") == "required" {
 				t.Fatalf("PMX_KEYRING_TESTS=required but %s is not installed", n)
 			}
-			t.Skipf("%s is not installed (apt-get install dbus gnome-keyring libsecret-tools)", n)
+			tooltest.Skip(t, n+" is not installed", "apt-get install dbus gnome-keyring libsecret-tools, then "+keyringHow)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pmx-login/pmx-login/internal/tooltest"
 )
 
 // helperEnv selects a helper mode when the test binary is re-executed as a
@@ -28,7 +30,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(tooltest.Main(m))
 }
 
 // runHelper runs one helper mode; its result is the exit status and output.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pmx-login/pmx-login/internal/tooltest"
 )
 
 // startTimeout bounds how long a server may take to answer PING; generous
@@ -29,10 +31,7 @@ func Require(t testing.TB, tools ...string) {
 	}
 	for _, name := range tools {
 		if _, err := exec.LookPath(name); err != nil {
-			if os.Getenv("PMX_REQUIRE_TOOLS") == "1" {
-				t.Fatalf("%s is not installed, and PMX_REQUIRE_TOOLS=1: %v", name, err)
-			}
-			t.Skipf("%s is not installed (apt-get install redis-server redis-sentinel redis-tools; set PMX_REQUIRE_TOOLS=1 to make this a failure)", name)
+			tooltest.Skip(t, name+" is not installed", "apt-get install redis-server redis-sentinel redis-tools")
 		}
 	}
 }

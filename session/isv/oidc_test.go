@@ -11,16 +11,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pmx-login/pmx-login/internal/tooltest"
 )
 
 // requireTool skips the test with msg, or fails it when PMX_REQUIRE_TOOLS=1
 // (as in CI).
 func requireTool(t *testing.T, msg string) {
 	t.Helper()
-	if os.Getenv("PMX_REQUIRE_TOOLS") == "1" {
-		t.Fatal(msg + " (PMX_REQUIRE_TOOLS=1)")
-	}
-	t.Skip(msg)
+	tooltest.Skip(t, msg, "run .ci/run (it installs node and oidc-provider and sets PMX_OIDC_DIR)")
 }
 
 // lockedBuffer collects a subprocess's stderr.

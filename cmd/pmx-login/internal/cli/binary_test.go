@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/pmx-login/pmx-login/internal/tooltest"
+
 	"context"
 	"fmt"
 	"os"
@@ -20,11 +22,10 @@ var sharedBinary struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := tooltest.Main(m)
 	if sharedBinary.dir != "" {
 		_ = os.RemoveAll(sharedBinary.dir)
 	}
-	writeSkipNote("github.com/pmx-login/pmx-login/cmd/pmx-login/internal/cli")
 	os.Exit(code)
 }
 

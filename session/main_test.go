@@ -1,0 +1,12 @@
+package session_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/pmx-login/pmx-login/internal/tooltest"
+)
+
+// TestMain lists the real-tool tests (Redis, the Secret Service) that
+// skipped at the end of the run.
+func TestMain(m *testing.M) { os.Exit(tooltest.Main(m)) }
