@@ -76,8 +76,8 @@ func (m *Manager) sync(ctx context.Context, user string) {
 		}
 	case err != nil:
 		m.cfg.Logger.Warn("could not re-read the stored session", "env", m.cfg.Environment, "error", err)
-	case rec.Generation > cur.Data.gen:
-		m.adopt(cur, m.fromRecord(rec))
+	case rec.Generation > cur.Data.gen && !(cur.Err != nil && rec.Ended()):
+		m.adopt(cur, m.fromRecord(rec)) // not the tombstone of the session this process saw end
 	}
 }
 

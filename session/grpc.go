@@ -59,9 +59,8 @@ func WithMetadata(key, value string) PerRPCOption {
 // every RPC carries "authorization: <token>" (see [WithScheme]) with the
 // token [Manager.Token] returns at that moment, so a refresh between RPCs
 // is picked up. [PerRPC.RequireTransportSecurity] is true: gRPC refuses to
-// send it over a connection without TLS. After [Manager.Close] it keeps
-// working, refreshing on demand, as Token does; once the session has ended
-// every RPC fails before it is sent.
+// send it over a connection without TLS. Once the session has ended, or
+// after [Manager.Close], every RPC fails before it is sent.
 func (m *Manager) PerRPC(opts ...PerRPCOption) *PerRPC {
 	return NewPerRPC(m.Token, opts...)
 }

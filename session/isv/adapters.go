@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"golang.org/x/oauth2"
+
+	"github.com/pmx-login/pmx-login/session"
 )
 
 // OAuth2 returns the Source as an [oauth2.TokenSource], for libraries that
@@ -23,33 +25,16 @@ func (o oauth2Source) Token() (*oauth2.Token, error) {
 	return &oauth2.Token{AccessToken: e.Token.Reveal(), TokenType: "Bearer", Expiry: e.Expiry}, nil
 }
 
-// PerRPC is the Source as gRPC per-RPC credentials: it satisfies
+// PerRPC returns the Source as gRPC per-RPC credentials: they satisfy
 // google.golang.org/grpc/credentials.PerRPCCredentials without this package
-// importing gRPC. Pass it to grpc.WithPerRPCCredentials.
-type PerRPC struct {
-	src         *Source
-	participant string
-}
-
-// PerRPC returns gRPC per-RPC credentials that send authorization: Bearer
-// <token> and, when participantID is set, x-participant-id.
-func (s *Source) PerRPC(participantID string) *PerRPC {
-	return &PerRPC{src: s, participant: participantID}
-}
-
-// GetRequestMetadata returns the metadata for one RPC.
-func (p *PerRPC) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
-	tok, err := p.src.Token(ctx)
-	if err != nil {
-		return nil, err
+// importing gRPC, sending authorization: Bearer <token> and, when
+// participantID is set, x-participant-id; they require transport security.
+// Pass them to grpc.WithPerRPCCredentials. They are the trader session's
+// [session.PerRPC], fed by this Source.
+func (s *Source) PerRPC(participantID string) *session.PerRPC {
+	opts := []session.PerRPCOption{session.WithScheme("Bearer")}
+	if participantID != "" {
+		opts = append(opts, session.WithMetadata(ParticipantHeader, participantID))
 	}
-	md := map[string]string{"authorization": "Bearer " + tok.Reveal()}
-	if p.participant != "" {
-		md[ParticipantHeader] = p.participant
-	}
-	return md, nil
+	return session.NewPerRPC(s.Token, opts...)
 }
-
-// RequireTransportSecurity reports true: a bearer token is never sent over
-// an insecure connection.
-func (p *PerRPC) RequireTransportSecurity() bool { return true }
