@@ -172,3 +172,19 @@ func TestTerminalPrompts(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusAfterSessionEnded: when the exchange rejects the refresh token,
+// the stored record becomes the ended session's tombstone and `status` says
+// the session ended (not merely "not logged in").
+func TestStatusAfterSessionEnded(t *testing.T) {
+	t.Parallel()
+	f := setup(t).withUser(t)
+	f.login(t)
+	f.srv.RevokeRefreshTokens(testUser)
+	wantCode(t, f.run(t, "", "refresh"), exitNotLoggedIn, "ended")
+	r := f.run(t, "", "status")
+	wantCode(t, r, exitNotLoggedIn, "ended")
+	if rec, err := f.record(t, keystore.ItemSession); err != nil || !rec.Ended() || rec.LoggedOut {
+		t.Fatalf("the stored record after the rejection: %v, want the ended session's tombstone", err)
+	}
+}

@@ -81,6 +81,9 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 		o.printRedisStatus(rs)
 	}
 	if !loggedIn {
+		if rec.Ended() && !rec.LoggedOut && !rec.SavedAt.IsZero() {
+			return fmt.Errorf("the session of %s in %s ended %s (the exchange rejected its refresh token): %w", user, env.Name, relative(now, rec.SavedAt), session.ErrSessionExpired)
+		}
 		if !rec.RefreshExpiry.IsZero() {
 			return fmt.Errorf("the session of %s in %s expired %s: %w", user, env.Name, relative(now, rec.RefreshExpiry), session.ErrSessionExpired)
 		}
