@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -103,29 +102,7 @@ func (f *File) CompareAndSwap(ctx context.Context, k Key, old, r *Record) error 
 
 // CompareAndDelete removes the entry under k if it still holds old.
 func (f *File) CompareAndDelete(ctx context.Context, k Key, old *Record) error {
-	k, err := k.normalize()
-	if err != nil {
-		return err
-	}
-	d, err := f.envDir(k.Environment, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	unlock, err := lockDir(ctx, d, true, f.lockWait)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	cur, err := getOrNil(f.read(d, k))
-	if err != nil || cur == nil {
-		return err
-	}
-	if err := casCheck(k, cur, old); err != nil {
-		return err
-	}
-	return f.remove(d, k)
+	return f.drop(ctx, k, func(k Key, cur *Record) error { return casCheck(k, cur, old) })
 }
 
 // Lock takes an exclusive flock(2) on <env>/<user>.<item>.lock.

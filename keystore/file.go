@@ -179,6 +179,13 @@ func (f *File) write(d string, k Key, b []byte) error {
 
 // Delete removes the entry under k; the last user is kept.
 func (f *File) Delete(ctx context.Context, k Key) error {
+	return f.drop(ctx, k, nil)
+}
+
+// drop removes k's entry under the environment's exclusive lock, after
+// check (if set) has accepted what is stored (an absent entry is not an
+// error and is not checked).
+func (f *File) drop(ctx context.Context, k Key, check func(k Key, cur *Record) error) error {
 	k, err := k.normalize()
 	if err != nil {
 		return err
@@ -194,6 +201,15 @@ func (f *File) Delete(ctx context.Context, k Key) error {
 		return err
 	}
 	defer unlock()
+	if check != nil {
+		cur, err := getOrNil(f.read(d, k))
+		if err != nil || cur == nil {
+			return err
+		}
+		if err := check(k, cur); err != nil {
+			return err
+		}
+	}
 	return f.remove(d, k)
 }
 
