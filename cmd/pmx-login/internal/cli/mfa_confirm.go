@@ -106,5 +106,6 @@ func (o *mfaConfirmOptions) noteMFAOn(ctx context.Context, env, user string) {
 	}
 	next := *rec
 	next.MFA = true
+	next.Generation = nextGeneration(rec)
 	_ = st.CompareAndSwap(ctx, k, rec, &next) // a session refreshed meanwhile: status catches up at the next login
 }

@@ -72,7 +72,7 @@ func (a *app) claimOTPStep(ctx context.Context, user string, step int64) (bool, 
 	case old.LastOTPStep >= step:
 		return false, nil
 	}
-	rec := &keystore.Record{Environment: k.Environment, Username: user, LastOTPStep: step, SavedAt: a.io.Now()}
+	rec := &keystore.Record{Environment: k.Environment, Username: user, LastOTPStep: step, SavedAt: a.io.Now(), Generation: nextGeneration(old)}
 	if err := st.CompareAndSwap(ctx, k, old, rec); err != nil {
 		return false, err
 	}
@@ -158,4 +158,13 @@ func (a *app) freshCode(ctx context.Context, user string, src mfa.CodeSource, ge
 			return "", 0, err
 		}
 	}
+}
+
+// nextGeneration is the generation of a record that replaces old: every
+// write raises it (the Redis store refuses one that does not).
+func nextGeneration(old *keystore.Record) uint64 {
+	if old == nil {
+		return 1
+	}
+	return old.Generation + 1
 }

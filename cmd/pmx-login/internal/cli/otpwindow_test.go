@@ -79,7 +79,19 @@ func TestOTPAlreadyUsedEverySource(t *testing.T) {
 // used by another run through --otp: it waits for the next (one login call).
 func TestOTPStoredSecretSkipsUsedWindow(t *testing.T) {
 	t.Parallel()
-	f := setup(t).withUser(t)
+	checkUsedWindowSkipped(t, setup(t).withUser(t))
+}
+
+// TestOTPUsedWindowOnRedis: the same with the fleet's Redis keystore, whose
+// compare-and-set refuses a write that does not raise the generation.
+func TestOTPUsedWindowOnRedis(t *testing.T) {
+	t.Parallel()
+	f, _, _ := redisFixture(t)
+	checkUsedWindowSkipped(t, f)
+}
+
+func checkUsedWindowSkipped(t *testing.T, f *fixture) {
+	t.Helper()
 	f.now = f.srv.Now
 	f.login(t)
 	f.must(t, testPassword+"\n", "mfa", "enroll", "--store-secret", "--password-stdin")

@@ -39,7 +39,7 @@ func (a *app) checkStore(ctx context.Context, user string) error {
 	case err != nil:
 		return fmt.Errorf("%w: the %s keystore cannot be read: %w", errStoreCheck, st.Backend(), err)
 	}
-	probe := &keystore.Record{Environment: k.Environment, Username: user, SavedAt: a.io.Now()}
+	probe := &keystore.Record{Environment: k.Environment, Username: user, SavedAt: a.io.Now(), Generation: nextGeneration(old)}
 	if old != nil {
 		probe.LastOTPStep = old.LastOTPStep
 	}
