@@ -96,13 +96,6 @@ func (c *Cache[D]) Close(wait time.Duration) {
 	}
 }
 
-// Closed reports whether Close was called.
-func (c *Cache[D]) Closed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
-}
-
 // Invalidate marks tok expired if it is still the current token (the server
 // rejected it), so that the next Token refreshes. Only that exact token is
 // dropped.
