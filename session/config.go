@@ -103,7 +103,21 @@ type Config struct {
 	// Retry bounds the retries of a transient refresh failure.
 	Retry Retry
 	// Logger receives refresh events (never a secret); default discards.
+	// The messages are stable (see the README's "Logs and events"): a
+	// session that ends is an ERROR, a refresh that gives up and a relogin
+	// that fails a WARN, a relogin an INFO.
 	Logger *slog.Logger
+	// Events, when set, receives the manager's typed events (see [Event]):
+	// refreshes, relogins, the end of the session, tokens taken up from
+	// another process, the store's outages, lock waits and the 401s that
+	// [Manager.Transport] retried. It is called outside every lock, from
+	// one goroutine, never from the token hot path; a slow Observe never
+	// holds up the manager (see [Observer]). The metrics package turns
+	// events into OpenTelemetry instruments.
+	Events Observer
+	// EventBuffer is how many events may wait for a slow Events observer
+	// before new ones are dropped and counted (default 1024).
+	EventBuffer int
 	// Relogin, when set, is called when the refresh token is rejected or
 	// expired, to log in again instead of ending the session: an
 	// unattended bot returns its password and a code from its generator.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -73,6 +74,17 @@ type Config struct {
 	RefreshTimeout time.Duration
 	// Logger receives refresh events (never a token or key); default none.
 	Logger *slog.Logger
+	// Events, when set, receives the Source's typed events, the same as a
+	// trader session's (see [session.Observer] and [session.Event]):
+	// token requests started, succeeded and failed, tokens taken up from
+	// the shared store, its outages, lock waits and the 401s that
+	// [Source.Transport] retried. Origin is [session.OriginISV] and
+	// Username the client ID. Never called from the token hot path, nor
+	// while a lock is held; a slow observer never holds up the Source.
+	Events session.Observer
+	// EventBuffer is how many events may wait for a slow Events observer
+	// before new ones are dropped and counted (default 1024).
+	EventBuffer int
 	// Store, when set, shares the access token among the processes of one
 	// partner (a keystore.Redis for many machines, a keystore.File for one
 	// machine): one token request per lifetime for all of them. See
