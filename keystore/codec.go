@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pmx-login/pmx-login/keystore/internal/names"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -42,10 +43,10 @@ func Encode(r *Record) ([]byte, error) {
 	if r == nil {
 		return nil, errors.New("keystore: cannot encode a nil record")
 	}
-	if err := validEnvironment(r.Environment); err != nil {
+	if err := names.CheckEnvironment(r.Environment); err != nil {
 		return nil, err
 	}
-	if err := validUsername(r.Username); err != nil {
+	if err := names.CheckUsername(r.Username); err != nil {
 		return nil, err
 	}
 	w := wireRecord{
@@ -91,10 +92,10 @@ func Decode(b []byte) (*Record, error) {
 	case w.V < 0:
 		return nil, corrupt("format version %d is not valid", w.V)
 	}
-	if err := validEnvironment(w.Env); err != nil {
+	if err := names.CheckEnvironment(w.Env); err != nil {
 		return nil, corrupt("%s", strings.TrimPrefix(err.Error(), "keystore: "))
 	}
-	if err := validUsername(w.User); err != nil {
+	if err := names.CheckUsername(w.User); err != nil {
 		return nil, corrupt("%s", strings.TrimPrefix(err.Error(), "keystore: "))
 	}
 	r := &Record{

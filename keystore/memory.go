@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/pmx-login/pmx-login/keystore/internal/names"
 )
 
 // Memory is a [Store] that keeps records in memory only, for tests and for
@@ -26,7 +28,7 @@ func (m *Memory) Backend() string { return BackendMemory }
 
 // Get returns a copy of the record stored under k.
 func (m *Memory) Get(ctx context.Context, k Key) (*Record, error) {
-	k, err := k.normalize()
+	k, err := k.Normalize()
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +52,7 @@ func (m *Memory) Set(ctx context.Context, k Key, r *Record) error {
 // store stores a copy of r under k after check (if set) has accepted what
 // is stored now (nil: nothing).
 func (m *Memory) store(ctx context.Context, k Key, r *Record, check func(k Key, cur *Record) error) error {
-	k, rec, err := prepare(k, r)
+	k, rec, err := Prepare(k, r)
 	if err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ func (m *Memory) store(ctx context.Context, k Key, r *Record, check func(k Key, 
 
 // Delete removes the entry under k.
 func (m *Memory) Delete(ctx context.Context, k Key) error {
-	k, err := k.normalize()
+	k, err := k.Normalize()
 	if err != nil {
 		return err
 	}
@@ -91,7 +93,7 @@ func (m *Memory) Delete(ctx context.Context, k Key) error {
 
 // LastUser returns the username of the session last stored for env.
 func (m *Memory) LastUser(ctx context.Context, env string) (string, error) {
-	if err := validEnvironment(env); err != nil {
+	if err := names.CheckEnvironment(env); err != nil {
 		return "", err
 	}
 	if err := ctx.Err(); err != nil {

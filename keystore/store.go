@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/pmx-login/pmx-login/keystore/internal/names"
 )
 
 // Item is what a stored entry is: a session, a TOTP enrollment or an ISV
@@ -117,86 +116,25 @@ func (e *ConflictError) Error() string {
 // Is matches [ErrConflict].
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
-// Backend names accepted by [Open].
+// Backend names, as [Store.Backend] returns them.
 const (
 	BackendKeyring = "keyring"
 	BackendFile    = "file"
 	BackendMemory  = "memory"
+	BackendRedis   = "redis"
 )
 
 // EnvBackend is the environment variable a program reads to choose the
-// backend passed to [Open] (PMX_KEYSTORE=file). This package never reads it.
+// backend (PMX_KEYSTORE=file). This package never reads it.
 const EnvBackend = "PMX_KEYSTORE"
 
-// Open returns the named backend: "keyring" (also ""), "file" (in
-// [DefaultDir]) or "memory".
-func Open(backend string) (Store, error) {
-	switch strings.ToLower(strings.TrimSpace(backend)) {
-	case "", BackendKeyring:
-		return NewKeyring(), nil
-	case BackendFile:
-		dir, err := DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		return NewFile(dir)
-	case BackendMemory:
-		return NewMemory(), nil
-	}
-	return nil, fmt.Errorf("keystore: unknown backend %q: use one of %s, %s, %s",
-		backend, BackendKeyring, BackendFile, BackendMemory)
-}
-
-// maxUsername caps a username's length in bytes.
-const maxUsername = 256
-
-// maxEnvironment caps an environment name's length in bytes.
-const maxEnvironment = 64
-
-// validEnvironment checks an environment name: it becomes part of a keychain
-// service name and a directory name, so it may not hold ':' or '/'.
-func validEnvironment(env string) error {
-	if env == "" {
-		return errors.New("keystore: no environment given (example: preprod)")
-	}
-	if len(env) > maxEnvironment {
-		return fmt.Errorf("keystore: environment name is %d bytes, over the limit of %d", len(env), maxEnvironment)
-	}
-	for i, c := range env {
-		alnum := c < utf8.RuneSelf && (unicode.IsLetter(c) || unicode.IsDigit(c))
-		if alnum || (i > 0 && (c == '.' || c == '_' || c == '-')) {
-			continue
-		}
-		return fmt.Errorf("keystore: environment %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", env)
-	}
-	return nil
-}
-
-// validUsername checks a username: any printable UTF-8, bounded.
-func validUsername(user string) error {
-	if user == "" {
-		return errors.New("keystore: no username given")
-	}
-	if len(user) > maxUsername {
-		return fmt.Errorf("keystore: username is %d bytes, over the limit of %d", len(user), maxUsername)
-	}
-	if !utf8.ValidString(user) {
-		return errors.New("keystore: username is not valid UTF-8")
-	}
-	for _, c := range user {
-		if !unicode.IsPrint(c) {
-			return fmt.Errorf("keystore: username %q holds a control or non-printing character", user)
-		}
-	}
-	return nil
-}
-
-// normalize validates k and returns it with Item defaulted to ItemSession.
-func (k Key) normalize() (Key, error) {
-	if err := validEnvironment(k.Environment); err != nil {
+// Normalize validates k and returns it with Item defaulted to
+// [ItemSession]. Every backend calls it first.
+func (k Key) Normalize() (Key, error) {
+	if err := names.CheckEnvironment(k.Environment); err != nil {
 		return k, err
 	}
-	if err := validUsername(k.Username); err != nil {
+	if err := names.CheckUsername(k.Username); err != nil {
 		return k, err
 	}
 	switch k.Item {
@@ -218,10 +156,10 @@ func (k Key) String() string {
 	return k.Environment + "/" + k.Username + "/" + string(item)
 }
 
-// prepare validates k and r for Set and returns the key normalized and a
+// Prepare validates k and r for a backend's Set and returns the key normalized and a
 // copy of r with Environment and Username filled from the key.
-func prepare(k Key, r *Record) (Key, Record, error) {
-	k, err := k.normalize()
+func Prepare(k Key, r *Record) (Key, Record, error) {
+	k, err := k.Normalize()
 	if err != nil {
 		return k, Record{}, err
 	}
@@ -239,8 +177,9 @@ func prepare(k Key, r *Record) (Key, Record, error) {
 	return k, c, nil
 }
 
-// belongs checks that a decoded record is the one stored under k.
-func belongs(k Key, r *Record) error {
+// Belongs checks that a record a backend decoded is the one stored under
+// k; else it returns an error matching [ErrCorrupt].
+func Belongs(k Key, r *Record) error {
 	if r.Environment != k.Environment || r.Username != k.Username {
 		return fmt.Errorf("%w: entry %s holds a record for %s/%s: delete it and log in again",
 			ErrCorrupt, k, r.Environment, r.Username)

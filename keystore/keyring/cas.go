@@ -1,0 +1,130 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/internal/securefs"
+)
+
+// CompareAndSwap stores r under key if key still holds old: read, compare
+// and write under a lock file, since a keychain has no compare-and-set.
+// The lock file serialises it with Set, Delete and CompareAndDelete.
+func (k *Store) CompareAndSwap(ctx context.Context, key keystore.Key, old, r *keystore.Record) error {
+	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := getOrNil(k.Get(ctx, key))
+	if err != nil {
+		return err
+	}
+	if err := keystore.Compare(key, cur, k.asStored(key, old)); err != nil {
+		return err
+	}
+	return k.set(ctx, key, r)
+}
+
+// CompareAndDelete removes the entry under key if it still holds old.
+func (k *Store) CompareAndDelete(ctx context.Context, key keystore.Key, old *keystore.Record) error {
+	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := getOrNil(k.Get(ctx, key))
+	if err != nil || cur == nil {
+		return err
+	}
+	if err := keystore.Compare(key, cur, k.asStored(key, old)); err != nil {
+		return err
+	}
+	return k.delete(ctx, key)
+}
+
+// Lock takes the cross-process lock on key: a lock file in the lock
+// directory ([WithLockDir]), since a keychain has no locks.
+func (k *Store) Lock(ctx context.Context, key keystore.Key) (func(), error) {
+	return k.lockFile(ctx, key, "hold", securefs.HoldWait)
+}
+
+// writeWait bounds the wait for another process's compare-and-set: it
+// holds the lock for at most three keychain calls, each bounded by the
+// timeout.
+func (k *Store) writeWait() time.Duration { return 4 * k.timeout }
+
+// asStored returns old as Set would have stored it: without the cached
+// access token when the record is too large for the keychain with it, so
+// that a caller comparing with the record it wrote does not conflict with
+// itself.
+func (k *Store) asStored(key keystore.Key, old *keystore.Record) *keystore.Record {
+	if old == nil || old.AccessToken.IsZero() {
+		return old
+	}
+	key, rec, err := keystore.Prepare(key, old)
+	if err != nil {
+		return old
+	}
+	b, err := fitRecord(k.goos, k.service(key.Environment, key.Item), key.Username, rec)
+	if err != nil {
+		return old
+	}
+	if stored, err := keystore.Decode(b); err == nil && stored.AccessToken.IsZero() {
+		return stored
+	}
+	return old
+}
+
+// lockFile takes an exclusive lock file in the lock directory, waiting at
+// most wait: for "write", one per environment (writes of one user touch
+// the environment's last user too), else one per key and kind.
+func (k *Store) lockFile(ctx context.Context, key keystore.Key, kind string, wait time.Duration) (func(), error) {
+	key, err := key.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	dir := k.lockDir
+	if dir == "" {
+		if dir, err = defaultLockDir(); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("keystore: creating the lock directory: %w", err)
+	}
+	if err := securefs.CheckDir(dir); err != nil {
+		return nil, err
+	}
+	name := key.Environment + "." + securefs.EscapeUser(key.Username) + "." + string(key.Item) + "." + kind + ".lock"
+	if kind == "write" {
+		name = key.Environment + ".write.lock"
+	}
+	return securefs.LockPath(ctx, filepath.Join(dir, name), true, wait)
+}
+
+// defaultLockDir is $XDG_RUNTIME_DIR/pmx-login where it is set (a per-user
+// tmpfs), else the file backend's directory.
+func defaultLockDir() (string, error) {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "pmx-login"), nil
+	}
+	d, err := securefs.DefaultDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "locks"), nil
+}
+
+// getOrNil turns "not found" into a nil record.
+func getOrNil(r *keystore.Record, err error) (*keystore.Record, error) {
+	if errors.Is(err, keystore.ErrNotFound) {
+		return nil, nil
+	}
+	return r, err
+}

@@ -1,0 +1,379 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/pmx-login/pmx-login/internal/tooltest"
+)
+
+// mapSecrets stands in for go-keyring: a map under a mutex, with
+// go-keyring's not-found error, and an optional error for every call.
+type mapSecrets struct {
+	mu   sync.Mutex
+	m    map[[2]string]string
+	fail error
+}
+
+func newMapSecrets() *mapSecrets { return &mapSecrets{m: map[[2]string]string{}} }
+
+func (s *mapSecrets) Get(service, user string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return "", s.fail
+	}
+	v, ok := s.m[[2]string{service, user}]
+	if !ok {
+		return "", keyring.ErrNotFound
+	}
+	return v, nil
+}
+
+func (s *mapSecrets) Set(service, user, secret string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.m[[2]string{service, user}] = secret
+	return nil
+}
+
+func (s *mapSecrets) Delete(service, user string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	if _, ok := s.m[[2]string{service, user}]; !ok {
+		return keyring.ErrNotFound
+	}
+	delete(s.m, [2]string{service, user})
+	return nil
+}
+
+// blockingSecrets never answers until released, like a Secret Service
+// waiting on an unlock prompt.
+type blockingSecrets struct{ release chan struct{} }
+
+func (b blockingSecrets) Get(string, string) (string, error) {
+	<-b.release
+	return "", keyring.ErrNotFound
+}
+func (b blockingSecrets) Set(string, string, string) error { <-b.release; return nil }
+func (b blockingSecrets) Delete(string, string) error      { <-b.release; return nil }
+
+func TestKeyringServiceNames(t *testing.T) {
+	t.Parallel()
+	kc := newMapSecrets()
+	k := New(withSecrets(kc), testLockDir(t))
+	mustSet(t, k, keystore.Key{Environment: "preprod", Username: "alice"}, testRecord("", ""))
+	mustSet(t, k, keystore.Key{Environment: "preprod", Username: "alice", keystore.Item: keystore.ItemTOTP}, &keystore.Record{OTPAuthURL: testOTPURL})
+	for _, want := range [][2]string{{"pmx-login:preprod", "alice"}, {"pmx-login:preprod:totp", "alice"}, {"pmx-login:preprod:last-user", "default"}} {
+		if _, ok := kc.m[want]; !ok {
+			t.Errorf("no keychain entry service=%q user=%q; have %v", want[0], want[1], kc.m)
+		}
+	}
+	if got := kc.m[[2]string{"pmx-login:preprod:last-user", "default"}]; got != "alice" {
+		t.Errorf("last user entry = %q, want alice", got)
+	}
+	r, err := keystore.Decode([]byte(kc.m[[2]string{"pmx-login:preprod", "alice"}]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, r, testRecord("preprod", "alice"))
+
+	// An entry holding another user's record is corrupt, not that user's.
+	kc.m[[2]string{"pmx-login:preprod", "mallory"}] = kc.m[[2]string{"pmx-login:preprod", "alice"}]
+	if _, err := k.Get(t.Context(), keystore.Key{Environment: "preprod", Username: "mallory"}); !errors.Is(err, keystore.ErrCorrupt) {
+		t.Fatalf("Get of a misfiled record: %v, want keystore.ErrCorrupt", err)
+	}
+	kc.m[[2]string{"pmx-login:preprod", "bob"}] = "not json"
+	if _, err := k.Get(t.Context(), keystore.Key{Environment: "preprod", Username: "bob"}); !errors.Is(err, keystore.ErrCorrupt) {
+		t.Fatalf("Get of garbage: %v, want keystore.ErrCorrupt", err)
+	}
+}
+
+func TestKeyringTimeout(t *testing.T) {
+	t.Parallel()
+	b := blockingSecrets{release: make(chan struct{})}
+	t.Cleanup(func() { close(b.release) })
+	k := New(withSecrets(b), testLockDir(t), WithTimeout(50*time.Millisecond))
+	key := keystore.Key{Environment: "preprod", Username: "alice"}
+	ops := map[string]func(context.Context) error{
+		"Get":      func(ctx context.Context) error { _, err := k.Get(ctx, key); return err },
+		"Set":      func(ctx context.Context) error { return k.Set(ctx, key, testRecord("", "")) },
+		"Delete":   func(ctx context.Context) error { return k.Delete(ctx, key) },
+		"LastUser": func(ctx context.Context) error { _, err := k.LastUser(ctx, "preprod"); return err },
+	}
+	for name, op := range ops {
+		start := time.Now()
+		err := op(t.Context())
+		took := time.Since(start)
+		var ue *keystore.UnavailableError
+		if !errors.As(err, &ue) || ue.Reason != Timeout || !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, keystore.ErrNotFound) {
+			t.Fatalf("%s: got %v, want keystore.UnavailableError{Reason: Timeout}", name, err)
+		}
+		if took < 50*time.Millisecond || took > 2*time.Second {
+			t.Errorf("%s took %s, want about the 50ms timeout", name, took)
+		}
+		if !strings.Contains(err.Error(), "no answer within 50ms") || strings.Contains(err.Error(), "--keystore") {
+			t.Errorf("%s: message %q should say it timed out, with no CLI advice", name, err)
+		}
+	}
+
+	// The caller's deadline passing while the keychain hangs is the
+	// keychain's timeout too, named as such, and not a network deadline.
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err := New(withSecrets(b), testLockDir(t), WithTimeout(time.Minute)).Get(ctx, key)
+	var ue *keystore.UnavailableError
+	if !errors.As(err, &ue) || ue.Reason != Timeout || errors.Is(err, context.DeadlineExceeded) ||
+		!strings.Contains(err.Error(), "keychain") || !strings.Contains(err.Error(), "deadline") {
+		t.Fatalf("Get past the caller's deadline: %v, want keystore.UnavailableError{Reason: Timeout} naming the keychain", err)
+	}
+
+	// The caller's own cancellation is not a keychain failure.
+	ctx, cancel = context.WithCancel(t.Context())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	_, err = New(withSecrets(b), testLockDir(t), WithTimeout(time.Minute)).Get(ctx, key)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, keystore.ErrUnavailable) {
+		t.Fatalf("cancelled Get: %v, want context.Canceled and not keystore.ErrUnavailable", err)
+	}
+}
+
+func TestKeyringErrorsMapped(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err    string
+		reason keystore.Reason
+	}{
+		{`exec: "dbus-launch": executable file not found in $PATH`, NoService},
+		{"dial unix /nonexistent: connect: no such file or directory", NoService},
+		{"The name org.freedesktop.secrets was not provided by any .service files", NoService},
+		{"failed to unlock correct collection '/org/freedesktop/secrets/aliases/default'", Locked},
+		{"failed to unlock correct collection '/org/freedesktop/secrets/collection/login'", Locked},
+		{"org.freedesktop.DBus.Error.NoReply: something else", Other},
+	} {
+		kc := newMapSecrets()
+		kc.fail = errors.New(tc.err)
+		err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
+		var ue *keystore.UnavailableError
+		if !errors.As(err, &ue) || ue.Reason != tc.reason || ue.Backend != keystore.BackendKeyring {
+			t.Errorf("%q: got %v, want keystore.UnavailableError{Reason: %s}", tc.err, err, tc.reason)
+			continue
+		}
+		if !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, keystore.ErrNotFound) || strings.Contains(err.Error(), "--keystore") {
+			t.Errorf("%q: %v should match keystore.ErrUnavailable only, with no CLI advice", tc.err, err)
+		}
+	}
+	kc := newMapSecrets()
+	kc.fail = keyring.ErrSetDataTooBig
+	err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
+	if !errors.Is(err, keystore.ErrTooLarge) {
+		t.Errorf("ErrSetDataTooBig: got %v, want keystore.ErrTooLarge", err)
+	}
+	want := "keychain unavailable: no Secret Service is running (org.freedesktop.secrets)"
+	if got := (&keystore.UnavailableError{Reason: NoService}).Error(); got != want {
+		t.Errorf("message:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestKeyringDropsAccessCacheWhenTooLarge(t *testing.T) {
+	t.Parallel()
+	kc := newMapSecrets()
+	k := New(withSecrets(kc), testLockDir(t))
+	k.goos = "windows"
+	key := keystore.Key{Environment: "preprod", Username: "alice"}
+	r := testRecord("preprod", "alice")
+	r.AccessToken = traderapiSecret(strings.Repeat("a", 2400))
+	mustSet(t, k, key, r)
+	got := mustGet(t, k, key)
+	if !got.AccessToken.IsZero() || !got.AccessExpiry.IsZero() || got.RefreshToken != r.RefreshToken {
+		t.Fatalf("stored %s: want the refresh token kept and the access cache dropped", got)
+	}
+	r.RefreshToken = traderapiSecret(strings.Repeat("r", 2600))
+	err := k.Set(t.Context(), key, r)
+	if !errors.Is(err, keystore.ErrTooLarge) || !strings.Contains(err.Error(), "2560") || strings.Contains(err.Error(), "--keystore") {
+		t.Fatalf("oversized record: %v, want keystore.ErrTooLarge naming the limit, with no CLI advice", err)
+	}
+	if got := mustGet(t, k, key); got.RefreshToken != testRefresh {
+		t.Fatal("a refused Set changed the stored record")
+	}
+}
+
+// TestKeyringCompareAndSwapTooLarge writes a record whose access cache
+// the keychain cannot hold: the caller's next compare-and-set, from the
+// record it wrote, is not a conflict with itself.
+func TestKeyringCompareAndSwapTooLarge(t *testing.T) {
+	t.Parallel()
+	k := New(withSecrets(newMapSecrets()), WithLockDir(filepath.Join(t.TempDir(), "locks")))
+	k.goos = "windows"
+	key := keystore.Key{Environment: "preprod", Username: "alice"}
+	r1 := generation("preprod", "alice", 1)
+	r1.AccessToken = traderapiSecret(strings.Repeat("a", 2400))
+	if err := k.CompareAndSwap(t.Context(), key, nil, r1); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.CompareAndSwap(t.Context(), key, r1, generation("preprod", "alice", 2)); err != nil {
+		t.Fatalf("CompareAndSwap from the record this caller wrote: %v", err)
+	}
+	if err := k.CompareAndDelete(t.Context(), key, generation("preprod", "alice", 2)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testLockDir keeps a test's keyring lock files in its own directory.
+func testLockDir(t *testing.T) Option {
+	return WithLockDir(filepath.Join(t.TempDir(), "locks"))
+}
+
+// keyringHow says how to run the real-keychain tests.
+const keyringHow = "run `dbus-run-session -- bash .ci/keyring-session.sh go test ./keystore/`"
+
+// realKeyring skips the test unless a Secret Service answers, or fails it
+// when PMX_KEYRING_TESTS=required (set by .ci/keyring-session.sh).
+func realKeyring(t *testing.T) {
+	t.Helper()
+	required := os.Getenv("PMX_KEYRING_TESTS") == "required"
+	if !required && runtime.GOOS == "linux" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		tooltest.Skip(t, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset)", keyringHow)
+	}
+	_, err := New(WithTimeout(5*time.Second)).LastUser(t.Context(), uniqueEnv("probe"))
+	switch {
+	case errors.Is(err, keystore.ErrNotFound):
+	case required:
+		t.Fatalf("PMX_KEYRING_TESTS=required but the keychain does not answer: %v", err)
+	default:
+		tooltest.Skip(t, fmt.Sprintf("no usable keychain (%v)", err), keyringHow)
+	}
+}
+
+// requireTools skips the test when a command is missing, or fails it when
+// PMX_KEYRING_TESTS=required.
+func requireTools(t *testing.T, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			if os.Getenv("PMX_KEYRING_TESTS") == "required" {
+				t.Fatalf("PMX_KEYRING_TESTS=required but %s is not installed", n)
+			}
+			tooltest.Skip(t, n+" is not installed", "apt-get install dbus gnome-keyring libsecret-tools, then "+keyringHow)
+		}
+	}
+}
+
+// TestKeyringSecretToolReadsBack stores a session in the real keychain and
+// reads it back with secret-tool, as another program would.
+func TestKeyringSecretToolReadsBack(t *testing.T) {
+	t.Parallel()
+	realKeyring(t)
+	requireTools(t, "secret-tool")
+	k := New(testLockDir(t))
+	env := uniqueEnv("preprod")
+	key := keystore.Key{Environment: env, Username: "alice@example.com"}
+	cleanupKeys(t, k, key)
+	want := testRecord(env, key.Username)
+	mustSet(t, k, key, want)
+	out, err := exec.CommandContext(t.Context(), "secret-tool", "lookup", "service", "pmx-login:"+env, "username", key.Username).Output()
+	if err != nil {
+		t.Fatalf("secret-tool lookup: %v", err)
+	}
+	got, err := keystore.Decode([]byte(strings.TrimSuffix(string(out), "\n")))
+	if err != nil {
+		t.Fatalf("decoding what secret-tool read: %v", err)
+	}
+	sameRecord(t, got, want)
+	out, err = exec.CommandContext(t.Context(), "secret-tool", "lookup", "service", "pmx-login:"+env+":last-user", "username", "default").Output()
+	if err != nil || strings.TrimSpace(string(out)) != key.Username {
+		t.Fatalf("last user via secret-tool: %q, %v", out, err)
+	}
+	if err := k.Delete(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.CommandContext(t.Context(), "secret-tool", "lookup", "service", "pmx-login:"+env, "username", key.Username).Run(); err == nil {
+		t.Fatal("secret-tool still finds the deleted session")
+	}
+}
+
+// TestKeyringNoService runs a subprocess (godbus keeps its session bus per
+// process) where no session bus can be reached.
+func TestKeyringNoService(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("the Secret Service exists only on Linux and BSD")
+	}
+	for name, env := range map[string]map[string]string{
+		"BadBusAddress": {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent", "PATH": t.TempDir()},
+		"NoBusNoLauncher": {"DBUS_SESSION_BUS_ADDRESS": "", "DISPLAY": "", "XDG_RUNTIME_DIR": t.TempDir(),
+			"PATH": t.TempDir()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			env["PMX_EXPECT_REASON"] = NoService.String()
+			cmd := runHelperProcess(t, "unavailable", env)
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "reason=no service") {
+				t.Fatalf("helper: %v\n%s", err, out)
+			}
+			t.Logf("%s", out)
+		})
+	}
+}
+
+// TestKeyringLocked runs a subprocess under its own dbus-run-session with a
+// gnome-keyring-daemon that was never unlocked, on fresh XDG dirs.
+func TestKeyringLocked(t *testing.T) {
+	t.Parallel()
+	requireTools(t, "dbus-run-session", "gnome-keyring-daemon", "dbus-send")
+	data, runtimeDir := t.TempDir(), t.TempDir()
+	for _, d := range []string{data, runtimeDir} {
+		if err := os.Chmod(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := runHelperProcess(t, "locked", map[string]string{
+		"XDG_DATA_HOME": data, "XDG_RUNTIME_DIR": runtimeDir, "DISPLAY": "", "WAYLAND_DISPLAY": "",
+		"DBUS_SESSION_BUS_ADDRESS": "",
+	}, "dbus-run-session", "--")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "reason=locked") {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}
+
+// TestKeyringSetWaitsForCompareAndSwap holds the environment's write lock
+// as a compare-and-set between its read and its write would: a plain Set
+// or Delete waits for it instead of slipping in between.
+func TestKeyringSetWaitsForCompareAndSwap(t *testing.T) {
+	t.Parallel()
+	k := New(withSecrets(newMapSecrets()), testLockDir(t))
+	key := keystore.Key{Environment: "preprod", Username: "alice"}
+	unlock, err := k.lockFile(t.Context(), keystore.Key{Environment: "preprod", Username: "bob"}, "write", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if err := k.Set(ctx, key, testRecord("", "")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Set while a compare-and-set holds the lock: %v, want it to wait", err)
+	}
+	if err := k.Delete(ctx, key); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Delete while a compare-and-set holds the lock: %v, want it to wait", err)
+	}
+	unlock()
+	mustSet(t, k, key, testRecord("", ""))
+}

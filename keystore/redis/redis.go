@@ -1,0 +1,221 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/pmx-login/pmx-login/keystore"
+)
+
+// Store is a [keystore.Store] shared by every process that reaches one Store (a
+// single node, a Sentinel-managed master or a Cluster) through a
+// [goredis.UniversalClient]. Store 7.0 or newer is required (the write
+// scripts use SPUBLISH).
+//
+// Layout, under a prefix (default "pmx:v1"): one hash per entry,
+// "pmx:v1:{env:user}:session" or "...:totp", whose fields are all plain
+// text but the record: "g" the generation, "k" the id of the key that
+// encrypted it, "c" the AES-256-GCM ciphertext of the record (nonce
+// first), "t" when it was saved and "b" who saved it ([WithSavedBy]).
+// The lease lock of an entry is "...:session:lock" and its change channel
+// "...:session:changed"; the braces keep every key of a session in one
+// Cluster hash slot. The last user of an environment is "pmx:v1:last:{env}",
+// written after the record. The associated data of each ciphertext binds
+// it to its environment, user, item, generation and key id, so that a
+// record cannot be swapped with another or rolled back to an older
+// generation's slot.
+//
+// Every write runs in a Lua script that publishes a change notice (the new
+// generation, or "deleted") on the entry's channel; [Store.Watch] turns
+// these into wake-ups. [Store.CompareAndSwap] is fenced by generation: it
+// writes only if the stored generation is old's (or nothing is stored when
+// old is nil) and the new generation is higher. No write replaces a
+// record encrypted with a key this store does not hold (a process with a
+// wrong key file gets a [*DecryptError] and the record stays); [Store.Delete]
+// still removes it, to start over after a key is lost. Store is not a secret
+// store, and nothing in it is readable without the key.
+type Store struct {
+	rdb    goredis.UniversalClient
+	seal   *sealer
+	cfg    config
+	closer func() error
+}
+
+// config holds what the options set.
+type config struct {
+	prefix  string
+	savedBy string
+	lease   time.Duration
+	poll    time.Duration
+	now     func() time.Time
+	older   []*EncryptionKey
+	name    string
+}
+
+// Option configures [New] and [Open].
+type Option func(*config) error
+
+// WithOlderKeys adds keys that decrypt records written before a key
+// rotation; new records are always encrypted with the main key.
+func WithOlderKeys(keys ...*EncryptionKey) Option {
+	return func(c *config) error { c.older = append(c.older, keys...); return nil }
+}
+
+// WithSavedBy sets who the records and locks this store writes name as
+// their writer (default: hostname/pid). It is stored in plain text.
+func WithSavedBy(who string) Option {
+	return func(c *config) error {
+		if len(who) > 256 || strings.ContainsAny(who, "\r\n") {
+			return errors.New("keystore: WithSavedBy: at most 256 bytes on one line")
+		}
+		c.savedBy = who
+		return nil
+	}
+}
+
+// WithLockLease sets how long a [Store.Lock] holds the lock at most: a
+// holder that dies or stalls loses it after this long (default 10 s).
+func WithLockLease(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 10*time.Millisecond {
+			return fmt.Errorf("keystore: WithLockLease(%s): the lease must be at least 10ms", d)
+		}
+		c.lease = d
+		return nil
+	}
+}
+
+// WithWatchPoll sets how often [Store.Watch] polls the generation as a
+// backstop for lost change notices (default 5 s).
+func WithWatchPoll(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Millisecond {
+			return fmt.Errorf("keystore: WithWatchPoll(%s): the interval must be at least 1ms", d)
+		}
+		c.poll = d
+		return nil
+	}
+}
+
+// WithKeyPrefix sets the prefix of every Store key (default "pmx:v1"), so
+// that several deployments can share one Store.
+func WithKeyPrefix(p string) Option {
+	return func(c *config) error {
+		if p == "" || strings.ContainsAny(p, "{} \r\n") {
+			return fmt.Errorf("keystore: WithKeyPrefix(%q): a prefix is not empty and holds no braces or spaces", p)
+		}
+		c.prefix = p
+		return nil
+	}
+}
+
+// WithClock sets the clock that stamps records without a SavedAt.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("keystore: WithClock(nil)")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// New returns a store over rdb that encrypts records with key and
+// decrypts them with key or the keys of [WithOlderKeys]. The caller keeps
+// ownership of rdb ([Store.Close] does not close it).
+func New(rdb goredis.UniversalClient, key *EncryptionKey, opts ...Option) (*Store, error) {
+	if rdb == nil {
+		return nil, errors.New("keystore: New: no Store client given")
+	}
+	host, _ := os.Hostname()
+	cfg := config{
+		prefix: "pmx:v1", savedBy: host + "/" + strconv.Itoa(os.Getpid()),
+		lease: 10 * time.Second, poll: 5 * time.Second, now: time.Now, name: clientName(rdb),
+	}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	s, err := newSealer(key, cfg.older)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{rdb: rdb, seal: s, cfg: cfg, closer: func() error { return nil }}, nil
+}
+
+// Backend returns "redis".
+func (s *Store) Backend() string { return keystore.BackendRedis }
+
+// Client returns the Store client the store uses.
+func (s *Store) Client() goredis.UniversalClient { return s.rdb }
+
+// Close closes the Store client if [Open] made it.
+func (s *Store) Close() error { return s.closer() }
+
+// String names the backend and its Store addresses, never a password.
+func (s *Store) String() string { return "redis store at " + s.cfg.name }
+
+// clientName lists the addresses rdb connects to, for messages.
+func clientName(rdb goredis.UniversalClient) string {
+	switch c := rdb.(type) {
+	case *goredis.Client:
+		return c.Options().Addr
+	case *goredis.ClusterClient:
+		return "cluster " + strings.Join(c.Options().Addrs, ",")
+	}
+	return "redis"
+}
+
+// Error is a Store command that failed: Store unreachable, down, in
+// failover, or refusing the command. It matches [keystore.ErrUnavailable]: it says
+// nothing about whether a session is stored. It never holds a password.
+type Error struct {
+	// Addr names the Store the store talks to.
+	Addr string
+	// Op is what was being done.
+	Op string
+	// Err is go-redis's error.
+	Err error
+}
+
+// Error names Store, the operation and the cause.
+func (e *Error) Error() string {
+	return fmt.Sprintf("keystore: redis at %s: %s: %v", e.Addr, e.Op, e.Err)
+}
+
+// Is matches [keystore.ErrUnavailable].
+func (e *Error) Is(target error) bool { return target == keystore.ErrUnavailable }
+
+// Unwrap returns go-redis's error.
+func (e *Error) Unwrap() error { return e.Err }
+
+func (s *Store) fail(op string, k keystore.Key, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("keystore: redis %s %s: %w", op, k, err)
+	}
+	return &Error{Addr: s.cfg.name, Op: op + " " + k.String(), Err: err}
+}
+
+// base returns the entry's key: prefix:{env:user}:item.
+func (s *Store) base(k keystore.Key) string {
+	item := k.Item
+	if item == "" {
+		item = keystore.ItemSession
+	}
+	r := strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
+	return s.cfg.prefix + ":{" + k.Environment + ":" + r.Replace(k.Username) + "}:" + string(item)
+}
+
+func (s *Store) lockKey(k keystore.Key) string { return s.base(k) + ":lock" }
+func (s *Store) channel(k keystore.Key) string { return s.base(k) + ":changed" }
+func (s *Store) lastKey(env string) string     { return s.cfg.prefix + ":last:{" + env + "}" }
+
+var _ keystore.Store = (*Store)(nil)

@@ -1,0 +1,107 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pmx-login/pmx-login/internal/redistest"
+)
+
+func TestRedisLockExclusion(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.StartServer(t).Client(t)
+	key := testKey(t)
+	k := keystore.Key{Environment: uniqueEnv("preprod"), Username: "alice"}
+	var inside, total atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 6 {
+		s := newRedisStore(t, rdb, key, WithSavedBy(fmt.Sprintf("p/%d", i)))
+		wg.Go(func() {
+			for range 5 {
+				ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+				unlock, err := s.Lock(ctx, k)
+				cancel()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n := inside.Add(1); n != 1 {
+					t.Errorf("%d holders at once", n)
+				}
+				time.Sleep(time.Millisecond)
+				total.Add(1)
+				inside.Add(-1)
+				unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if total.Load() != 30 {
+		t.Errorf("%d critical sections, want 30", total.Load())
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	s := newRedisStore(t, rdb, key)
+	unlock, err := s.Lock(t.Context(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := s.Lock(ctx, k); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), k.String()) {
+		t.Errorf("a held lock: %v, want the context's error naming the entry", err)
+	}
+}
+
+// TestRedisLeaseExpiry: a holder that stalls past its lease loses the lock
+// to another, cannot release the new holder's lock, and its late write is
+// refused.
+func TestRedisLeaseExpiry(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.StartServer(t).Client(t)
+	key := testKey(t)
+	env := uniqueEnv("preprod")
+	k := keystore.Key{Environment: env, Username: "alice"}
+	stalled := newRedisStore(t, rdb, key, WithLockLease(300*time.Millisecond), WithSavedBy("stalled/1"))
+	next := newRedisStore(t, rdb, key, WithLockLease(time.Minute), WithSavedBy("next/2"))
+	if err := next.Set(t.Context(), k, genRecord(env, "alice", 1)); err != nil {
+		t.Fatal(err)
+	}
+	unlockStalled, err := stalled.Lock(t.Context(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := mustGet(t, stalled, k)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	unlockNext, err := next.Lock(ctx, k) // waits until the lease ends
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next.CompareAndSwap(t.Context(), k, mustGet(t, next, k), genRecord(env, "alice", 2)); err != nil {
+		t.Fatal(err)
+	}
+	unlockStalled() // no longer the owner: must not release next's lock
+	st, err := next.Status(t.Context(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Locked || st.LockHolder != "next/2" || st.LockTTL <= 0 || st.LockTTL > time.Minute {
+		t.Errorf("status after the stale unlock: %+v", st)
+	}
+	if st.Generation != 2 || st.SavedBy != "next/2" || st.SavedAt.IsZero() || st.KeyID != key.ID() || !st.Stored {
+		t.Errorf("status: %+v", st)
+	}
+	if err := stalled.CompareAndSwap(t.Context(), k, seen, genRecord(env, "alice", 2)); !errors.Is(err, keystore.ErrConflict) {
+		t.Errorf("the stalled holder's late write: %v, want a conflict", err)
+	}
+	unlockNext()
+	if st, _ := next.Status(t.Context(), k); st.Locked {
+		t.Errorf("still locked after unlock: %+v", st)
+	}
+}

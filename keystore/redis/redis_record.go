@@ -1,0 +1,173 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/internal/names"
+)
+
+// stored is an entry as the hash holds it: nothing secret in plain text.
+type stored struct {
+	gen     uint64
+	keyID   string
+	ct      []byte
+	savedAt time.Time
+	savedBy string
+}
+
+// hashFields are the fields read to decrypt an entry, in this order.
+var hashFields = []string{"g", "k", "c", "t", "b"}
+
+// parseStored turns HMGET's answer into an entry; ok is false when the
+// entry is absent.
+func parseStored(k keystore.Key, vals []any) (st stored, ok bool, err error) {
+	if len(vals) < 3 || vals[0] == nil {
+		return st, false, nil
+	}
+	str := func(i int) string {
+		if i < len(vals) {
+			if v, isStr := vals[i].(string); isStr {
+				return v
+			}
+		}
+		return ""
+	}
+	st.gen, err = strconv.ParseUint(str(0), 10, 64)
+	if err != nil {
+		return st, false, fmt.Errorf("%w: %s: the generation field is not a number", keystore.ErrCorrupt, k)
+	}
+	st.keyID, st.ct, st.savedBy = str(1), []byte(str(2)), str(4)
+	if t := str(3); t != "" {
+		st.savedAt, _ = time.Parse(time.RFC3339Nano, t)
+	}
+	return st, true, nil
+}
+
+// decrypt opens an entry and checks that it keystore.Belongs under k.
+func (s *Store) decrypt(k keystore.Key, st stored) (*keystore.Record, error) {
+	plain, err := s.seal.open(k, st.gen, st.keyID, st.ct)
+	if err != nil {
+		return nil, err
+	}
+	r, err := keystore.Decode(plain)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", k, err)
+	}
+	if err := keystore.Belongs(k, r); err != nil {
+		return nil, err
+	}
+	if r.Generation != st.gen {
+		return nil, fmt.Errorf("%w: %s holds generation %d under generation %d", keystore.ErrCorrupt, k, r.Generation, st.gen)
+	}
+	return r, nil
+}
+
+// encrypt prepares the script arguments that store rec under k.
+func (s *Store) encrypt(k keystore.Key, rec *keystore.Record) (writeArgs, error) {
+	plain, err := keystore.Encode(rec)
+	if err != nil {
+		return writeArgs{}, err
+	}
+	keyID, ct := s.seal.seal(k, rec.Generation, plain)
+	saved := rec.SavedAt
+	if saved.IsZero() {
+		saved = s.cfg.now()
+	}
+	return writeArgs{gen: rec.Generation, keyID: keyID, ct: ct, savedAt: saved.UTC().Format(time.RFC3339Nano)}, nil
+}
+
+// Get returns the record stored under k, decrypted. A record that does not
+// decrypt gives a [*DecryptError] (matching [ErrDecrypt]) naming the key
+// file; Store failures give a [*Error].
+func (s *Store) Get(ctx context.Context, k keystore.Key) (*keystore.Record, error) {
+	k, err := k.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.current(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, fmt.Errorf("%w: %s", keystore.ErrNotFound, k)
+	}
+	return r, nil
+}
+
+// current returns the record under a normalized k, nil when absent.
+func (s *Store) current(ctx context.Context, k keystore.Key) (*keystore.Record, error) {
+	vals, err := s.rdb.HMGet(ctx, s.base(k), hashFields...).Result()
+	if err != nil {
+		return nil, s.fail("read", k, err)
+	}
+	st, ok, err := parseStored(k, vals)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return s.decrypt(k, st)
+}
+
+// Set stores r under k whatever generation is stored, publishing a change
+// notice, then records the environment's last user for a session. It
+// refuses to replace a record encrypted with a key this store does not
+// hold ([*DecryptError]).
+func (s *Store) Set(ctx context.Context, k keystore.Key, r *keystore.Record) error {
+	k, rec, err := keystore.Prepare(k, r)
+	if err != nil {
+		return err
+	}
+	args, err := s.encrypt(k, &rec)
+	if err != nil {
+		return err
+	}
+	if err := s.write(ctx, k, args, false, nil); err != nil {
+		return err
+	}
+	return s.setLastUser(ctx, k)
+}
+
+// setLastUser records k's user as its environment's last user.
+func (s *Store) setLastUser(ctx context.Context, k keystore.Key) error {
+	if k.Item != keystore.ItemSession {
+		return nil
+	}
+	if err := s.rdb.Set(ctx, s.lastKey(k.Environment), k.Username, 0).Err(); err != nil {
+		return s.fail("record last user of", k, err)
+	}
+	return nil
+}
+
+// Delete removes the entry under k (publishing a change notice); the
+// environment's last user is kept.
+func (s *Store) Delete(ctx context.Context, k keystore.Key) error {
+	k, err := k.Normalize()
+	if err != nil {
+		return err
+	}
+	return s.remove(ctx, k, false, nil)
+}
+
+// LastUser returns the username of the session last stored for env.
+func (s *Store) LastUser(ctx context.Context, env string) (string, error) {
+	if err := names.CheckEnvironment(env); err != nil {
+		return "", err
+	}
+	u, err := s.rdb.Get(ctx, s.lastKey(env)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return "", fmt.Errorf("%w: no last user for %s", keystore.ErrNotFound, env)
+	}
+	if err != nil {
+		return "", s.fail("read last user of", keystore.Key{Environment: env}, err)
+	}
+	if names.CheckUsername(u) != nil {
+		return "", fmt.Errorf("%w: the last user of %s is not a valid username", keystore.ErrCorrupt, env)
+	}
+	return u, nil
+}

@@ -1,0 +1,288 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/pmx-login/pmx-login/internal/redistest"
+)
+
+// testKey writes a new key file in a temporary directory and loads it.
+func testKey(t *testing.T) *EncryptionKey {
+	t.Helper()
+	k, err := WriteKeyFile(filepath.Join(t.TempDir(), "redis.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// newRedisStore returns a store over rdb with its own key unless one is
+// given.
+func newRedisStore(t *testing.T, rdb goredis.UniversalClient, key *EncryptionKey, opts ...Option) *Store {
+	t.Helper()
+	if key == nil {
+		key = testKey(t)
+	}
+	s, err := New(rdb, key, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestRedisConformance(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	rdb := srv.Client(t)
+	key := testKey(t)
+	testConformance(t, func(t *testing.T) keystore.Store { return newRedisStore(t, rdb, key) })
+}
+
+// genRecord is a session record at generation gen with distinct tokens.
+func genRecord(env, user string, gen uint64) *keystore.Record {
+	r := testRecord(env, user)
+	r.Generation = gen
+	r.RefreshToken = traderapiSecret(fmt.Sprintf("%s-gen%d", testRefresh, gen))
+	return r
+}
+
+func TestRedisCompareAndSwapFencing(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.StartServer(t).Client(t)
+	key := testKey(t)
+	a, b := newRedisStore(t, rdb, key, WithSavedBy("a/1")), newRedisStore(t, rdb, key, WithSavedBy("b/2"))
+	ctx, env := t.Context(), uniqueEnv("preprod")
+	k := keystore.Key{Environment: env, Username: "alice"}
+
+	if err := a.CompareAndSwap(ctx, k, nil, genRecord(env, "alice", 1)); err != nil {
+		t.Fatal(err)
+	}
+	var ce *keystore.ConflictError
+	if err := b.CompareAndSwap(ctx, k, nil, genRecord(env, "alice", 1)); !errors.As(err, &ce) || ce.Current.Generation != 1 {
+		t.Fatalf("a second create: %v, want a conflict holding generation 1", err)
+	}
+	wantLastUser(t, a, env, "alice")
+	seen := mustGet(t, a, k) // a stale writer reads generation 1 ...
+	if err := b.CompareAndSwap(ctx, k, mustGet(t, b, k), genRecord(env, "alice", 2)); err != nil {
+		t.Fatal(err)
+	}
+	// ... and its late write is refused, with what is stored now.
+	err := a.CompareAndSwap(ctx, k, seen, genRecord(env, "alice", 3))
+	if !errors.As(err, &ce) || !errors.Is(err, keystore.ErrConflict) || ce.Current == nil || ce.Current.Generation != 2 ||
+		ce.Current.RefreshToken != genRecord(env, "alice", 2).RefreshToken {
+		t.Fatalf("stale write: %v, want a conflict holding generation 2", err)
+	}
+	// Never a lower or equal generation.
+	cur := mustGet(t, a, k)
+	if err := a.CompareAndSwap(ctx, k, cur, genRecord(env, "alice", 2)); err == nil || errors.Is(err, keystore.ErrConflict) {
+		t.Fatalf("same generation: %v, want a plain error", err)
+	}
+	if err := a.CompareAndDelete(ctx, k, seen); !errors.As(err, &ce) || ce.Current.Generation != 2 {
+		t.Fatalf("stale delete: %v", err)
+	}
+	if err := a.CompareAndDelete(ctx, k, cur); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Get(ctx, k)
+	wantNotFound(t, err)
+	if u, err := a.LastUser(ctx, env); err != nil || u != "alice" {
+		t.Errorf("last user after the delete: %q, %v; want alice (kept)", u, err)
+	}
+	if err := a.CompareAndSwap(ctx, k, cur, genRecord(env, "alice", 5)); !errors.As(err, &ce) || ce.Current != nil {
+		t.Fatalf("swap over a deleted entry: %v, want a conflict with nothing stored", err)
+	}
+	if err := a.CompareAndDelete(ctx, k, cur); err != nil {
+		t.Fatalf("deleting an absent entry: %v", err)
+	}
+}
+
+// TestRedisConcurrentWriters races writers that each read, bump the
+// generation and swap: every generation is written exactly once.
+func TestRedisConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.StartServer(t).Client(t)
+	key := testKey(t)
+	env := uniqueEnv("preprod")
+	k := keystore.Key{Environment: env, Username: "alice"}
+	const writers, each = 4, 15
+	var wins sync.Map
+	var wg sync.WaitGroup
+	for w := range writers {
+		s := newRedisStore(t, rdb, key, WithSavedBy(fmt.Sprintf("w/%d", w)))
+		wg.Go(func() {
+			for n := 0; n < each; {
+				cur, err := getOrNil(s.Get(t.Context(), k))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				gen := uint64(1)
+				if cur != nil {
+					gen = cur.Generation + 1
+				}
+				err = s.CompareAndSwap(t.Context(), k, cur, genRecord(env, "alice", gen))
+				if errors.Is(err, keystore.ErrConflict) {
+					continue
+				} else if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, dup := wins.LoadOrStore(gen, w); dup {
+					t.Errorf("generation %d written twice", gen)
+				}
+				n++
+			}
+		})
+	}
+	wg.Wait()
+	if got := mustGet(t, newRedisStore(t, rdb, key), k).Generation; got != writers*each {
+		t.Errorf("final generation %d, want %d", got, writers*each)
+	}
+}
+
+// TestRedisWrongKey: a process with another key gets a clear error naming
+// its key file, and the record is left as it is; a rotated store reads
+// both.
+func TestRedisWrongKey(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.StartServer(t).Client(t)
+	good, wrong := testKey(t), testKey(t)
+	a, b := newRedisStore(t, rdb, good), newRedisStore(t, rdb, wrong)
+	env := uniqueEnv("preprod")
+	k := keystore.Key{Environment: env, Username: "alice"}
+	want := genRecord(env, "alice", 3)
+	mustSet(t, a, k, want)
+	before := dumpHash(t, rdb, a.base(k))
+	if !strings.Contains(before, "g:3") {
+		t.Fatalf("stored hash: %s", before)
+	}
+
+	_, err := b.Get(t.Context(), k)
+	var de *DecryptError
+	if !errors.As(err, &de) || !errors.Is(err, ErrDecrypt) || !de.Unknown || !strings.Contains(err.Error(), wrong.Source()) {
+		t.Fatalf("wrong key: %v, want a DecryptError naming %s", err, wrong.Source())
+	}
+	if errors.Is(err, keystore.ErrNotFound) || errors.Is(err, keystore.ErrCorrupt) {
+		t.Errorf("%v must not look like not-found or corrupt (callers delete those)", err)
+	}
+	if err := b.CompareAndSwap(t.Context(), k, nil, genRecord(env, "alice", 1)); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("wrong key's create over a record: %v, want ErrDecrypt", err)
+	}
+	if err := b.Set(t.Context(), k, genRecord(env, "alice", 9)); !errors.As(err, &de) || !strings.Contains(err.Error(), wrong.Source()) {
+		t.Errorf("wrong key's Set over a record: %v, want a DecryptError naming %s", err, wrong.Source())
+	}
+	if after := dumpHash(t, rdb, a.base(k)); after != before {
+		t.Error("the record changed")
+	}
+	sameRecord(t, mustGet(t, a, k), want)
+
+	rotated := newRedisStore(t, rdb, wrong, WithOlderKeys(good))
+	sameRecord(t, mustGet(t, rotated, k), want)
+	if err := rotated.CompareAndSwap(t.Context(), k, want, genRecord(env, "alice", 4)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Get(t.Context(), k); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("old key after rotation: %v", err)
+	}
+
+	// A generation field rolled back, or a record moved to another user, does not decrypt.
+	if err := rdb.HSet(t.Context(), rotated.base(k), "g", "3").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rotated.Get(t.Context(), k); !errors.As(err, &de) || de.Unknown {
+		t.Errorf("rolled-back generation: %v, want a DecryptError", err)
+	}
+	if err := rdb.Copy(t.Context(), rotated.base(k), rotated.base(keystore.Key{env, "bob", keystore.ItemSession}), 0, true).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rotated.Get(t.Context(), keystore.Key{Environment: env, Username: "bob"}); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("record moved to bob: %v, want ErrDecrypt", err)
+	}
+}
+
+// dumpHash returns a hash's fields and values, sorted.
+func dumpHash(t *testing.T, rdb goredis.UniversalClient, key string) string {
+	t.Helper()
+	m, err := rdb.HGetAll(t.Context(), key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(m)
+}
+
+// TestRedisNothingReadable stores sessions and a TOTP secret, locks and
+// watches, then scans every key and value in Store for a secret.
+func TestRedisNothingReadable(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.StartServer(t).Client(t)
+	s := newRedisStore(t, rdb, nil, WithWatchPoll(10*time.Millisecond))
+	env := uniqueEnv("preprod")
+	k, kt := keystore.Key{Environment: env, Username: "alice"}, keystore.Key{Environment: env, Username: "alice", keystore.Item: keystore.ItemTOTP}
+	ctx, cancel := context.WithCancel(t.Context())
+	ch, err := s.Watch(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, s, k, testRecord(env, "alice"))
+	mustSet(t, s, kt, &keystore.Record{OTPAuthURL: testOTPURL})
+	if err := s.CompareAndSwap(t.Context(), k, mustGet(t, s, k), genRecord(env, "alice", 1)); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.Lock(t.Context(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanForSecrets(t, rdb)
+	unlock()
+	cancel()
+	for range ch {
+	}
+}
+
+// scanForSecrets SCANs every key of every type and fails on a secret.
+func scanForSecrets(t *testing.T, rdb goredis.UniversalClient) {
+	t.Helper()
+	var all strings.Builder
+	keys, err := rdb.Keys(t.Context(), "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	iter := rdb.Scan(t.Context(), 0, "*", 100).Iterator()
+	n := 0
+	for iter.Next(t.Context()) {
+		n++
+		key := iter.Val()
+		typ := rdb.Type(t.Context(), key).Val()
+		fmt.Fprintf(&all, "%s %s ", key, typ)
+		switch typ {
+		case "hash":
+			fmt.Fprint(&all, rdb.HGetAll(t.Context(), key).Val())
+		case "string":
+			fmt.Fprint(&all, rdb.Get(t.Context(), key).Val())
+		default:
+			t.Errorf("unexpected %s key %s", typ, key)
+		}
+		all.WriteString("\n")
+	}
+	if iter.Err() != nil || n != len(keys) || n < 4 {
+		t.Fatalf("scanned %d keys (KEYS says %d): %v", n, len(keys), iter.Err())
+	}
+	text := all.String()
+	for _, secret := range []string{testRefresh, testAccess, testOTPURL, "refresh-secret", "access-secret", "JBSWY3DP", "eyJhbGci"} {
+		if strings.Contains(text, secret) {
+			t.Fatalf("Store holds %q in plain text:\n%s", secret, text)
+		}
+	}
+	if !strings.Contains(text, ":{") || !strings.Contains(text, "lock") {
+		t.Fatalf("the scan missed the records or the lock:\n%s", text)
+	}
+}
