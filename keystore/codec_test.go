@@ -1,4 +1,4 @@
-package keystore
+package keystore_test
 
 import (
 	"encoding/json"
@@ -6,32 +6,36 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	t.Parallel()
 	zone := time.FixedZone("UTC+2", 2*3600)
-	for _, r := range []*Record{
-		testRecord("preprod", "alice"),
+	for _, r := range []*keystore.Record{
+		storetest.Record("preprod", "alice"),
 		{Environment: "prod", Username: "bob"},
 		{Environment: "prod", Username: "carol", Generation: 1795978930397522189, AccessLifetime: 6 * time.Second,
 			LastOTPStep: 59932631, LoggedOut: true, MFA: true},
-		{Environment: "dev01", Username: "名前 with spaces & <html>", OTPAuthURL: testOTPURL,
+		{Environment: "dev01", Username: "名前 with spaces & <html>", OTPAuthURL: storetest.OTPURL,
 			SavedAt: time.Date(2029, 5, 6, 7, 8, 9, 123456789, zone)},
 	} {
-		b, err := Encode(r)
+		b, err := keystore.Encode(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := Decode(b)
+		got, err := keystore.Decode(b)
 		if err != nil {
-			t.Fatalf("Decode(Encode(%s)): %v", r, err)
+			t.Fatalf("keystore.Decode(keystore.Encode(%s)): %v", r, err)
 		}
-		sameRecord(t, got, r)
+		storetest.SameRecord(t, got, r)
 	}
-	b, _ := Encode(testRecord("preprod", "alice"))
+	b, _ := keystore.Encode(storetest.Record("preprod", "alice"))
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil || m["v"] != 1.0 || m["rt"] != testRefresh {
+	if err := json.Unmarshal(b, &m); err != nil || m["v"] != 1.0 || m["rt"] != storetest.Refresh {
 		t.Fatalf("wire form %s: want a JSON object with v=1 and the token", b)
 	}
 	if strings.ContainsAny(string(b), "\n ") {
@@ -60,33 +64,33 @@ func TestDecodeRejectsGarbage(t *testing.T) {
 		{`{"v":1,"env":"preprod","user":"a","rx":"tomorrow-secret"}`, `field "rx"`},
 		{`{"v":1,"env":"preprod","user":"a"} {"v":1}`, "data after"},
 		{`{"v":1,"env":"preprod","user":"a"}}`, "data after"},
-		{strings.Repeat(" ", maxRecord+1), "over the limit"},
+		{strings.Repeat(" ", 64<<10+1), "over the limit"},
 	} {
-		r, err := Decode([]byte(tc.in))
-		if err == nil || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Decode(%.40q) = %v, %v; want ErrCorrupt containing %q", tc.in, r, err, tc.want)
+		r, err := keystore.Decode([]byte(tc.in))
+		if err == nil || !errors.Is(err, keystore.ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("keystore.Decode(%.40q) = %v, %v; want keystore.ErrCorrupt containing %q", tc.in, r, err, tc.want)
 			continue
 		}
 		if strings.Contains(err.Error(), "secret") {
-			t.Errorf("Decode(%.40q): error quotes the input: %v", tc.in, err)
+			t.Errorf("keystore.Decode(%.40q): error quotes the input: %v", tc.in, err)
 		}
 	}
-	if _, err := Encode(nil); err == nil {
-		t.Error("Encode(nil): no error")
+	if _, err := keystore.Encode(nil); err == nil {
+		t.Error("keystore.Encode(nil): no error")
 	}
-	if _, err := Encode(&Record{Username: "a"}); err == nil {
-		t.Error("Encode without environment: no error")
+	if _, err := keystore.Encode(&keystore.Record{Username: "a"}); err == nil {
+		t.Error("keystore.Encode without environment: no error")
 	}
-	if _, err := Encode(&Record{Environment: "p", Username: "a", RefreshToken: traderapiSecret(strings.Repeat("x", maxRecord))}); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Encode of a huge record: %v, want ErrTooLarge", err)
+	if _, err := keystore.Encode(&keystore.Record{Environment: "p", Username: "a", RefreshToken: traderapi.Secret(strings.Repeat("x", maxRecord))}); !errors.Is(err, keystore.ErrTooLarge) {
+		t.Errorf("keystore.Encode of a huge record: %v, want keystore.ErrTooLarge", err)
 	}
 }
 
-// FuzzDecode checks that Decode never panics, that what it accepts encodes
+// FuzzDecode checks that keystore.Decode never panics, that what it accepts encodes
 // back to an equal record, and that its errors never quote a token.
 func FuzzDecode(f *testing.F) {
-	for _, r := range []*Record{testRecord("preprod", "alice"), {Environment: "p", Username: "u", OTPAuthURL: testOTPURL}} {
-		b, _ := Encode(r)
+	for _, r := range []*keystore.Record{storetest.Record("preprod", "alice"), {Environment: "p", Username: "u", OTPAuthURL: storetest.OTPURL}} {
+		b, _ := keystore.Encode(r)
 		f.Add(b)
 	}
 	for _, s := range []string{"", "{}", "null", `{"v":1}`, `{"v":1,"env":"p","user":"u","rx":"2030-01-01T00:00:00Z"}`,
@@ -94,10 +98,10 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := Decode(b)
+		r, err := keystore.Decode(b)
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("error %v does not match ErrCorrupt", err)
+			if !errors.Is(err, keystore.ErrCorrupt) {
+				t.Fatalf("error %v does not match keystore.ErrCorrupt", err)
 			}
 			var w struct {
 				RT string `json:"rt"`
@@ -107,14 +111,14 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		b2, err := Encode(r)
+		b2, err := keystore.Encode(r)
 		if err != nil {
-			t.Fatalf("Encode of a decoded record: %v", err)
+			t.Fatalf("keystore.Encode of a decoded record: %v", err)
 		}
-		r2, err := Decode(b2)
+		r2, err := keystore.Decode(b2)
 		if err != nil {
-			t.Fatalf("Decode(Encode(Decode(b))): %v", err)
+			t.Fatalf("keystore.Decode(keystore.Encode(keystore.Decode(b))): %v", err)
 		}
-		sameRecord(t, r2, r)
+		storetest.SameRecord(t, r2, r)
 	})
 }

@@ -1,4 +1,4 @@
-package keystore
+package storetest
 
 import (
 	"context"
@@ -8,125 +8,128 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
-// generation returns the test record of env/user at generation gen, with
-// tokens that differ per generation.
-func generation(env, user string, gen uint64) *Record {
-	r := testRecord(env, user)
+// Generation returns the test record of env/user at Generation gen, with
+// tokens that differ per Generation.
+func Generation(env, user string, gen uint64) *keystore.Record {
+	r := Record(env, user)
 	r.Generation = gen
-	r.RefreshToken += traderapiSecret(strings.Repeat("g", int(gen)))
+	r.RefreshToken += traderapi.Secret(strings.Repeat("g", int(gen)))
 	return r
 }
 
-// wantConflict fails unless err is a *ConflictError whose Current is the
+// wantConflict fails unless err is a *keystore.ConflictError whose Current is the
 // same version as want (nil: nothing stored), naming no secret.
-func wantConflict(t *testing.T, err error, want *Record) {
+func wantConflict(t *testing.T, err error, want *keystore.Record) {
 	t.Helper()
-	var ce *ConflictError
-	if !errors.As(err, &ce) || !errors.Is(err, ErrConflict) {
-		t.Fatalf("got %v, want a *ConflictError", err)
+	var ce *keystore.ConflictError
+	if !errors.As(err, &ce) || !errors.Is(err, keystore.ErrConflict) {
+		t.Fatalf("got %v, want a *keystore.ConflictError", err)
 	}
-	if !Same(ce.Current, want) {
-		t.Fatalf("ConflictError.Current = %v, want %v", ce.Current, want)
+	if !keystore.Same(ce.Current, want) {
+		t.Fatalf("keystore.ConflictError.Current = %v, want %v", ce.Current, want)
 	}
-	if strings.Contains(err.Error(), testRefresh) || strings.Contains(err.Error(), "secret") {
+	if strings.Contains(err.Error(), Refresh) || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("conflict error holds a token: %v", err)
 	}
 }
 
-// testConformanceCAS is the compare-and-set and Lock part of the suite.
-func testConformanceCAS(t *testing.T, newStore func(t *testing.T) Store) {
+// testCAS is the compare-and-set and Lock part of the suite.
+func testCAS(t *testing.T, newStore func(t *testing.T) keystore.Store) {
 	t.Run("CompareAndSwapNilOnEmpty", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), uniqueEnv("preprod")
-		k := Key{Environment: env, Username: "alice"}
-		cleanupKeys(t, s, k)
-		r1 := generation(env, "alice", 1)
+		s, env := newStore(t), UniqueEnv("preprod")
+		k := keystore.Key{Environment: env, Username: "alice"}
+		CleanupKeys(t, s, k)
+		r1 := Generation(env, "alice", 1)
 		if err := s.CompareAndSwap(t.Context(), k, nil, r1); err != nil {
 			t.Fatalf("CompareAndSwap(nil) on an empty entry: %v", err)
 		}
-		if got := mustGet(t, s, k); !Same(got, r1) {
+		if got := MustGet(t, s, k); !keystore.Same(got, r1) {
 			t.Fatalf("stored %v, want %v", got, r1)
 		}
-		wantLastUser(t, s, env, "alice")
+		WantLastUser(t, s, env, "alice")
 		// A second "create" loses to the first.
-		wantConflict(t, s.CompareAndSwap(t.Context(), k, nil, generation(env, "alice", 2)), r1)
-		if got := mustGet(t, s, k); !Same(got, r1) {
+		wantConflict(t, s.CompareAndSwap(t.Context(), k, nil, Generation(env, "alice", 2)), r1)
+		if got := MustGet(t, s, k); !keystore.Same(got, r1) {
 			t.Fatalf("a lost CompareAndSwap changed the store to %v", got)
 		}
 	})
 	t.Run("CompareAndSwapStale", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), uniqueEnv("preprod")
-		k := Key{Environment: env, Username: "alice"}
-		cleanupKeys(t, s, k)
-		r1, r2, r3 := generation(env, "alice", 1), generation(env, "alice", 2), generation(env, "alice", 3)
-		mustSet(t, s, k, r1)
-		if err := s.CompareAndSwap(t.Context(), k, mustGet(t, s, k), r2); err != nil {
+		s, env := newStore(t), UniqueEnv("preprod")
+		k := keystore.Key{Environment: env, Username: "alice"}
+		CleanupKeys(t, s, k)
+		r1, r2, r3 := Generation(env, "alice", 1), Generation(env, "alice", 2), Generation(env, "alice", 3)
+		MustSet(t, s, k, r1)
+		if err := s.CompareAndSwap(t.Context(), k, MustGet(t, s, k), r2); err != nil {
 			t.Fatalf("CompareAndSwap from the stored record: %v", err)
 		}
 		wantConflict(t, s.CompareAndSwap(t.Context(), k, r1, r3), r2)
-		if got := mustGet(t, s, k); !Same(got, r2) {
+		if got := MustGet(t, s, k); !keystore.Same(got, r2) {
 			t.Fatalf("a stale CompareAndSwap changed the store to %v", got)
 		}
 		// Expecting a record where none is stored is a conflict too.
-		k2 := Key{Environment: env, Username: "nobody"}
-		wantConflict(t, s.CompareAndSwap(t.Context(), k2, r1, generation(env, "nobody", 2)), nil)
+		k2 := keystore.Key{Environment: env, Username: "nobody"}
+		wantConflict(t, s.CompareAndSwap(t.Context(), k2, r1, Generation(env, "nobody", 2)), nil)
 		_, err := s.Get(t.Context(), k2)
-		wantNotFound(t, err)
+		WantNotFound(t, err)
 	})
 	t.Run("CompareAndDeleteOnlyItsRecord", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), uniqueEnv("preprod")
-		k := Key{Environment: env, Username: "alice"}
-		cleanupKeys(t, s, k)
-		old, newer := generation(env, "alice", 1), generation(env, "alice", 2)
-		mustSet(t, s, k, old)
-		mustSet(t, s, k, newer) // another process refreshed
+		s, env := newStore(t), UniqueEnv("preprod")
+		k := keystore.Key{Environment: env, Username: "alice"}
+		CleanupKeys(t, s, k)
+		old, newer := Generation(env, "alice", 1), Generation(env, "alice", 2)
+		MustSet(t, s, k, old)
+		MustSet(t, s, k, newer) // another process refreshed
 		wantConflict(t, s.CompareAndDelete(t.Context(), k, old), newer)
-		if got := mustGet(t, s, k); !Same(got, newer) {
+		if got := MustGet(t, s, k); !keystore.Same(got, newer) {
 			t.Fatalf("the newer record did not survive: %v", got)
 		}
-		wantLastUser(t, s, env, "alice")
+		WantLastUser(t, s, env, "alice")
 		if err := s.CompareAndDelete(t.Context(), k, newer); err != nil {
 			t.Fatalf("CompareAndDelete of the stored record: %v", err)
 		}
 		_, err := s.Get(t.Context(), k)
-		wantNotFound(t, err)
+		WantNotFound(t, err)
 		if err := s.CompareAndDelete(t.Context(), k, newer); err != nil {
 			t.Fatalf("CompareAndDelete of an absent entry: %v", err)
 		}
 	})
 	t.Run("CompareAndSetLastUser", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), uniqueEnv("prod")
-		alice, bob := Key{Environment: env, Username: "alice"}, Key{Environment: env, Username: "bob"}
-		carolTOTP := Key{Environment: env, Username: "carol", Item: ItemTOTP}
-		cleanupKeys(t, s, alice, bob, carolTOTP)
-		ra, rb := generation(env, "alice", 1), generation(env, "bob", 1)
+		s, env := newStore(t), UniqueEnv("prod")
+		alice, bob := keystore.Key{Environment: env, Username: "alice"}, keystore.Key{Environment: env, Username: "bob"}
+		carolTOTP := keystore.Key{Environment: env, Username: "carol", Item: keystore.ItemTOTP}
+		CleanupKeys(t, s, alice, bob, carolTOTP)
+		ra, rb := Generation(env, "alice", 1), Generation(env, "bob", 1)
 		for _, kr := range []struct {
-			k Key
-			r *Record
-		}{{alice, ra}, {bob, rb}, {carolTOTP, &Record{OTPAuthURL: testOTPURL, Generation: 1}}} {
+			k keystore.Key
+			r *keystore.Record
+		}{{alice, ra}, {bob, rb}, {carolTOTP, &keystore.Record{OTPAuthURL: OTPURL, Generation: 1}}} {
 			if err := s.CompareAndSwap(t.Context(), kr.k, nil, kr.r); err != nil {
 				t.Fatal(err)
 			}
 		}
-		wantLastUser(t, s, env, "bob") // a TOTP item is not a session
+		WantLastUser(t, s, env, "bob") // a TOTP item is not a session
 		if err := s.CompareAndDelete(t.Context(), alice, ra); err != nil {
 			t.Fatal(err)
 		}
-		wantLastUser(t, s, env, "bob") // not the last user: kept
+		WantLastUser(t, s, env, "bob") // not the last user: kept
 		if err := s.CompareAndDelete(t.Context(), bob, rb); err != nil {
 			t.Fatal(err)
 		}
-		wantLastUser(t, s, env, "bob") // the last user outlives a logout
+		WantLastUser(t, s, env, "bob") // the last user outlives a logout
 	})
 	t.Run("LockExcludesGoroutines", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), uniqueEnv("preprod")
-		k := Key{Environment: env, Username: "alice"}
+		s, env := newStore(t), UniqueEnv("preprod")
+		k := keystore.Key{Environment: env, Username: "alice"}
 		var inside, total atomic.Int32
 		var wg sync.WaitGroup
 		errs := make(chan error, 4)
@@ -158,14 +161,14 @@ func testConformanceCAS(t *testing.T, newStore func(t *testing.T) Store) {
 	})
 	t.Run("LockWaiterGivesUp", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), uniqueEnv("preprod")
-		k := Key{Environment: env, Username: "alice"}
+		s, env := newStore(t), UniqueEnv("preprod")
+		k := keystore.Key{Environment: env, Username: "alice"}
 		unlock, err := s.Lock(t.Context(), k)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Another key's lock is independent.
-		other, err := s.Lock(t.Context(), Key{Environment: env, Username: "bob"})
+		other, err := s.Lock(t.Context(), keystore.Key{Environment: env, Username: "bob"})
 		if err != nil {
 			t.Fatalf("Lock on another key while one is held: %v", err)
 		}
