@@ -13,12 +13,9 @@ import (
 // without being told.
 func Example() {
 	ctx := context.Background()
-	store, err := keystore.Open("memory")
-	if err != nil {
-		panic(err)
-	}
+	store := keystore.NewMemory()
 	key := keystore.Key{Environment: "preprod", Username: "alice"}
-	err = store.Set(ctx, key, &keystore.Record{
+	err := store.Set(ctx, key, &keystore.Record{
 		RefreshToken:  "eyJhbGciOi...refresh",
 		RefreshExpiry: time.Date(2030, 1, 8, 0, 0, 0, 0, time.UTC),
 	})
@@ -35,17 +32,4 @@ func Example() {
 	// Output:
 	// keystore.Record{Environment: "preprod", Username: "alice", RefreshToken: [REDACTED] (expires 2030-01-08T00:00:00Z)}
 	// true
-}
-
-// A keychain that cannot be used is not "logged out": tell the two apart.
-func ExampleUnavailableError() {
-	err := error(&keystore.UnavailableError{Backend: "keyring", Reason: keystore.Locked})
-	switch {
-	case errors.Is(err, keystore.ErrNotFound):
-		fmt.Println("not logged in")
-	case errors.Is(err, keystore.ErrUnavailable):
-		fmt.Println(err)
-	}
-	// Output:
-	// keychain unavailable: the keychain is locked and was not unlocked
 }
