@@ -3,6 +3,7 @@ package keyring_test
 import (
 	"errors"
 	"fmt"
+	"testing"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/keyring"
@@ -19,4 +20,14 @@ func ExampleLocked() {
 	}
 	// Output:
 	// keychain unavailable: the keychain is locked and was not unlocked
+}
+
+// TestReasonString pins the reasons' values: keystore.Reason names them.
+func TestReasonString(t *testing.T) {
+	t.Parallel()
+	for r, want := range map[keystore.Reason]string{keyring.NoService: "no service", keyring.Locked: "locked", keyring.Timeout: "timeout", keyring.Other: "other"} {
+		if r.String() != want {
+			t.Errorf("Reason %d = %q, want %q", r, r, want)
+		}
+	}
 }
