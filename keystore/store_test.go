@@ -1,7 +1,6 @@
 package keystore_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/pmx-login/pmx-login/keystore"
