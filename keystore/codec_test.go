@@ -81,7 +81,7 @@ func TestDecodeRejectsGarbage(t *testing.T) {
 	if _, err := keystore.Encode(&keystore.Record{Username: "a"}); err == nil {
 		t.Error("keystore.Encode without environment: no error")
 	}
-	if _, err := keystore.Encode(&keystore.Record{Environment: "p", Username: "a", RefreshToken: traderapi.Secret(strings.Repeat("x", (64<<10)))}); !errors.Is(err, keystore.ErrTooLarge) {
+	if _, err := keystore.Encode(&keystore.Record{Environment: "p", Username: "a", RefreshToken: traderapi.Secret(strings.Repeat("x", (64 << 10)))}); !errors.Is(err, keystore.ErrTooLarge) {
 		t.Errorf("keystore.Encode of a huge record: %v, want keystore.ErrTooLarge", err)
 	}
 }

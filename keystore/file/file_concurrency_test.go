@@ -9,6 +9,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/internal/helperproc"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // TestFileConcurrentGoroutines has writers and readers on two Store values
@@ -21,7 +26,7 @@ func TestFileConcurrentGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := keystore.Key{Environment: "preprod", Username: "shared"}
-	mustSet(t, a, k, hammerRecord("init", 0))
+	storetest.MustSet(t, a, k, hammerRecord("init", 0))
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for w, s := range []*Store{a, b, a, b} {
@@ -50,8 +55,8 @@ func TestFileConcurrentGoroutines(t *testing.T) {
 // the token says how long it must be, so a torn record is detectable.
 func hammerRecord(id string, i int) *keystore.Record {
 	pad := (i % 7) * 300
-	r := testRecord("", "")
-	r.RefreshToken = traderapiSecret(fmt.Sprintf("rt-%s-%d-%d-%s", id, i, pad, strings.Repeat("x", pad)))
+	r := storetest.Record("", "")
+	r.RefreshToken = traderapi.Secret(fmt.Sprintf("rt-%s-%d-%d-%s", id, i, pad, strings.Repeat("x", pad)))
 	return r
 }
 
@@ -99,16 +104,16 @@ func TestFileTwoProcesses(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "shared"}
-	mustSet(t, f, k, hammerRecord("init", 0))
-	var cmds []*runningCmd
+	storetest.MustSet(t, f, k, hammerRecord("init", 0))
+	var cmds []*helperproc.Cmd
 	for _, id := range []string{"p1", "p2"} {
-		cmd := runHelperProcess(t, "hammer", map[string]string{"PMX_HAMMER_DIR": f.Dir(), "PMX_HAMMER_ID": id, "PMX_HAMMER_N": "100"})
-		cmds = append(cmds, startCmd(t, cmd))
+		cmd := helperproc.Command(t, helperEnv, "hammer", map[string]string{"PMX_HAMMER_DIR": f.Dir(), "PMX_HAMMER_ID": id, "PMX_HAMMER_N": "100"})
+		cmds = append(cmds, helperproc.Start(t, cmd))
 	}
 	done := make(chan struct{})
 	go func() {
 		for _, c := range cmds {
-			c.wait()
+			c.Wait()
 		}
 		close(done)
 	}()
@@ -124,11 +129,11 @@ func TestFileTwoProcesses(t *testing.T) {
 		}
 	}
 	for _, c := range cmds {
-		if c.err != nil {
-			t.Fatalf("helper: %v\n%s", c.err, c.out.String())
+		if c.Err != nil {
+			t.Fatalf("helper: %v\n%s", c.Err, c.Output())
 		}
 	}
-	got := mustGet(t, f, k)
+	got := storetest.MustGet(t, f, k)
 	if !strings.HasPrefix(got.RefreshToken.Reveal(), "rt-p1-99-") && !strings.HasPrefix(got.RefreshToken.Reveal(), "rt-p2-99-") {
 		t.Fatalf("final record %q is not a last write", got.RefreshToken.Reveal()[:12])
 	}
@@ -142,17 +147,17 @@ func TestFileCrashLeavesWholeRecord(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "shared"}
-	mustSet(t, f, k, hammerRecord("init", 0))
+	storetest.MustSet(t, f, k, hammerRecord("init", 0))
 	for round := range 4 {
-		cmd := runHelperProcess(t, "hammer", map[string]string{"PMX_HAMMER_DIR": f.Dir(), "PMX_HAMMER_ID": "k", "PMX_HAMMER_N": "100000"})
-		c := startCmd(t, cmd)
+		cmd := helperproc.Command(t, helperEnv, "hammer", map[string]string{"PMX_HAMMER_DIR": f.Dir(), "PMX_HAMMER_ID": "k", "PMX_HAMMER_N": "100000"})
+		c := helperproc.Start(t, cmd)
 		time.Sleep(time.Duration(30+25*round) * time.Millisecond)
-		_ = c.cmd.Process.Kill()
-		c.wait()
+		_ = cmd.Process.Kill()
+		c.Wait()
 		if err := checkHammerRead(t.Context(), f, k); err != nil {
 			t.Fatalf("after kill %d: %v", round, err)
 		}
 	}
-	mustSet(t, f, k, hammerRecord("after", 1))
+	storetest.MustSet(t, f, k, hammerRecord("after", 1))
 	noTempFiles(t, filepath.Join(f.Dir(), "preprod"))
 }

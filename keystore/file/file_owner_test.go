@@ -13,6 +13,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/internal/securefs"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
 )
 
 // TestFileRefusesSymlinkedLock plants .lock as a symbolic link to a file
@@ -21,22 +25,22 @@ func TestFileRefusesSymlinkedLock(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	mustSet(t, f, k, testRecord("", ""))
+	storetest.MustSet(t, f, k, storetest.Record("", ""))
 	env := filepath.Join(f.Dir(), "preprod")
 	victim := filepath.Join(t.TempDir(), "victim")
-	if err := os.Remove(filepath.Join(env, lockName)); err != nil {
+	if err := os.Remove(filepath.Join(env, ".lock")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(victim, filepath.Join(env, lockName)); err != nil {
+	if err := os.Symlink(victim, filepath.Join(env, ".lock")); err != nil {
 		t.Fatal(err)
 	}
 	for name, op := range map[string]func() error{
 		"Get":  func() error { _, err := f.Get(t.Context(), k); return err },
-		"Set":  func() error { return f.Set(t.Context(), k, testRecord("", "")) },
+		"Set":  func() error { return f.Set(t.Context(), k, storetest.Record("", "")) },
 		"Lock": func() error { _, err := securefs.LockDir(t.Context(), env, true, defaultLockWait); return err },
 	} {
 		err := op()
-		if err == nil || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), filepath.Join(env, lockName)) {
+		if err == nil || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), filepath.Join(env, ".lock")) {
 			t.Errorf("%s with a symlinked .lock: %v, want a refusal naming the link", name, err)
 		}
 	}
@@ -64,7 +68,7 @@ func TestFileRefusesForeignOwner(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFile(t)
-			mustSet(t, f, k, testRecord("", ""))
+			storetest.MustSet(t, f, k, storetest.Record("", ""))
 			p := filepath.Join(f.Dir(), tc.path)
 			if err := os.Lchown(p, nobody, nobody); err != nil {
 				t.Fatal(err)
@@ -72,7 +76,7 @@ func TestFileRefusesForeignOwner(t *testing.T) {
 			_, errNew := New(f.Dir())
 			_, errGet := f.Get(t.Context(), k)
 			_, errLast := f.LastUser(t.Context(), "preprod")
-			errSet := f.Set(t.Context(), k, testRecord("", ""))
+			errSet := f.Set(t.Context(), k, storetest.Record("", ""))
 			err := errors.Join(errNew, errGet, errLast, errSet)
 			if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "owned by uid 65534") {
 				t.Fatalf("%s owned by another user: %v, want a refusal naming it", p, err)
@@ -117,10 +121,10 @@ func TestFileReadOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			k := keystore.Key{Environment: "preprod", Username: "alice"}
-			mustSet(t, f, k, testRecord("", ""))
+			storetest.MustSet(t, f, k, storetest.Record("", ""))
 			env := filepath.Join(f.Dir(), "preprod")
 			if !withLock {
-				if err := os.Remove(filepath.Join(env, lockName)); err != nil {
+				if err := os.Remove(filepath.Join(env, ".lock")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -209,8 +213,8 @@ func TestFileRefusesFIFOLock(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	mustSet(t, f, k, testRecord("", ""))
-	lock := filepath.Join(f.Dir(), "preprod", lockName)
+	storetest.MustSet(t, f, k, storetest.Record("", ""))
+	lock := filepath.Join(f.Dir(), "preprod", ".lock")
 	if err := os.Remove(lock); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/internal/securefs"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 func newFile(t *testing.T) *Store {
@@ -36,7 +41,7 @@ func wantMode(t *testing.T, path string, want os.FileMode) {
 // noTempFiles fails if a temporary file was left in d.
 func noTempFiles(t *testing.T, d string) {
 	t.Helper()
-	names, err := filepath.Glob(filepath.Join(d, tempPattern))
+	names, err := filepath.Glob(filepath.Join(d, securefs.TempPattern))
 	if err != nil || len(names) != 0 {
 		t.Fatalf("temporary files left in %s: %v %v", d, names, err)
 	}
@@ -48,8 +53,8 @@ func TestFileLayoutAndPermissions(t *testing.T) {
 		t.Skip("Windows has no Unix permission bits")
 	}
 	f := newFile(t)
-	mustSet(t, f, keystore.Key{Environment: "preprod", Username: "alice"}, testRecord("", ""))
-	mustSet(t, f, keystore.Key{Environment: "preprod", Username: "alice", keystore.Item: keystore.ItemTOTP}, &keystore.Record{OTPAuthURL: testOTPURL})
+	storetest.MustSet(t, f, keystore.Key{Environment: "preprod", Username: "alice"}, storetest.Record("", ""))
+	storetest.MustSet(t, f, keystore.Key{Environment: "preprod", Username: "alice", Item: keystore.ItemTOTP}, &keystore.Record{OTPAuthURL: storetest.OTPURL})
 	env := filepath.Join(f.Dir(), "preprod")
 	wantMode(t, f.Dir(), 0o700)
 	wantMode(t, env, 0o700)
@@ -70,7 +75,7 @@ func TestFileRefusesInsecurePermissions(t *testing.T) {
 	}
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	mustSet(t, f, k, testRecord("", ""))
+	storetest.MustSet(t, f, k, storetest.Record("", ""))
 	path := filepath.Join(f.Dir(), "preprod", "alice.session.json")
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
@@ -82,7 +87,7 @@ func TestFileRefusesInsecurePermissions(t *testing.T) {
 	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	mustGet(t, f, k)
+	storetest.MustGet(t, f, k)
 
 	env := filepath.Join(f.Dir(), "preprod")
 	if err := os.Chmod(env, 0o755); err != nil {
@@ -107,7 +112,7 @@ func TestFileRefusesSpecialFiles(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	mustSet(t, f, keystore.Key{Environment: "preprod", Username: "bob"}, testRecord("", ""))
+	storetest.MustSet(t, f, keystore.Key{Environment: "preprod", Username: "bob"}, storetest.Record("", ""))
 	env := filepath.Join(f.Dir(), "preprod")
 	if err := os.Symlink(filepath.Join(env, "bob.session.json"), filepath.Join(env, "alice.session.json")); err != nil {
 		t.Skipf("cannot make a symbolic link here: %v", err)
@@ -122,12 +127,12 @@ func TestFileUsernamesCannotEscape(t *testing.T) {
 	f := newFile(t)
 	users := []string{"../../escape", "..", ".", "a/b", `a\b`, "a%2Fb", ".hidden", "a.session", "Ünïcode", "x y", strings.Repeat("é", 120)}
 	for i, u := range users {
-		r := testRecord("", "")
-		r.RefreshToken = traderapiSecret("rt-" + strconv.Itoa(i))
-		mustSet(t, f, keystore.Key{Environment: "preprod", Username: u}, r)
+		r := storetest.Record("", "")
+		r.RefreshToken = traderapi.Secret("rt-" + strconv.Itoa(i))
+		storetest.MustSet(t, f, keystore.Key{Environment: "preprod", Username: u}, r)
 	}
 	for i, u := range users {
-		got := mustGet(t, f, keystore.Key{Environment: "preprod", Username: u})
+		got := storetest.MustGet(t, f, keystore.Key{Environment: "preprod", Username: u})
 		if got.Username != u || got.RefreshToken.Reveal() != "rt-"+strconv.Itoa(i) {
 			t.Fatalf("user %q read back %q with token %q", u, got.Username, got.RefreshToken.Reveal())
 		}
@@ -165,7 +170,7 @@ func TestFileAtomicWritesLeaveNoTempFiles(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	mustSet(t, f, k, testRecord("", ""))
+	storetest.MustSet(t, f, k, storetest.Record("", ""))
 	env := filepath.Join(f.Dir(), "preprod")
 	// A writer killed before its rename leaves a temporary file behind:
 	// the next write under the lock removes it.
@@ -173,8 +178,8 @@ func TestFileAtomicWritesLeaveNoTempFiles(t *testing.T) {
 	if err := os.WriteFile(stale, []byte("half a rec"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sameRecord(t, mustGet(t, f, k), testRecord("preprod", "alice"))
-	mustSet(t, f, k, testRecord("", ""))
+	storetest.SameRecord(t, storetest.MustGet(t, f, k), storetest.Record("preprod", "alice"))
+	storetest.MustSet(t, f, k, storetest.Record("", ""))
 	noTempFiles(t, env)
 }
 
@@ -185,7 +190,7 @@ func TestFileLockWaitIsBounded(t *testing.T) {
 	}
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	mustSet(t, f, k, testRecord("", ""))
+	storetest.MustSet(t, f, k, storetest.Record("", ""))
 	unlock, err := securefs.LockDir(t.Context(), filepath.Join(f.Dir(), "preprod"), true, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +207,7 @@ func TestFileLockWaitIsBounded(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	f.lockWait = time.Minute
-	if err := f.Set(ctx, k, testRecord("", "")); !errors.Is(err, context.Canceled) {
+	if err := f.Set(ctx, k, storetest.Record("", "")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Set with a cancelled context: %v", err)
 	}
 }
@@ -225,11 +230,11 @@ func TestDefaultDirFollowsXDGConfigHome(t *testing.T) {
 	if got != want {
 		t.Fatalf("DefaultDir() = %q, want %q", got, want)
 	}
-	s, err := Open("Store")
+	s, err := New(got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Backend() != keystore.BackendFile || s.(*Store).Dir() != want {
-		t.Fatalf("Open(Store) = %s in %s, want file in %s", s.Backend(), s.(*Store).Dir(), want)
+	if s.Backend() != keystore.BackendFile || s.Dir() != want {
+		t.Fatalf("New(DefaultDir()) = %s in %s, want file in %s", s.Backend(), s.Dir(), want)
 	}
 }

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/internal/helperproc"
+	"github.com/pmx-login/pmx-login/keystore/keyring"
 )
 
 // lockStore opens the store whose Lock a process test exercises: the file
@@ -17,7 +21,7 @@ import (
 // lock never touches the keychain).
 func lockStore(backend, dir string) (keystore.Store, error) {
 	if backend == keystore.BackendKeyring {
-		return NewKeyring(withSecrets(newMapSecrets()), WithLockDir(dir)), nil
+		return keyring.New(keyring.WithLockDir(dir)), nil
 	}
 	return New(dir)
 }
@@ -91,12 +95,12 @@ func TestLockTwoProcesses(t *testing.T) {
 			counter := filepath.Join(t.TempDir(), "counter")
 			env := map[string]string{"PMX_LOCK_BACKEND": backend, "PMX_LOCK_DIR": dir,
 				"PMX_COUNTER_FILE": counter, "PMX_COUNTER_N": strconv.Itoa(rounds)}
-			a := startCmd(t, runHelperProcess(t, "counter", env))
-			b := startCmd(t, runHelperProcess(t, "counter", env))
-			for _, c := range []*runningCmd{a, b} {
-				c.wait()
-				if c.err != nil {
-					t.Fatalf("helper: %v\n%s", c.err, c.out.String())
+			a := helperproc.Start(t, helperproc.Command(t, helperEnv, "counter", env))
+			b := helperproc.Start(t, helperproc.Command(t, helperEnv, "counter", env))
+			for _, c := range []*helperproc.Cmd{a, b} {
+				c.Wait()
+				if c.Err != nil {
+					t.Fatalf("helper: %v\n%s", c.Err, c.Output())
 				}
 			}
 			got, err := os.ReadFile(counter)
@@ -120,12 +124,12 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cmd := runHelperProcess(t, "hold", map[string]string{"PMX_LOCK_BACKEND": backend, "PMX_LOCK_DIR": dir})
+			cmd := helperproc.Command(t, helperEnv, "hold", map[string]string{"PMX_LOCK_BACKEND": backend, "PMX_LOCK_DIR": dir})
 			stdin, err := cmd.StdinPipe()
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := startCmd(t, cmd)
+			h := helperproc.Start(t, cmd)
 			waitOutput(t, h, "locked")
 			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 			defer cancel()
@@ -138,25 +142,25 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 				t.Fatalf("Lock after the other process released it: %v", err)
 			}
 			unlock()
-			h.wait()
-			if h.err != nil {
-				t.Fatalf("holder: %v\n%s", h.err, h.out.String())
+			h.Wait()
+			if h.Err != nil {
+				t.Fatalf("holder: %v\n%s", h.Err, h.Output())
 			}
 		})
 	}
 }
 
 // waitOutput waits (generously) until c has printed want.
-func waitOutput(t *testing.T, c *runningCmd, want string) {
+func waitOutput(t *testing.T, c *helperproc.Cmd, want string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case <-c.done:
-			t.Fatalf("helper exited before printing %q: %v\n%s", want, c.err, c.out.String())
+		case <-c.Done():
+			t.Fatalf("helper exited before printing %q: %v\n%s", want, c.Err, c.Output())
 		case <-time.After(10 * time.Millisecond):
 		}
-		if c.output() != "" && strings.Contains(c.output(), want) {
+		if c.Output() != "" && strings.Contains(c.Output(), want) {
 			return
 		}
 	}

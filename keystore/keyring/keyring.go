@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/zalando/go-keyring"
+	gokeyring "github.com/zalando/go-keyring"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/internal/names"
@@ -33,9 +33,11 @@ type secrets interface {
 // osKeychain is the operating system's keychain, through go-keyring.
 type osKeychain struct{}
 
-func (osKeychain) Get(service, user string) (string, error) { return keyring.Get(service, user) }
-func (osKeychain) Set(service, user, secret string) error   { return keyring.Set(service, user, secret) }
-func (osKeychain) Delete(service, user string) error        { return keyring.Delete(service, user) }
+func (osKeychain) Get(service, user string) (string, error) { return gokeyring.Get(service, user) }
+func (osKeychain) Set(service, user, secret string) error {
+	return gokeyring.Set(service, user, secret)
+}
+func (osKeychain) Delete(service, user string) error { return gokeyring.Delete(service, user) }
 
 // Store is a [keystore.Store] in the operating system's keychain. Sessions are kept
 // under the service "pmx-login:<env>" with the username as the account, TOTP

@@ -13,9 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zalando/go-keyring"
+	gokeyring "github.com/zalando/go-keyring"
 
 	"github.com/pmx-login/pmx-login/internal/tooltest"
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/internal/helperproc"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // mapSecrets stands in for go-keyring: a map under a mutex, with
@@ -36,7 +40,7 @@ func (s *mapSecrets) Get(service, user string) (string, error) {
 	}
 	v, ok := s.m[[2]string{service, user}]
 	if !ok {
-		return "", keyring.ErrNotFound
+		return "", gokeyring.ErrNotFound
 	}
 	return v, nil
 }
@@ -58,7 +62,7 @@ func (s *mapSecrets) Delete(service, user string) error {
 		return s.fail
 	}
 	if _, ok := s.m[[2]string{service, user}]; !ok {
-		return keyring.ErrNotFound
+		return gokeyring.ErrNotFound
 	}
 	delete(s.m, [2]string{service, user})
 	return nil
@@ -70,7 +74,7 @@ type blockingSecrets struct{ release chan struct{} }
 
 func (b blockingSecrets) Get(string, string) (string, error) {
 	<-b.release
-	return "", keyring.ErrNotFound
+	return "", gokeyring.ErrNotFound
 }
 func (b blockingSecrets) Set(string, string, string) error { <-b.release; return nil }
 func (b blockingSecrets) Delete(string, string) error      { <-b.release; return nil }
@@ -79,8 +83,8 @@ func TestKeyringServiceNames(t *testing.T) {
 	t.Parallel()
 	kc := newMapSecrets()
 	k := New(withSecrets(kc), testLockDir(t))
-	mustSet(t, k, keystore.Key{Environment: "preprod", Username: "alice"}, testRecord("", ""))
-	mustSet(t, k, keystore.Key{Environment: "preprod", Username: "alice", keystore.Item: keystore.ItemTOTP}, &keystore.Record{OTPAuthURL: testOTPURL})
+	storetest.MustSet(t, k, keystore.Key{Environment: "preprod", Username: "alice"}, storetest.Record("", ""))
+	storetest.MustSet(t, k, keystore.Key{Environment: "preprod", Username: "alice", Item: keystore.ItemTOTP}, &keystore.Record{OTPAuthURL: storetest.OTPURL})
 	for _, want := range [][2]string{{"pmx-login:preprod", "alice"}, {"pmx-login:preprod:totp", "alice"}, {"pmx-login:preprod:last-user", "default"}} {
 		if _, ok := kc.m[want]; !ok {
 			t.Errorf("no keychain entry service=%q user=%q; have %v", want[0], want[1], kc.m)
@@ -93,7 +97,7 @@ func TestKeyringServiceNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameRecord(t, r, testRecord("preprod", "alice"))
+	storetest.SameRecord(t, r, storetest.Record("preprod", "alice"))
 
 	// An entry holding another user's record is corrupt, not that user's.
 	kc.m[[2]string{"pmx-login:preprod", "mallory"}] = kc.m[[2]string{"pmx-login:preprod", "alice"}]
@@ -114,7 +118,7 @@ func TestKeyringTimeout(t *testing.T) {
 	key := keystore.Key{Environment: "preprod", Username: "alice"}
 	ops := map[string]func(context.Context) error{
 		"Get":      func(ctx context.Context) error { _, err := k.Get(ctx, key); return err },
-		"Set":      func(ctx context.Context) error { return k.Set(ctx, key, testRecord("", "")) },
+		"Set":      func(ctx context.Context) error { return k.Set(ctx, key, storetest.Record("", "")) },
 		"Delete":   func(ctx context.Context) error { return k.Delete(ctx, key) },
 		"LastUser": func(ctx context.Context) error { _, err := k.LastUser(ctx, "preprod"); return err },
 	}
@@ -169,7 +173,7 @@ func TestKeyringErrorsMapped(t *testing.T) {
 	} {
 		kc := newMapSecrets()
 		kc.fail = errors.New(tc.err)
-		err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
+		err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, storetest.Record("", ""))
 		var ue *keystore.UnavailableError
 		if !errors.As(err, &ue) || ue.Reason != tc.reason || ue.Backend != keystore.BackendKeyring {
 			t.Errorf("%q: got %v, want keystore.UnavailableError{Reason: %s}", tc.err, err, tc.reason)
@@ -180,8 +184,8 @@ func TestKeyringErrorsMapped(t *testing.T) {
 		}
 	}
 	kc := newMapSecrets()
-	kc.fail = keyring.ErrSetDataTooBig
-	err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, testRecord("", ""))
+	kc.fail = gokeyring.ErrSetDataTooBig
+	err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, storetest.Record("", ""))
 	if !errors.Is(err, keystore.ErrTooLarge) {
 		t.Errorf("ErrSetDataTooBig: got %v, want keystore.ErrTooLarge", err)
 	}
@@ -197,19 +201,19 @@ func TestKeyringDropsAccessCacheWhenTooLarge(t *testing.T) {
 	k := New(withSecrets(kc), testLockDir(t))
 	k.goos = "windows"
 	key := keystore.Key{Environment: "preprod", Username: "alice"}
-	r := testRecord("preprod", "alice")
-	r.AccessToken = traderapiSecret(strings.Repeat("a", 2400))
-	mustSet(t, k, key, r)
-	got := mustGet(t, k, key)
+	r := storetest.Record("preprod", "alice")
+	r.AccessToken = traderapi.Secret(strings.Repeat("a", 2400))
+	storetest.MustSet(t, k, key, r)
+	got := storetest.MustGet(t, k, key)
 	if !got.AccessToken.IsZero() || !got.AccessExpiry.IsZero() || got.RefreshToken != r.RefreshToken {
 		t.Fatalf("stored %s: want the refresh token kept and the access cache dropped", got)
 	}
-	r.RefreshToken = traderapiSecret(strings.Repeat("r", 2600))
+	r.RefreshToken = traderapi.Secret(strings.Repeat("r", 2600))
 	err := k.Set(t.Context(), key, r)
 	if !errors.Is(err, keystore.ErrTooLarge) || !strings.Contains(err.Error(), "2560") || strings.Contains(err.Error(), "--keystore") {
 		t.Fatalf("oversized record: %v, want keystore.ErrTooLarge naming the limit, with no CLI advice", err)
 	}
-	if got := mustGet(t, k, key); got.RefreshToken != testRefresh {
+	if got := storetest.MustGet(t, k, key); got.RefreshToken != storetest.Refresh {
 		t.Fatal("a refused Set changed the stored record")
 	}
 }
@@ -222,15 +226,15 @@ func TestKeyringCompareAndSwapTooLarge(t *testing.T) {
 	k := New(withSecrets(newMapSecrets()), WithLockDir(filepath.Join(t.TempDir(), "locks")))
 	k.goos = "windows"
 	key := keystore.Key{Environment: "preprod", Username: "alice"}
-	r1 := generation("preprod", "alice", 1)
-	r1.AccessToken = traderapiSecret(strings.Repeat("a", 2400))
+	r1 := storetest.Generation("preprod", "alice", 1)
+	r1.AccessToken = traderapi.Secret(strings.Repeat("a", 2400))
 	if err := k.CompareAndSwap(t.Context(), key, nil, r1); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.CompareAndSwap(t.Context(), key, r1, generation("preprod", "alice", 2)); err != nil {
+	if err := k.CompareAndSwap(t.Context(), key, r1, storetest.Generation("preprod", "alice", 2)); err != nil {
 		t.Fatalf("CompareAndSwap from the record this caller wrote: %v", err)
 	}
-	if err := k.CompareAndDelete(t.Context(), key, generation("preprod", "alice", 2)); err != nil {
+	if err := k.CompareAndDelete(t.Context(), key, storetest.Generation("preprod", "alice", 2)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -251,7 +255,7 @@ func realKeyring(t *testing.T) {
 	if !required && runtime.GOOS == "linux" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		tooltest.Skip(t, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset)", keyringHow)
 	}
-	_, err := New(WithTimeout(5*time.Second)).LastUser(t.Context(), uniqueEnv("probe"))
+	_, err := New(WithTimeout(5*time.Second)).LastUser(t.Context(), storetest.UniqueEnv("probe"))
 	switch {
 	case errors.Is(err, keystore.ErrNotFound):
 	case required:
@@ -282,11 +286,11 @@ func TestKeyringSecretToolReadsBack(t *testing.T) {
 	realKeyring(t)
 	requireTools(t, "secret-tool")
 	k := New(testLockDir(t))
-	env := uniqueEnv("preprod")
+	env := storetest.UniqueEnv("preprod")
 	key := keystore.Key{Environment: env, Username: "alice@example.com"}
-	cleanupKeys(t, k, key)
-	want := testRecord(env, key.Username)
-	mustSet(t, k, key, want)
+	storetest.CleanupKeys(t, k, key)
+	want := storetest.Record(env, key.Username)
+	storetest.MustSet(t, k, key, want)
 	out, err := exec.CommandContext(t.Context(), "secret-tool", "lookup", "service", "pmx-login:"+env, "username", key.Username).Output()
 	if err != nil {
 		t.Fatalf("secret-tool lookup: %v", err)
@@ -295,7 +299,7 @@ func TestKeyringSecretToolReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decoding what secret-tool read: %v", err)
 	}
-	sameRecord(t, got, want)
+	storetest.SameRecord(t, got, want)
 	out, err = exec.CommandContext(t.Context(), "secret-tool", "lookup", "service", "pmx-login:"+env+":last-user", "username", "default").Output()
 	if err != nil || strings.TrimSpace(string(out)) != key.Username {
 		t.Fatalf("last user via secret-tool: %q, %v", out, err)
@@ -323,7 +327,7 @@ func TestKeyringNoService(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			env["PMX_EXPECT_REASON"] = NoService.String()
-			cmd := runHelperProcess(t, "unavailable", env)
+			cmd := helperproc.Command(t, helperEnv, "unavailable", env)
 			out, err := cmd.CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "reason=no service") {
 				t.Fatalf("helper: %v\n%s", err, out)
@@ -344,7 +348,7 @@ func TestKeyringLocked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := runHelperProcess(t, "locked", map[string]string{
+	cmd := helperproc.Command(t, helperEnv, "locked", map[string]string{
 		"XDG_DATA_HOME": data, "XDG_RUNTIME_DIR": runtimeDir, "DISPLAY": "", "WAYLAND_DISPLAY": "",
 		"DBUS_SESSION_BUS_ADDRESS": "",
 	}, "dbus-run-session", "--")
@@ -368,12 +372,12 @@ func TestKeyringSetWaitsForCompareAndSwap(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	if err := k.Set(ctx, key, testRecord("", "")); !errors.Is(err, context.DeadlineExceeded) {
+	if err := k.Set(ctx, key, storetest.Record("", "")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Set while a compare-and-set holds the lock: %v, want it to wait", err)
 	}
 	if err := k.Delete(ctx, key); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Delete while a compare-and-set holds the lock: %v, want it to wait", err)
 	}
 	unlock()
-	mustSet(t, k, key, testRecord("", ""))
+	storetest.MustSet(t, k, key, storetest.Record("", ""))
 }

@@ -1,20 +1,18 @@
 package keyring
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pmx-login/pmx-login/internal/tooltest"
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
 )
 
 // helperEnv selects a helper mode when the test binary is re-executed as a
@@ -38,16 +36,6 @@ func runHelper(mode string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	switch mode {
-	case "hammer":
-		n, _ := strconv.Atoi(os.Getenv("PMX_HAMMER_N"))
-		return hammer(ctx, os.Getenv("PMX_HAMMER_DIR"), os.Getenv("PMX_HAMMER_ID"), n)
-	case "counter":
-		n, _ := strconv.Atoi(os.Getenv("PMX_COUNTER_N"))
-		return countUnderLock(ctx, os.Getenv("PMX_LOCK_BACKEND"), os.Getenv("PMX_LOCK_DIR"), os.Getenv("PMX_COUNTER_FILE"), n)
-	case "hold":
-		return holdLock(ctx, os.Getenv("PMX_LOCK_BACKEND"), os.Getenv("PMX_LOCK_DIR"))
-	case "readonly":
-		return readOnlyCheck(os.Getenv("PMX_RO_DIR"))
 	case "unavailable":
 		return expectUnavailable(ctx, os.Getenv("PMX_EXPECT_REASON"))
 	case "locked":
@@ -71,7 +59,7 @@ func expectUnavailable(ctx context.Context, reason string) error {
 	defer os.RemoveAll(locks)
 	k := New(WithServicePrefix("pmx-login-test"), WithTimeout(10*time.Second), WithLockDir(locks))
 	start := time.Now()
-	err = k.Set(ctx, keystore.Key{Environment: "preprod", Username: "alice"}, testRecord("preprod", "alice"))
+	err = k.Set(ctx, keystore.Key{Environment: "preprod", Username: "alice"}, storetest.Record("preprod", "alice"))
 	fmt.Printf("took=%s error=%v\n", time.Since(start).Round(time.Millisecond), err)
 	var ue *keystore.UnavailableError
 	switch {
@@ -119,67 +107,3 @@ func waitForSecretService(ctx context.Context, limit time.Duration) error {
 	}
 	return fmt.Errorf("org.freedesktop.secrets has no owner after %s", limit)
 }
-
-// runHelperProcess re-executes the test binary in a helper mode with env
-// added to (or, for keys mapped to "", removed from) the environment.
-func runHelperProcess(t *testing.T, mode string, env map[string]string, argv ...string) *exec.Cmd {
-	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := slices.Concat(argv, []string{self, "-test.run=^$"})
-	cmd := exec.CommandContext(t.Context(), args[0], args[1:]...)
-	cmd.Env = []string{helperEnv + "=" + mode}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, ok := env[k]; !ok && k != helperEnv {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	for k, v := range env {
-		if v != "" {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-	}
-	return cmd
-}
-
-// runningCmd is a started helper process.
-type runningCmd struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
-	err  error
-	done chan struct{}
-}
-
-// Write collects the process's output.
-func (c *runningCmd) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.Write(p)
-}
-
-// output returns what the process has printed so far.
-func (c *runningCmd) output() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.String()
-}
-
-// startCmd starts cmd, collecting its output; the test's end kills it.
-func startCmd(t *testing.T, cmd *exec.Cmd) *runningCmd {
-	t.Helper()
-	c := &runningCmd{cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = c, c
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.err = cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-c.done })
-	return c
-}
-
-// wait waits until the process has exited.
-func (c *runningCmd) wait() { <-c.done }

@@ -4,14 +4,18 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 func TestFitRecordPerPlatform(t *testing.T) {
 	t.Parallel()
 	big := func(rt, at int) keystore.Record {
-		r := *testRecord("preprod", "alice")
-		r.RefreshToken = traderapiSecret(strings.Repeat("r", rt))
-		r.AccessToken = traderapiSecret(strings.Repeat("a", at))
+		r := *storetest.Record("preprod", "alice")
+		r.RefreshToken = traderapi.Secret(strings.Repeat("r", rt))
+		r.AccessToken = traderapi.Secret(strings.Repeat("a", at))
 		return r
 	}
 	const service = "pmx-login:preprod"

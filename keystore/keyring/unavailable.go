@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/zalando/go-keyring"
+	gokeyring "github.com/zalando/go-keyring"
 
 	"github.com/pmx-login/pmx-login/keystore"
 )
@@ -44,11 +44,11 @@ func classify(err error) error {
 		return nil
 	}
 	switch {
-	case errors.Is(err, keyring.ErrNotFound):
+	case errors.Is(err, gokeyring.ErrNotFound):
 		return keystore.ErrNotFound
-	case errors.Is(err, keyring.ErrSetDataTooBig):
+	case errors.Is(err, gokeyring.ErrSetDataTooBig):
 		return fmt.Errorf("%w: the keychain refused the record as too big", keystore.ErrTooLarge)
-	case errors.Is(err, keyring.ErrUnsupportedPlatform):
+	case errors.Is(err, gokeyring.ErrUnsupportedPlatform):
 		return &keystore.UnavailableError{Backend: keystore.BackendKeyring, Reason: NoService, Err: err}
 	}
 	msg := err.Error()

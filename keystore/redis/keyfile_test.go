@@ -110,7 +110,7 @@ func TestSealBindsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := keystore.Key{Environment: "preprod", Username: "alice", keystore.Item: keystore.ItemSession}
+	key := keystore.Key{Environment: "preprod", Username: "alice", Item: keystore.ItemSession}
 	id, ct := s.seal(key, 7, []byte("plain"))
 	if got, err := s.open(key, 7, id, ct); err != nil || string(got) != "plain" {
 		t.Fatalf("open: %q, %v", got, err)

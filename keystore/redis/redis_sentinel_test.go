@@ -30,7 +30,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	env := uniqueEnv("prod")
-	k := keystore.Key{Environment: env, Username: "alice", keystore.Item: keystore.ItemSession}
+	k := keystore.Key{Environment: env, Username: "alice", Item: keystore.ItemSession}
 	ch := watch(t, s, k)
 
 	var written atomic.Uint64

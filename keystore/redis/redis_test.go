@@ -226,7 +226,7 @@ func TestRedisNothingReadable(t *testing.T) {
 	rdb := redistest.StartServer(t).Client(t)
 	s := newRedisStore(t, rdb, nil, WithWatchPoll(10*time.Millisecond))
 	env := uniqueEnv("preprod")
-	k, kt := keystore.Key{Environment: env, Username: "alice"}, keystore.Key{Environment: env, Username: "alice", keystore.Item: keystore.ItemTOTP}
+	k, kt := keystore.Key{Environment: env, Username: "alice"}, keystore.Key{Environment: env, Username: "alice", Item: keystore.ItemTOTP}
 	ctx, cancel := context.WithCancel(t.Context())
 	ch, err := s.Watch(ctx, k)
 	if err != nil {

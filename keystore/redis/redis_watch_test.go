@@ -62,7 +62,7 @@ func TestRedisWatch(t *testing.T) {
 	rdb := srv.Client(t)
 	key := testKey(t)
 	env := uniqueEnv("preprod")
-	k := keystore.Key{Environment: env, Username: "alice", keystore.Item: keystore.ItemSession}
+	k := keystore.Key{Environment: env, Username: "alice", Item: keystore.ItemSession}
 	watcher := newRedisStore(t, rdb, key, WithWatchPoll(time.Hour)) // no polling: notices only
 	writer := newRedisStore(t, srv.Client(t), key)
 	ch := watch(t, watcher, k)
@@ -101,7 +101,7 @@ func TestRedisWatchPolls(t *testing.T) {
 	rdb := redistest.StartServer(t).Client(t)
 	s := newRedisStore(t, rdb, nil, WithWatchPoll(20*time.Millisecond))
 	env := uniqueEnv("preprod")
-	k := keystore.Key{Environment: env, Username: "alice", keystore.Item: keystore.ItemSession}
+	k := keystore.Key{Environment: env, Username: "alice", Item: keystore.ItemSession}
 	mustSet(t, s, k, genRecord(env, "alice", 1))
 	ch := watch(t, s, k)
 	time.Sleep(100 * time.Millisecond) // a few polls that find nothing new
@@ -157,7 +157,7 @@ func TestRedisCluster(t *testing.T) {
 	env := uniqueEnv("prod")
 	// Users spread over the Cluster's slots; each session in one slot.
 	for _, user := range []string{"alice", "bob", "carol", "dave", "eve", "trader{1}"} {
-		k := keystore.Key{Environment: env, Username: user, keystore.Item: keystore.ItemSession}
+		k := keystore.Key{Environment: env, Username: user, Item: keystore.ItemSession}
 		ch := watch(t, a, k)
 		if err := b.CompareAndSwap(t.Context(), k, nil, genRecord(env, user, 1)); err != nil {
 			t.Fatalf("%s: %v", user, err)

@@ -110,14 +110,14 @@ func ReadSecure(path string) ([]byte, error) {
 	return b, nil
 }
 
-// tempPattern names temporary files: hidden, so no entry can match.
-const tempPattern = ".tmp-*"
+// TempPattern names temporary files: hidden, so no entry can match.
+const TempPattern = ".tmp-*"
 
 // WriteAtomic replaces d/name with b: a 0600 temporary file in d, synced,
 // renamed over name, then d synced, so that a crash leaves the old or the
 // new content.
 func WriteAtomic(d, name string, b []byte) (err error) {
-	tmp, err := os.CreateTemp(d, tempPattern)
+	tmp, err := os.CreateTemp(d, TempPattern)
 	if err != nil {
 		return fmt.Errorf("keystore: writing %s: %w", filepath.Join(d, name), err)
 	}
@@ -176,7 +176,7 @@ func syncDir(d string) error {
 // RemoveTemps removes temporary files a killed writer left in d. Call it
 // only under the exclusive lock: then no writer is running.
 func RemoveTemps(d string) {
-	names, _ := filepath.Glob(filepath.Join(d, tempPattern))
+	names, _ := filepath.Glob(filepath.Join(d, TempPattern))
 	for _, n := range names {
 		_ = remove(n)
 	}
