@@ -38,10 +38,10 @@ func LoadKeyFile(path string) (*EncryptionKey, error) {
 		return nil, keyFileError(path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("keystore: Store key file %s is not a regular file", path)
+		return nil, fmt.Errorf("keystore: Redis key file %s is not a regular file", path)
 	}
 	if securefs.Insecure(fi.Mode()) {
-		return nil, fmt.Errorf("%w: Store key file %s can be accessed by others (mode %04o): it must be mode 0600 or 0400",
+		return nil, fmt.Errorf("%w: Redis key file %s can be accessed by others (mode %04o): it must be mode 0600 or 0400",
 			keystore.ErrInsecure, path, fi.Mode().Perm())
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
@@ -54,19 +54,19 @@ func LoadKeyFile(path string) (*EncryptionKey, error) {
 // parseKeyFile decodes the content of a key file; errors never quote it.
 func parseKeyFile(path string, b []byte) (*EncryptionKey, error) {
 	if len(b) > maxKeyFile {
-		return nil, fmt.Errorf("keystore: Store key file %s is over %d bytes: it must hold one line of base64", path, maxKeyFile)
+		return nil, fmt.Errorf("keystore: Redis key file %s is over %d bytes: it must hold one line of base64", path, maxKeyFile)
 	}
 	line := bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
 	if bytes.ContainsAny(line, "\r\n") {
-		return nil, fmt.Errorf("keystore: Store key file %s holds more than one line: it must hold one line of base64", path)
+		return nil, fmt.Errorf("keystore: Redis key file %s holds more than one line: it must hold one line of base64", path)
 	}
 	raw := make([]byte, base64.StdEncoding.DecodedLen(len(line)))
 	n, err := base64.StdEncoding.Decode(raw, bytes.TrimSpace(line))
 	if err != nil {
-		return nil, fmt.Errorf("keystore: Store key file %s is not standard base64", path)
+		return nil, fmt.Errorf("keystore: Redis key file %s is not standard base64", path)
 	}
 	if n != keySize {
-		return nil, fmt.Errorf("keystore: Store key file %s holds a %d-byte key, want %d bytes (32 random bytes in base64)", path, n, keySize)
+		return nil, fmt.Errorf("keystore: Redis key file %s holds a %d-byte key, want %d bytes (32 random bytes in base64)", path, n, keySize)
 	}
 	return NewEncryptionKey(raw[:n], path)
 }
@@ -96,7 +96,7 @@ func WriteKeyFile(path string) (*EncryptionKey, error) {
 	}
 	if err != nil {
 		_ = os.Remove(path)
-		return nil, fmt.Errorf("keystore: writing Store key file %s: %w", path, err)
+		return nil, fmt.Errorf("keystore: writing Redis key file %s: %w", path, err)
 	}
 	return key, nil
 }
@@ -105,11 +105,11 @@ func WriteKeyFile(path string) (*EncryptionKey, error) {
 func keyFileError(path string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("keystore: Store key file %s does not exist: %w", path, fs.ErrNotExist)
+		return fmt.Errorf("keystore: Redis key file %s does not exist: %w", path, fs.ErrNotExist)
 	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("keystore: Store key file %s already exists (a key file is never overwritten): %w", path, fs.ErrExist)
+		return fmt.Errorf("keystore: Redis key file %s already exists (a key file is never overwritten): %w", path, fs.ErrExist)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("keystore: Store key file %s cannot be accessed: %w", path, fs.ErrPermission)
+		return fmt.Errorf("keystore: Redis key file %s cannot be accessed: %w", path, fs.ErrPermission)
 	}
-	return fmt.Errorf("keystore: Store key file %s: %w", path, err)
+	return fmt.Errorf("keystore: Redis key file %s: %w", path, err)
 }

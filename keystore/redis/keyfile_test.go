@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/pmx-login/pmx-login/keystore"
 )
 
 func TestWriteAndLoadKeyFile(t *testing.T) {
@@ -117,18 +119,18 @@ func TestSealBindsEverything(t *testing.T) {
 	}
 	for name, try := range map[string]func() error{
 		"other user": func() error {
-			_, err := s.open(keystore.Key{"preprod", "bob", keystore.ItemSession}, 7, id, ct)
+			_, err := s.open(keystore.Key{Environment: "preprod", Username: "bob", Item: keystore.ItemSession}, 7, id, ct)
 			return err
 		},
 		"other env": func() error {
-			_, err := s.open(keystore.Key{"prod", "alice", keystore.ItemSession}, 7, id, ct)
+			_, err := s.open(keystore.Key{Environment: "prod", Username: "alice", Item: keystore.ItemSession}, 7, id, ct)
 			return err
 		},
 		"other item": func() error {
-			_, err := s.open(keystore.Key{"preprod", "alice", keystore.ItemTOTP}, 7, id, ct)
+			_, err := s.open(keystore.Key{Environment: "preprod", Username: "alice", Item: keystore.ItemTOTP}, 7, id, ct)
 			return err
 		},
-		"other generation": func() error { _, err := s.open(key, 6, id, ct); return err },
+		"other storetest.Generation": func() error { _, err := s.open(key, 6, id, ct); return err },
 	} {
 		var de *DecryptError
 		if err := try(); !errors.As(err, &de) || de.Unknown || !strings.Contains(err.Error(), "k1.key") {

@@ -14,9 +14,9 @@ import (
 	"github.com/pmx-login/pmx-login/keystore"
 )
 
-// Store is a [keystore.Store] shared by every process that reaches one Store (a
+// Store is a [keystore.Store] shared by every process that reaches one Redis (a
 // single node, a Sentinel-managed master or a Cluster) through a
-// [goredis.UniversalClient]. Store 7.0 or newer is required (the write
+// [goredis.UniversalClient]. Redis 7.0 or newer is required (the write
 // scripts use SPUBLISH).
 //
 // Layout, under a prefix (default "pmx:v1"): one hash per entry,
@@ -39,7 +39,7 @@ import (
 // old is nil) and the new generation is higher. No write replaces a
 // record encrypted with a key this store does not hold (a process with a
 // wrong key file gets a [*DecryptError] and the record stays); [Store.Delete]
-// still removes it, to start over after a key is lost. Store is not a secret
+// still removes it, to start over after a key is lost. Redis is not a secret
 // store, and nothing in it is readable without the key.
 type Store struct {
 	rdb    goredis.UniversalClient
@@ -104,8 +104,8 @@ func WithWatchPoll(d time.Duration) Option {
 	}
 }
 
-// WithKeyPrefix sets the prefix of every Store key (default "pmx:v1"), so
-// that several deployments can share one Store.
+// WithKeyPrefix sets the prefix of every Redis key (default "pmx:v1"), so
+// that several deployments can share one Redis.
 func WithKeyPrefix(p string) Option {
 	return func(c *config) error {
 		if p == "" || strings.ContainsAny(p, "{} \r\n") {
@@ -120,7 +120,7 @@ func WithKeyPrefix(p string) Option {
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {
-			return errors.New("keystore: WithClock(nil)")
+			return errors.New("keystore: redis.WithClock(nil)")
 		}
 		c.now = now
 		return nil
@@ -132,7 +132,7 @@ func WithClock(now func() time.Time) Option {
 // ownership of rdb ([Store.Close] does not close it).
 func New(rdb goredis.UniversalClient, key *EncryptionKey, opts ...Option) (*Store, error) {
 	if rdb == nil {
-		return nil, errors.New("keystore: New: no Store client given")
+		return nil, errors.New("keystore: redis.New: no Redis client given")
 	}
 	host, _ := os.Hostname()
 	cfg := config{
@@ -154,13 +154,13 @@ func New(rdb goredis.UniversalClient, key *EncryptionKey, opts ...Option) (*Stor
 // Backend returns "redis".
 func (s *Store) Backend() string { return keystore.BackendRedis }
 
-// Client returns the Store client the store uses.
+// Client returns the Redis client the store uses.
 func (s *Store) Client() goredis.UniversalClient { return s.rdb }
 
-// Close closes the Store client if [Open] made it.
+// Close closes the Redis client if [Open] made it.
 func (s *Store) Close() error { return s.closer() }
 
-// String names the backend and its Store addresses, never a password.
+// String names the backend and its Redis addresses, never a password.
 func (s *Store) String() string { return "redis store at " + s.cfg.name }
 
 // clientName lists the addresses rdb connects to, for messages.
@@ -174,11 +174,11 @@ func clientName(rdb goredis.UniversalClient) string {
 	return "redis"
 }
 
-// Error is a Store command that failed: Store unreachable, down, in
+// Error is a Redis command that failed: Redis unreachable, down, in
 // failover, or refusing the command. It matches [keystore.ErrUnavailable]: it says
 // nothing about whether a session is stored. It never holds a password.
 type Error struct {
-	// Addr names the Store the store talks to.
+	// Addr names the Redis the store talks to.
 	Addr string
 	// Op is what was being done.
 	Op string
@@ -186,7 +186,7 @@ type Error struct {
 	Err error
 }
 
-// Error names Store, the operation and the cause.
+// Error names Redis, the operation and the cause.
 func (e *Error) Error() string {
 	return fmt.Sprintf("keystore: redis at %s: %s: %v", e.Addr, e.Op, e.Err)
 }

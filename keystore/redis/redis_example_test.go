@@ -7,17 +7,18 @@ import (
 	"os"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 )
 
 // A bot in a fleet opens the shared store, takes the lease lock around a
 // refresh, and writes the new session fenced by its generation; the other
 // bots learn of it through Watch.
-func ExampleOpenRedis() {
+func ExampleOpen() {
 	ctx := context.Background()
-	store, err := keystore.OpenRedis(os.Getenv("PMX_REDIS_URL"), os.Getenv("PMX_REDIS_KEY_FILE"),
-		keystore.WithSavedBy("bot-7/"+fmt.Sprint(os.Getpid())))
+	store, err := redis.Open(os.Getenv("PMX_REDIS_URL"), os.Getenv("PMX_REDIS_KEY_FILE"),
+		redis.WithSavedBy("bot-7/"+fmt.Sprint(os.Getpid())))
 	if err != nil {
-		fmt.Println(err) // never holds the Store password
+		fmt.Println(err) // never holds the Redis password
 		return
 	}
 	defer store.Close()
@@ -36,6 +37,6 @@ func ExampleOpenRedis() {
 	unlock()
 	var conflict *keystore.ConflictError
 	if errors.As(err, &conflict) && conflict.Current != nil {
-		fmt.Println("another bot wrote generation", conflict.Current.Generation)
+		fmt.Println("another bot wrote storetest.Generation", conflict.Current.Generation)
 	}
 }

@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
 )
 
 func TestRedisLockExclusion(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	key := testKey(t)
-	k := keystore.Key{Environment: uniqueEnv("preprod"), Username: "alice"}
+	k := keystore.Key{Environment: storetest.UniqueEnv("preprod"), Username: "alice"}
 	var inside, total atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 6 {
@@ -65,7 +67,7 @@ func TestRedisLeaseExpiry(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	key := testKey(t)
-	env := uniqueEnv("preprod")
+	env := storetest.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	stalled := newRedisStore(t, rdb, key, WithLockLease(300*time.Millisecond), WithSavedBy("stalled/1"))
 	next := newRedisStore(t, rdb, key, WithLockLease(time.Minute), WithSavedBy("next/2"))
@@ -76,14 +78,14 @@ func TestRedisLeaseExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := mustGet(t, stalled, k)
+	seen := storetest.MustGet(t, stalled, k)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	unlockNext, err := next.Lock(ctx, k) // waits until the lease ends
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := next.CompareAndSwap(t.Context(), k, mustGet(t, next, k), genRecord(env, "alice", 2)); err != nil {
+	if err := next.CompareAndSwap(t.Context(), k, storetest.MustGet(t, next, k), genRecord(env, "alice", 2)); err != nil {
 		t.Fatal(err)
 	}
 	unlockStalled() // no longer the owner: must not release next's lock

@@ -85,7 +85,7 @@ func (s *Store) encrypt(k keystore.Key, rec *keystore.Record) (writeArgs, error)
 
 // Get returns the record stored under k, decrypted. A record that does not
 // decrypt gives a [*DecryptError] (matching [ErrDecrypt]) naming the key
-// file; Store failures give a [*Error].
+// file; Redis failures give a [*Error].
 func (s *Store) Get(ctx context.Context, k keystore.Key) (*keystore.Record, error) {
 	k, err := k.Normalize()
 	if err != nil {

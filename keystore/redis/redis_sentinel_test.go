@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
 )
 
 // TestRedisSentinelFailover kills the master while a writer keeps swapping
@@ -29,7 +31,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	env := uniqueEnv("prod")
+	env := storetest.UniqueEnv("prod")
 	k := keystore.Key{Environment: env, Username: "alice", Item: keystore.ItemSession}
 	ch := watch(t, s, k)
 
@@ -44,13 +46,13 @@ func TestRedisSentinelFailover(t *testing.T) {
 	<-done
 
 	drain(ch)
-	cur := mustGet(t, s, k)
+	cur := storetest.MustGet(t, s, k)
 	if err := s.CompareAndSwap(t.Context(), k, cur, genRecord(env, "alice", cur.Generation+1)); err != nil {
 		t.Fatal(err)
 	}
 	waitSignal(t, ch, "write after the failover")
-	if got := mustGet(t, s, k).Generation; got != cur.Generation+1 {
-		t.Errorf("generation %d after the failover, want %d", got, cur.Generation+1)
+	if got := storetest.MustGet(t, s, k).Generation; got != cur.Generation+1 {
+		t.Errorf("storetest.Generation %d after the failover, want %d", got, cur.Generation+1)
 	}
 }
 
@@ -88,7 +90,7 @@ func waitGeneration(t *testing.T, written *atomic.Uint64, want uint64) {
 	deadline := time.Now().Add(time.Minute)
 	for written.Load() < want {
 		if time.Now().After(deadline) {
-			t.Fatalf("generation %d not written within a minute (last %d)", want, written.Load())
+			t.Fatalf("storetest.Generation %d not written within a minute (last %d)", want, written.Load())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -13,6 +13,9 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // testKey writes a new key file in a temporary directory and loads it.
@@ -44,14 +47,14 @@ func TestRedisConformance(t *testing.T) {
 	srv := redistest.StartServer(t)
 	rdb := srv.Client(t)
 	key := testKey(t)
-	testConformance(t, func(t *testing.T) keystore.Store { return newRedisStore(t, rdb, key) })
+	storetest.TestStore(t, func(t *testing.T) keystore.Store { return newRedisStore(t, rdb, key) })
 }
 
 // genRecord is a session record at generation gen with distinct tokens.
 func genRecord(env, user string, gen uint64) *keystore.Record {
-	r := testRecord(env, user)
+	r := storetest.Record(env, user)
 	r.Generation = gen
-	r.RefreshToken = traderapiSecret(fmt.Sprintf("%s-gen%d", testRefresh, gen))
+	r.RefreshToken = traderapi.Secret(fmt.Sprintf("%s-gen%d", storetest.Refresh, gen))
 	return r
 }
 
@@ -60,7 +63,7 @@ func TestRedisCompareAndSwapFencing(t *testing.T) {
 	rdb := redistest.StartServer(t).Client(t)
 	key := testKey(t)
 	a, b := newRedisStore(t, rdb, key, WithSavedBy("a/1")), newRedisStore(t, rdb, key, WithSavedBy("b/2"))
-	ctx, env := t.Context(), uniqueEnv("preprod")
+	ctx, env := t.Context(), storetest.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 
 	if err := a.CompareAndSwap(ctx, k, nil, genRecord(env, "alice", 1)); err != nil {
@@ -68,23 +71,23 @@ func TestRedisCompareAndSwapFencing(t *testing.T) {
 	}
 	var ce *keystore.ConflictError
 	if err := b.CompareAndSwap(ctx, k, nil, genRecord(env, "alice", 1)); !errors.As(err, &ce) || ce.Current.Generation != 1 {
-		t.Fatalf("a second create: %v, want a conflict holding generation 1", err)
+		t.Fatalf("a second create: %v, want a conflict holding storetest.Generation 1", err)
 	}
-	wantLastUser(t, a, env, "alice")
-	seen := mustGet(t, a, k) // a stale writer reads generation 1 ...
-	if err := b.CompareAndSwap(ctx, k, mustGet(t, b, k), genRecord(env, "alice", 2)); err != nil {
+	storetest.WantLastUser(t, a, env, "alice")
+	seen := storetest.MustGet(t, a, k) // a stale writer reads storetest.Generation 1 ...
+	if err := b.CompareAndSwap(ctx, k, storetest.MustGet(t, b, k), genRecord(env, "alice", 2)); err != nil {
 		t.Fatal(err)
 	}
 	// ... and its late write is refused, with what is stored now.
 	err := a.CompareAndSwap(ctx, k, seen, genRecord(env, "alice", 3))
 	if !errors.As(err, &ce) || !errors.Is(err, keystore.ErrConflict) || ce.Current == nil || ce.Current.Generation != 2 ||
 		ce.Current.RefreshToken != genRecord(env, "alice", 2).RefreshToken {
-		t.Fatalf("stale write: %v, want a conflict holding generation 2", err)
+		t.Fatalf("stale write: %v, want a conflict holding storetest.Generation 2", err)
 	}
 	// Never a lower or equal generation.
-	cur := mustGet(t, a, k)
+	cur := storetest.MustGet(t, a, k)
 	if err := a.CompareAndSwap(ctx, k, cur, genRecord(env, "alice", 2)); err == nil || errors.Is(err, keystore.ErrConflict) {
-		t.Fatalf("same generation: %v, want a plain error", err)
+		t.Fatalf("same storetest.Generation: %v, want a plain error", err)
 	}
 	if err := a.CompareAndDelete(ctx, k, seen); !errors.As(err, &ce) || ce.Current.Generation != 2 {
 		t.Fatalf("stale delete: %v", err)
@@ -93,7 +96,7 @@ func TestRedisCompareAndSwapFencing(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = a.Get(ctx, k)
-	wantNotFound(t, err)
+	storetest.WantNotFound(t, err)
 	if u, err := a.LastUser(ctx, env); err != nil || u != "alice" {
 		t.Errorf("last user after the delete: %q, %v; want alice (kept)", u, err)
 	}
@@ -111,7 +114,7 @@ func TestRedisConcurrentWriters(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	key := testKey(t)
-	env := uniqueEnv("preprod")
+	env := storetest.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	const writers, each = 4, 15
 	var wins sync.Map
@@ -137,15 +140,15 @@ func TestRedisConcurrentWriters(t *testing.T) {
 					return
 				}
 				if _, dup := wins.LoadOrStore(gen, w); dup {
-					t.Errorf("generation %d written twice", gen)
+					t.Errorf("storetest.Generation %d written twice", gen)
 				}
 				n++
 			}
 		})
 	}
 	wg.Wait()
-	if got := mustGet(t, newRedisStore(t, rdb, key), k).Generation; got != writers*each {
-		t.Errorf("final generation %d, want %d", got, writers*each)
+	if got := storetest.MustGet(t, newRedisStore(t, rdb, key), k).Generation; got != writers*each {
+		t.Errorf("final storetest.Generation %d, want %d", got, writers*each)
 	}
 }
 
@@ -157,10 +160,10 @@ func TestRedisWrongKey(t *testing.T) {
 	rdb := redistest.StartServer(t).Client(t)
 	good, wrong := testKey(t), testKey(t)
 	a, b := newRedisStore(t, rdb, good), newRedisStore(t, rdb, wrong)
-	env := uniqueEnv("preprod")
+	env := storetest.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	want := genRecord(env, "alice", 3)
-	mustSet(t, a, k, want)
+	storetest.MustSet(t, a, k, want)
 	before := dumpHash(t, rdb, a.base(k))
 	if !strings.Contains(before, "g:3") {
 		t.Fatalf("stored hash: %s", before)
@@ -183,10 +186,10 @@ func TestRedisWrongKey(t *testing.T) {
 	if after := dumpHash(t, rdb, a.base(k)); after != before {
 		t.Error("the record changed")
 	}
-	sameRecord(t, mustGet(t, a, k), want)
+	storetest.SameRecord(t, storetest.MustGet(t, a, k), want)
 
 	rotated := newRedisStore(t, rdb, wrong, WithOlderKeys(good))
-	sameRecord(t, mustGet(t, rotated, k), want)
+	storetest.SameRecord(t, storetest.MustGet(t, rotated, k), want)
 	if err := rotated.CompareAndSwap(t.Context(), k, want, genRecord(env, "alice", 4)); err != nil {
 		t.Fatal(err)
 	}
@@ -199,9 +202,9 @@ func TestRedisWrongKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := rotated.Get(t.Context(), k); !errors.As(err, &de) || de.Unknown {
-		t.Errorf("rolled-back generation: %v, want a DecryptError", err)
+		t.Errorf("rolled-back storetest.Generation: %v, want a DecryptError", err)
 	}
-	if err := rdb.Copy(t.Context(), rotated.base(k), rotated.base(keystore.Key{env, "bob", keystore.ItemSession}), 0, true).Err(); err != nil {
+	if err := rdb.Copy(t.Context(), rotated.base(k), rotated.base(keystore.Key{Environment: env, Username: "bob", Item: keystore.ItemSession}), 0, true).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rotated.Get(t.Context(), keystore.Key{Environment: env, Username: "bob"}); !errors.Is(err, ErrDecrypt) {
@@ -220,21 +223,21 @@ func dumpHash(t *testing.T, rdb goredis.UniversalClient, key string) string {
 }
 
 // TestRedisNothingReadable stores sessions and a TOTP secret, locks and
-// watches, then scans every key and value in Store for a secret.
+// watches, then scans every key and value in Redis for a secret.
 func TestRedisNothingReadable(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	s := newRedisStore(t, rdb, nil, WithWatchPoll(10*time.Millisecond))
-	env := uniqueEnv("preprod")
+	env := storetest.UniqueEnv("preprod")
 	k, kt := keystore.Key{Environment: env, Username: "alice"}, keystore.Key{Environment: env, Username: "alice", Item: keystore.ItemTOTP}
 	ctx, cancel := context.WithCancel(t.Context())
 	ch, err := s.Watch(ctx, k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustSet(t, s, k, testRecord(env, "alice"))
-	mustSet(t, s, kt, &keystore.Record{OTPAuthURL: testOTPURL})
-	if err := s.CompareAndSwap(t.Context(), k, mustGet(t, s, k), genRecord(env, "alice", 1)); err != nil {
+	storetest.MustSet(t, s, k, storetest.Record(env, "alice"))
+	storetest.MustSet(t, s, kt, &keystore.Record{OTPAuthURL: storetest.OTPURL})
+	if err := s.CompareAndSwap(t.Context(), k, storetest.MustGet(t, s, k), genRecord(env, "alice", 1)); err != nil {
 		t.Fatal(err)
 	}
 	unlock, err := s.Lock(t.Context(), k)
@@ -277,12 +280,20 @@ func scanForSecrets(t *testing.T, rdb goredis.UniversalClient) {
 		t.Fatalf("scanned %d keys (KEYS says %d): %v", n, len(keys), iter.Err())
 	}
 	text := all.String()
-	for _, secret := range []string{testRefresh, testAccess, testOTPURL, "refresh-secret", "access-secret", "JBSWY3DP", "eyJhbGci"} {
+	for _, secret := range []string{storetest.Refresh, storetest.Access, storetest.OTPURL, "refresh-secret", "access-secret", "JBSWY3DP", "eyJhbGci"} {
 		if strings.Contains(text, secret) {
-			t.Fatalf("Store holds %q in plain text:\n%s", secret, text)
+			t.Fatalf("Redis holds %q in plain text:\n%s", secret, text)
 		}
 	}
 	if !strings.Contains(text, ":{") || !strings.Contains(text, "lock") {
 		t.Fatalf("the scan missed the records or the lock:\n%s", text)
 	}
+}
+
+// getOrNil turns "not found" into a nil record.
+func getOrNil(r *keystore.Record, err error) (*keystore.Record, error) {
+	if errors.Is(err, keystore.ErrNotFound) {
+		return nil, nil
+	}
+	return r, err
 }

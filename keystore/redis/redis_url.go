@@ -12,7 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// URL is a parsed Store address ([ParseURL]). It prints with the
+// URL is a parsed Redis address ([ParseURL]). It prints with the
 // password replaced by "xxxxx".
 type URL struct {
 	// Mode is "single", "sentinel" or "cluster".
@@ -45,7 +45,7 @@ const urlForms = "use redis://[user:password@]host:port/db, rediss://... for TLS
 	"redis-sentinel://[user:password@]host:port,host:port/db?master=NAME, " +
 	"or redis-cluster://[user:password@]host:port,host:port; percent-encode special characters in the password"
 
-// ParseURL parses a Store address in one of these forms:
+// ParseURL parses a Redis address in one of these forms:
 //
 //	redis://[user:password@]host[:port][/db]           one server (port 6379, db 0 by default)
 //	rediss://...                                       the same over TLS
@@ -54,14 +54,14 @@ const urlForms = "use redis://[user:password@]host:port/db, rediss://... for TLS
 //	redis-cluster://[user:password@]h1:p1,h2:p2        a Cluster's seed nodes
 //	rediss-sentinel://..., rediss-cluster://...        the same over TLS
 //
-// The user and password are Store's (ACL) credentials; in the Sentinel form
+// The user and password are Redis's (ACL) credentials; in the Sentinel form
 // they authenticate to the master and replicas, not to the Sentinels. Errors
 // never quote the URL or its password.
 func ParseURL(s string) (*URL, error) {
 	scheme, rest, ok := strings.Cut(strings.TrimSpace(s), "://")
 	sch, known := redisSchemes[strings.ToLower(scheme)]
 	if !ok || !known {
-		return nil, fmt.Errorf("keystore: the Store URL has no known scheme: %s", urlForms)
+		return nil, fmt.Errorf("keystore: the Redis URL has no known scheme: %s", urlForms)
 	}
 	r := &URL{Mode: sch.mode, TLS: sch.tls}
 	userinfo, after, hasUser := cutLast(rest, "@")
@@ -74,7 +74,7 @@ func ParseURL(s string) (*URL, error) {
 	}
 	u, err := url.Parse("x://" + userinfo + "@h" + after[len(hosts):])
 	if err != nil {
-		return nil, fmt.Errorf("keystore: the Store URL is not a valid URL: %s", urlForms)
+		return nil, fmt.Errorf("keystore: the Redis URL is not a valid URL: %s", urlForms)
 	}
 	if hasUser {
 		r.Username = u.User.Username()
@@ -105,17 +105,17 @@ func (r *URL) parseHosts(hosts string) error {
 	}
 	for h := range strings.SplitSeq(hosts, ",") {
 		if h == "" {
-			return fmt.Errorf("keystore: the Store URL names no host: %s", urlForms)
+			return fmt.Errorf("keystore: the Redis URL names no host: %s", urlForms)
 		}
 		host, p, err := net.SplitHostPort(h)
 		if err != nil {
 			host, p = strings.Trim(h, "[]"), port
 		}
 		if host == "" || strings.ContainsAny(host, " %") {
-			return fmt.Errorf("keystore: the Store URL has an invalid host: %s", urlForms)
+			return fmt.Errorf("keystore: the Redis URL has an invalid host: %s", urlForms)
 		}
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("keystore: the Store URL has an invalid port %q", p)
+			return fmt.Errorf("keystore: the Redis URL has an invalid port %q", p)
 		}
 		r.Addrs = append(r.Addrs, net.JoinHostPort(host, p))
 	}
@@ -133,10 +133,10 @@ func (r *URL) parseDB(path string) error {
 	}
 	db, err := strconv.Atoi(path)
 	if err != nil || db < 0 {
-		return fmt.Errorf("keystore: the Store URL's path %q is not a database number", path)
+		return fmt.Errorf("keystore: the Redis URL's path %q is not a database number", path)
 	}
 	if r.Mode == "cluster" && db != 0 {
-		return errors.New("keystore: a Store Cluster has only database 0")
+		return errors.New("keystore: a Redis Cluster has only database 0")
 	}
 	r.DB = db
 	return nil
@@ -146,11 +146,11 @@ func (r *URL) parseDB(path string) error {
 func (r *URL) parseQuery(raw string) error {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return fmt.Errorf("keystore: the Store URL's query is not valid: %s", urlForms)
+		return fmt.Errorf("keystore: the Redis URL's query is not valid: %s", urlForms)
 	}
 	for name := range q {
 		if name != "master" || r.Mode != "sentinel" {
-			return fmt.Errorf("keystore: the Store URL has an unknown parameter %q: %s", name, urlForms)
+			return fmt.Errorf("keystore: the Redis URL has an unknown parameter %q: %s", name, urlForms)
 		}
 	}
 	r.Master = q.Get("master")
@@ -206,8 +206,8 @@ func (r *URL) NewClient() goredis.UniversalClient {
 
 // Open parses url ([ParseURL]), loads the key file
 // ([LoadKeyFile]) and returns a [Store] store that owns its client
-// ([Store.Close] closes it). It does not contact Store: the first call
-// that needs it reports a Store that cannot be reached.
+// ([Store.Close] closes it). It does not contact Redis: the first call
+// that needs it reports a Redis that cannot be reached.
 func Open(rawURL, keyFile string, opts ...Option) (*Store, error) {
 	u, err := ParseURL(rawURL)
 	if err != nil {
@@ -227,7 +227,7 @@ func Open(rawURL, keyFile string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// withName sets the name errors give the Store.
+// withName sets the name errors give the Redis.
 func withName(name string) Option {
 	return func(c *config) error { c.name = name; return nil }
 }

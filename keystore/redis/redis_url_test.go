@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
+	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/storetest"
 )
 
 // testRedisPassword must never be printed.
-const testRedisPassword = "s3cret-Store-pass"
+const testRedisPassword = "s3cret-Redis-pass"
 
 func TestParseRedisURL(t *testing.T) {
 	t.Parallel()
@@ -75,7 +77,7 @@ func TestParseRedisURLErrors(t *testing.T) {
 }
 
 // assertNoRedisPassword prints vs every way a program might and checks
-// that the Store password never appears.
+// that the Redis password never appears.
 func assertNoRedisPassword(t *testing.T, vs ...any) {
 	t.Helper()
 	var b strings.Builder
@@ -87,12 +89,12 @@ func assertNoRedisPassword(t *testing.T, vs ...any) {
 		slog.New(slog.NewJSONHandler(&b, nil)).Info("x", "v", v)
 	}
 	if strings.Contains(b.String(), testRedisPassword) {
-		t.Fatalf("the Store password is printed:\n%s", b.String())
+		t.Fatalf("the Redis password is printed:\n%s", b.String())
 	}
 }
 
 // TestOpenRedisPassword: a server that needs a password; a wrong one gives
-// an error naming Store without either password; the right one works.
+// an error naming Redis without either password; the right one works.
 func TestOpenRedisPassword(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t, "--requirepass", testRedisPassword)
@@ -100,7 +102,7 @@ func TestOpenRedisPassword(t *testing.T) {
 	if _, err := WriteKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
-	k := keystore.Key{Environment: uniqueEnv("preprod"), Username: "alice"}
+	k := keystore.Key{Environment: storetest.UniqueEnv("preprod"), Username: "alice"}
 	wrong, err := Open("redis://:wrong-"+testRedisPassword+"@"+srv.Addr, keyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -118,8 +120,8 @@ func TestOpenRedisPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	mustSet(t, s, k, testRecord(k.Environment, "alice"))
-	sameRecord(t, mustGet(t, s, k), testRecord(k.Environment, "alice"))
+	storetest.MustSet(t, s, k, storetest.Record(k.Environment, "alice"))
+	storetest.SameRecord(t, storetest.MustGet(t, s, k), storetest.Record(k.Environment, "alice"))
 	assertNoRedisPassword(t, s)
 
 	if _, err := Open(srv.URL(), filepath.Join(t.TempDir(), "missing.key")); err == nil || !strings.Contains(err.Error(), "missing.key") {
@@ -127,7 +129,7 @@ func TestOpenRedisPassword(t *testing.T) {
 	}
 }
 
-// TestRedisDown: a Store that is not running gives a Error naming it,
+// TestRedisDown: a Redis that is not running gives a Error naming it,
 // quickly enough for a caller with a deadline.
 func TestRedisDown(t *testing.T) {
 	t.Parallel()
@@ -146,6 +148,6 @@ func TestRedisDown(t *testing.T) {
 	defer cancel()
 	_, err = s.Get(ctx, keystore.Key{Environment: "preprod", Username: "alice"})
 	if !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, keystore.ErrNotFound) || !strings.Contains(err.Error(), srv.Addr) {
-		t.Fatalf("Store down: %v", err)
+		t.Fatalf("Redis down: %v", err)
 	}
 }

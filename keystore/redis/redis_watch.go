@@ -24,7 +24,7 @@ import (
 //
 // Values are coalesced: the channel has a buffer of one, and a caller that
 // is busy gets one value for several changes. The channel is closed when
-// ctx is done, after every goroutine Watch started has ended. A Store that
+// ctx is done, after every goroutine Watch started has ended. A Redis that
 // is down is not an error: Watch keeps reconnecting until ctx is done.
 func (s *Store) Watch(ctx context.Context, k keystore.Key) (<-chan struct{}, error) {
 	k, err := k.Normalize()
