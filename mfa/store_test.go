@@ -11,6 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/mfa"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
@@ -25,7 +26,7 @@ const (
 // stores returns a memory and a file keystore.
 func stores(t *testing.T) map[string]keystore.Store {
 	t.Helper()
-	f, err := keystore.NewFile(filepath.Join(t.TempDir(), "pmx-login"))
+	f, err := file.New(filepath.Join(t.TempDir(), "pmx-login"))
 	if err != nil {
 		t.Fatal(err)
 	}

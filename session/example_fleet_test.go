@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
@@ -20,7 +20,7 @@ import (
 func Example_fleet() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	store, err := keystore.OpenRedis(os.Getenv("PMX_REDIS_URL"), os.Getenv("PMX_REDIS_KEY_FILE"))
+	store, err := redis.Open(os.Getenv("PMX_REDIS_URL"), os.Getenv("PMX_REDIS_KEY_FILE"))
 	if err != nil {
 		fmt.Println(err) // names the key file or the URL, never the Redis password
 		return

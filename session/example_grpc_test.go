@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/keyring"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
@@ -28,7 +28,7 @@ func ExampleManager_PerRPC() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := session.New(session.Config{Client: client, Store: keystore.NewKeyring()})
+	m, err := session.New(session.Config{Client: client, Store: keyring.New()})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 func Example_bot() {
 	// For the example, a local exchange and a session stored beforehand;
 	// a real bot uses traderapi.LookupEnvironment("prod") and
-	// keystore.NewKeyring().
+	// keyring.New().
 	srv := traderapitest.NewServer(traderapitest.Options{})
 	defer srv.Close()
 	_ = srv.AddUser("trader1", "correct-horse-42-battery")

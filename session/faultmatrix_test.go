@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -30,7 +31,7 @@ type faultFixture struct {
 	srv    *traderapitest.Server
 	client *traderapi.Client
 	hc     *http.Client // the client's HTTP client
-	store  *keystore.File
+	store  *file.Store
 	m      *session.Manager
 	token  traderapi.Secret // the access token of the login
 	rec    *keystore.Record // the record the login stored
@@ -50,7 +51,7 @@ func newFaultFixture(t *testing.T, retry session.Retry) *faultFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := keystore.NewFile(filepath.Join(t.TempDir(), "store"))
+	store, err := file.New(filepath.Join(t.TempDir(), "store"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -23,7 +24,7 @@ type fleet struct {
 	url     string
 	keyFile string
 	ms      []*session.Manager
-	stores  []*keystore.Redis
+	stores  []*redis.Store
 	log     *eventLog
 	writes  *writeTimes
 }
@@ -44,12 +45,12 @@ func (w *writeTimes) get(gen uint64) (time.Time, bool) {
 // timedStore is a Redis store that notes when its writes committed; it
 // still watches (Watch comes with the embedded store).
 type timedStore struct {
-	*keystore.Redis
+	*redis.Store
 	w *writeTimes
 }
 
 func (s timedStore) CompareAndSwap(ctx context.Context, k keystore.Key, old, r *keystore.Record) error {
-	err := s.Redis.CompareAndSwap(ctx, k, old, r)
+	err := s.Store.CompareAndSwap(ctx, k, old, r)
 	if err == nil {
 		s.w.mu.Lock()
 		s.w.at[r.Generation] = time.Now()
@@ -63,7 +64,7 @@ type fleetConfig func(i int, c *session.Config)
 
 // startFleet starts a Redis and an exchange with opts, logs in through a
 // first manager and resumes the session in n-1 more; all run Start.
-func startFleet(t *testing.T, n int, opts traderapitest.Options, adjust fleetConfig, sopts ...keystore.RedisOption) *fleet {
+func startFleet(t *testing.T, n int, opts traderapitest.Options, adjust fleetConfig, sopts ...redis.Option) *fleet {
 	t.Helper()
 	f := &fleet{x: startFleetExchange(t, opts), url: redistest.StartServer(t).URL(), keyFile: writeRedisKey(t),
 		log: &eventLog{}, writes: &writeTimes{at: map[uint64]time.Time{}}}
@@ -86,10 +87,10 @@ func startFleet(t *testing.T, n int, opts traderapitest.Options, adjust fleetCon
 }
 
 // newMember returns a manager (not started) on a store of its own.
-func (f *fleet) newMember(t *testing.T, i int, adjust fleetConfig, sopts ...keystore.RedisOption) *session.Manager {
+func (f *fleet) newMember(t *testing.T, i int, adjust fleetConfig, sopts ...redis.Option) *session.Manager {
 	t.Helper()
 	who := "m" + strconv.Itoa(i)
-	store := openFleetStore(t, f.url, f.keyFile, who, append([]keystore.RedisOption{keystore.WithWatchPoll(250 * time.Millisecond)}, sopts...)...)
+	store := openFleetStore(t, f.url, f.keyFile, who, append([]redis.Option{redis.WithWatchPoll(250 * time.Millisecond)}, sopts...)...)
 	cfg := session.Config{Client: f.x.client(t), Store: timedStore{store, f.writes}, Username: testUser,
 		Retry: fleetRetry, Logger: f.log.logger(who)}
 	if adjust != nil {

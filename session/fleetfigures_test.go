@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -51,7 +51,7 @@ func figureFleet(t *testing.T, backend string, n int, ttl time.Duration) *fleet 
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	for i := range n {
-		store, err := keystore.NewFile(dir)
+		store, err := file.New(dir)
 		if err != nil {
 			t.Fatal(err)
 		}

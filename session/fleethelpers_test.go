@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -94,7 +94,7 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 func writeRedisKey(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "redis.key")
-	if _, err := keystore.WriteKeyFile(path); err != nil {
+	if _, err := redis.WriteKeyFile(path); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -102,9 +102,9 @@ func writeRedisKey(t testing.TB) string {
 
 // openFleetStore opens a Redis store of its own (its own connections, as
 // a process has) for one member of a fleet.
-func openFleetStore(t testing.TB, url, keyFile, tag string, opts ...keystore.RedisOption) *keystore.Redis {
+func openFleetStore(t testing.TB, url, keyFile, tag string, opts ...redis.Option) *redis.Store {
 	t.Helper()
-	s, err := keystore.OpenRedis(url, keyFile, append([]keystore.RedisOption{keystore.WithSavedBy(tag)}, opts...)...)
+	s, err := redis.Open(url, keyFile, append([]redis.Option{redis.WithSavedBy(tag)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
+	"github.com/pmx-login/pmx-login/keystore/keyring"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -55,9 +56,9 @@ func TestHelperTokenProcess(t *testing.T) {
 func openTestStore(t testing.TB, spec string) session.Store {
 	kind, arg, _ := strings.Cut(spec, ":")
 	if kind == "keyring" {
-		return keystore.NewKeyring(keystore.WithServicePrefix(arg), keystore.WithLockDir(filepath.Join(os.TempDir(), arg)))
+		return keyring.New(keyring.WithServicePrefix(arg), keyring.WithLockDir(filepath.Join(os.TempDir(), arg)))
 	}
-	s, err := keystore.NewFile(arg)
+	s, err := file.New(arg)
 	if err != nil {
 		t.Fatal(err)
 	}

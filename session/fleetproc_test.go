@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -83,8 +83,8 @@ func openFleetProcess() (*session.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := keystore.OpenRedis(os.Getenv(fleetRedisEnv), os.Getenv(fleetKeyEnv), keystore.WithSavedBy(os.Getenv(fleetTagEnv)),
-		keystore.WithLockLease(fleetLease), keystore.WithWatchPoll(250*time.Millisecond))
+	store, err := redis.Open(os.Getenv(fleetRedisEnv), os.Getenv(fleetKeyEnv), redis.WithSavedBy(os.Getenv(fleetTagEnv)),
+		redis.WithLockLease(fleetLease), redis.WithWatchPoll(250*time.Millisecond))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -24,7 +25,7 @@ type processFleet struct {
 	x       *fleetExchange
 	redis   *redistest.Server
 	keyFile string
-	admin   *keystore.Redis
+	admin   *redis.Store
 	key     keystore.Key
 	procs   []*fleetProc
 }
@@ -120,7 +121,7 @@ func (f *processFleet) wrongKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	wrong := filepath.Join(t.TempDir(), "wrong.key")
-	if _, err := keystore.WriteKeyFile(wrong); err != nil {
+	if _, err := redis.WriteKeyFile(wrong); err != nil {
 		t.Fatal(err)
 	}
 	p := startFleetProcess(t, f.x, f.redis.URL(), wrong, "wrong")
@@ -137,7 +138,7 @@ func (f *processFleet) wrongKey(t *testing.T) {
 
 // holder arms a hold on the next refresh and returns it once it arrived,
 // with the process that holds the lock.
-func (f *processFleet) holder(t *testing.T) (*traderapitest.Hold, *fleetProc, *keystore.RedisStatus) {
+func (f *processFleet) holder(t *testing.T) (*traderapitest.Hold, *fleetProc, *redis.Status) {
 	t.Helper()
 	h := f.x.Hold(traderapi.PathRefresh)
 	select {
@@ -161,7 +162,7 @@ func (f *processFleet) holder(t *testing.T) (*traderapitest.Hold, *fleetProc, *k
 
 // takenOver waits until a process other than old's holder stored a newer
 // generation and returns how long that took.
-func (f *processFleet) takenOver(t *testing.T, old *keystore.RedisStatus) time.Duration {
+func (f *processFleet) takenOver(t *testing.T, old *redis.Status) time.Duration {
 	t.Helper()
 	start := time.Now()
 	waitFor(t, 15*time.Second, "another process to take over the refresh", func() bool {

@@ -3,11 +3,12 @@ package session_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
 // scanRedis reads every key of the Redis at url (SCAN), every value of
@@ -15,11 +16,11 @@ import (
 // be too long to hide: the values are compared as raw strings).
 func scanRedis(t *testing.T, url string, secrets []string) {
 	t.Helper()
-	opt, err := redis.ParseURL(url)
+	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(opt)
+	rdb := goredis.NewClient(opt)
 	defer rdb.Close()
 	ctx := context.Background()
 	var keys, values int
@@ -66,7 +67,7 @@ func requestSecrets(reqs []traderapitest.Request) []string {
 }
 
 // redisValues returns every value stored under k, whatever its type.
-func redisValues(t *testing.T, rdb *redis.Client, k string) []string {
+func redisValues(t *testing.T, rdb *goredis.Client, k string) []string {
 	ctx := context.Background()
 	typ, err := rdb.Type(ctx, k).Result()
 	if err != nil {

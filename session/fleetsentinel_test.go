@@ -8,6 +8,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -71,4 +72,4 @@ func TestFleetSentinelFailover(t *testing.T) {
 
 func isCtxErr(err error) bool { return err == context.Canceled || err == context.DeadlineExceeded }
 
-var _ session.Store = (*keystore.Redis)(nil)
+var _ session.Store = (*redis.Store)(nil)

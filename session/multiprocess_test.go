@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -49,7 +50,7 @@ func TestHelperBot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := keystore.NewFile(os.Getenv(botStoreEnv))
+	store, err := file.New(os.Getenv(botStoreEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func twoProcesses(t *testing.T, relogin bool) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "store")
-	store, err := keystore.NewFile(dir)
+	store, err := file.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +370,7 @@ func twoProcesses(t *testing.T, relogin bool) {
 
 // checkRelogin: the bot logged in again once, its new session is in the
 // shared store, and a new CLI process resumes it.
-func checkRelogin(t *testing.T, b *bot, srv *traderapitest.Server, client *traderapi.Client, store *keystore.File,
+func checkRelogin(t *testing.T, b *bot, srv *traderapitest.Server, client *traderapi.Client, store *file.Store,
 	key keystore.Key, rec1 *keystore.Record, a1, a2 traderapi.Secret) {
 	t.Helper()
 	if n, l := b.count("relogin"), srv.Calls(traderapi.PathLogin); n != 1 || l != 2 {

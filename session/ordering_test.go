@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -84,14 +85,14 @@ func TestRefreshInFlightDoesNotUndoLoginAsAnother(t *testing.T) {
 
 // twoManagers returns two managers on one file store, as two processes
 // (a bot and the CLI) would have.
-func twoManagers(t *testing.T, opts traderapitest.Options) (*traderapitest.Server, *keystore.File, *session.Manager, *session.Manager) {
+func twoManagers(t *testing.T, opts traderapitest.Options) (*traderapitest.Server, *file.Store, *session.Manager, *session.Manager) {
 	t.Helper()
 	srv := traderapitest.NewServer(opts)
 	t.Cleanup(srv.Close)
 	if err := srv.AddUser(testUser, testPassword.Reveal()); err != nil {
 		t.Fatal(err)
 	}
-	store, err := keystore.NewFile(filepath.Join(t.TempDir(), "store"))
+	store, err := file.New(filepath.Join(t.TempDir(), "store"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/keyring"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -54,11 +55,11 @@ func TestStoredSessionMissing(t *testing.T) {
 type unavailableStore struct{}
 
 func (unavailableStore) Get(context.Context, keystore.Key) (*keystore.Record, error) {
-	return nil, &keystore.UnavailableError{Backend: "keyring", Reason: keystore.Locked}
+	return nil, &keystore.UnavailableError{Backend: "keyring", Reason: keyring.Locked}
 }
 
 func (unavailableStore) LastUser(context.Context, string) (string, error) {
-	return "", &keystore.UnavailableError{Backend: "keyring", Reason: keystore.Locked}
+	return "", &keystore.UnavailableError{Backend: "keyring", Reason: keyring.Locked}
 }
 
 func TestStoredSessionKeychainUnavailable(t *testing.T) {

@@ -86,7 +86,7 @@ type Config struct {
 	// before new ones are dropped and counted (default 1024).
 	EventBuffer int
 	// Store, when set, shares the access token among the processes of one
-	// partner (a keystore.Redis for many machines, a keystore.File for one
+	// partner (a redis.Store for many machines, a file.Store for one
 	// machine): one token request per lifetime for all of them. See
 	// [Store] and [Source.StoreKey].
 	Store Store

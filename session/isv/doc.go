@@ -17,7 +17,7 @@
 //     still-valid token.
 //
 // Many processes of one partner share one token through [Config.Store]
-// (keystore.Redis across machines, keystore.File on one machine): a
+// (redis.Store across machines, file.Store on one machine): a
 // process whose token goes stale takes the store's lock, re-reads the
 // stored token and adopts it while it is fresh, and otherwise requests one
 // (signing the assertion itself) and stores it by compare-and-set. The

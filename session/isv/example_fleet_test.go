@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session/isv"
 )
 
@@ -14,7 +14,7 @@ import (
 // Only the process whose token goes stale first requests a new one; the
 // others adopt it from Redis, where it is stored encrypted.
 func ExampleConfig_store() {
-	store, err := keystore.OpenRedis("redis://redis.internal:6379/0", "/etc/pmx/redis.key")
+	store, err := redis.Open("redis://redis.internal:6379/0", "/etc/pmx/redis.key")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -156,10 +156,10 @@ func baseline(t *testing.T, d time.Duration) int64 {
 }
 
 // newKeyFile writes a Redis encryption key file.
-func newKeyFile(t testing.TB) (string, *keystore.EncryptionKey) {
+func newKeyFile(t testing.TB) (string, *redis.EncryptionKey) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "redis.key")
-	k, err := keystore.WriteKeyFile(path)
+	k, err := redis.WriteKeyFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 )
 
 // The environment of a fleet process (TestHelperISVFleet).
@@ -57,14 +58,14 @@ func TestHelperISVFleet(t *testing.T) {
 func fleetProcessStore(t *testing.T) Store {
 	where := os.Getenv(fleetStoreEnv)
 	if strings.HasPrefix(where, "redis://") {
-		s, err := keystore.OpenRedis(where, os.Getenv(fleetKeyEnv))
+		s, err := redis.Open(where, os.Getenv(fleetKeyEnv))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}
-	s, err := keystore.NewFile(where)
+	s, err := file.New(where)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,13 +145,5 @@ func generation(r *keystore.Record) uint64 {
 	return r.Generation
 }
 
-// compile-time checks: the keystore backends are Stores.
-var (
-	_ Store = (*keystore.Redis)(nil)
-	_ Store = (*keystore.File)(nil)
-	_ Store = (*keystore.Memory)(nil)
-	_ Store = (*keystore.Keyring)(nil)
-)
-
 // entry is the cache's entry type.
 type entry = tokencache.Entry[grantInfo]

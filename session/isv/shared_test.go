@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/pmx-login/pmx-login/internal/redistest"
-	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/redis/go-redis/v9"
+	"github.com/pmx-login/pmx-login/keystore/file"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 )
 
 // fleetRun is how long the fleet tests run: three token lifetimes.
@@ -72,12 +74,12 @@ func checkFleet(t *testing.T, name string, tb *testbed, res *driveResult, srcs [
 
 // redisStore returns a Redis store on a fresh server, its client, the
 // server and the key file.
-func redisStore(t *testing.T) (*keystore.Redis, *redis.Client, *redistest.Server, string) {
+func redisStore(t *testing.T) (*redis.Store, *goredis.Client, *redistest.Server, string) {
 	t.Helper()
 	srv := redistest.StartServer(t)
 	rdb := srv.Client(t)
 	keyFile, key := newKeyFile(t)
-	store, err := keystore.NewRedis(rdb, key)
+	store, err := redis.New(rdb, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,13 +104,13 @@ func TestSharedFileOneRequestPerLifetime(t *testing.T) {
 }
 
 // fileStore returns a file store in a new private directory.
-func fileStore(t testing.TB) *keystore.File {
+func fileStore(t testing.TB) *file.Store {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	store, err := keystore.NewFile(dir)
+	store, err := file.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func fileStore(t testing.TB) *keystore.File {
 
 // scanForTokens fails t if any Redis key or value holds a token handed
 // out, or anything shaped like a JWT.
-func scanForTokens(t *testing.T, rdb *redis.Client, res *driveResult) {
+func scanForTokens(t *testing.T, rdb *goredis.Client, res *driveResult) {
 	t.Helper()
 	ctx := t.Context()
 	keys, err := rdb.Keys(ctx, "*").Result()

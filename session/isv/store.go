@@ -14,7 +14,7 @@ import (
 )
 
 // Store is where the processes of one partner share their access token:
-// [keystore.Redis] across machines, [keystore.File] on one machine,
+// [redis.Store] across machines, [file.Store] on one machine,
 // [keystore.Memory] within one process. Lock is held around a token
 // request so that one process at a time requests, and the others adopt
 // what it stored; writes are compare-and-set, so a lock lost to a lease

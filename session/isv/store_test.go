@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -147,7 +148,7 @@ func TestSharedConflictAdoptsNewerToken(t *testing.T) {
 func TestSharedRedisWrongKey(t *testing.T) {
 	good, rdb, _, _ := redisStore(t)
 	_, otherKey := newKeyFile(t)
-	wrong, err := keystore.NewRedis(rdb, otherKey)
+	wrong, err := redis.New(rdb, otherKey)
 	if err != nil {
 		t.Fatal(err)
 	}

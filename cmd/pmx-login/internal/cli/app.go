@@ -9,7 +9,10 @@ import (
 	"log/slog"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/session/settings"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -22,7 +25,7 @@ type app struct {
 	stdin *bufio.Reader
 	st    keystore.Store
 	// redis is the store when --keystore redis is open (st may wrap it).
-	redis *keystore.Redis
+	redis *redis.Store
 	// closers run when the command ends ([app.close]).
 	closers []func() error
 	// envWarned: the warning about a custom --env was printed.
@@ -30,12 +33,12 @@ type app struct {
 }
 
 // environment returns the environment --env names with --base-url and
-// --host applied, by [session.Settings.Environment]: an unknown --env is
+// --host applied, by [settings.Settings.Environment]: an unknown --env is
 // accepted only with a --base-url (a custom environment, with sessions of
 // its own, and a warning).
 func (a *app) environment() (traderapi.Environment, error) {
 	env, err := a.g.settings(a.io.Getenv).Environment()
-	if errors.Is(err, session.ErrUnknownEnvironment) {
+	if errors.Is(err, settings.ErrUnknownEnvironment) {
 		return env, usageErrorf(a.cmd, "unknown --env %q: use dev01, preprod or prod, or give --base-url (and --host) for another environment", a.g.env)
 	}
 	if err != nil {
@@ -66,7 +69,7 @@ func (a *app) client() (*traderapi.Client, error) {
 	return c, nil
 }
 
-// store opens the keystore --keystore names ([session.Settings.Store]),
+// store opens the keystore --keystore names ([settings.Settings.Store]),
 // once per run; [app.close] closes it.
 func (a *app) store() (keystore.Store, error) {
 	if a.st != nil {
@@ -84,7 +87,7 @@ func (a *app) store() (keystore.Store, error) {
 		}
 		return nil, err
 	}
-	if r, ok := st.(*keystore.Redis); ok {
+	if r, ok := st.(*redis.Store); ok {
 		a.redis = r
 		a.closers = append(a.closers, r.Close)
 	}
@@ -107,13 +110,13 @@ func (a *app) close() {
 
 // backendName describes the keystore for status output.
 func (a *app) backendName() string {
-	if f, ok := a.st.(*keystore.File); ok {
+	if f, ok := a.st.(*file.Store); ok {
 		return "file (" + f.Dir() + ")"
 	}
 	if a.st != nil && a.st.Backend() == keystore.BackendFile {
 		return "file"
 	}
-	if u, err := keystore.ParseRedisURL(a.g.redisURL); err == nil && a.g.keystore == keystore.BackendRedis {
+	if u, err := redis.ParseURL(a.g.redisURL); err == nil && a.g.keystore == keystore.BackendRedis {
 		return "redis (" + u.String() + ")"
 	}
 	return a.g.keystore

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/keyring"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/mfa"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -80,15 +82,15 @@ func classifyLocal(err error) (int, string, bool) {
 func classifyStore(err error) (int, string, bool) {
 	ue, unavailable := errors.AsType[*keystore.UnavailableError](err)
 	_, keyFile := errors.AsType[*redisKeyFileError](err)
-	_, redisDown := errors.AsType[*keystore.RedisError](err)
+	_, redisDown := errors.AsType[*redis.Error](err)
 	switch {
 	case keyFile:
 		return exitFailure, hintRedisKeyFile, true
 	case redisDown:
 		return exitFailure, "check that Redis is up and that --redis-url (" + envRedisURL + ") reaches it: host, port, TLS, user and password", true
-	case errors.Is(err, keystore.ErrDecrypt):
+	case errors.Is(err, redis.ErrDecrypt):
 		return exitFailure, "the session in Redis was stored with another key: give --redis-key-file (" + envRedisKeyFile + ") the key file the fleet uses", true
-	case unavailable && ue.Reason == keystore.Timeout:
+	case unavailable && ue.Reason == keyring.Timeout:
 		return exitFailure, "the keychain did not answer (it may be locked and waiting on an unlock prompt): unlock it, or " + hintKeystoreFile, true
 	case errors.Is(err, keystore.ErrUnavailable):
 		return exitFailure, hintKeystoreFile, true

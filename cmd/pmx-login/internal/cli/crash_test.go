@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -122,11 +123,11 @@ type crashRig struct {
 }
 
 // store returns the file keystore the runs share.
-func (c *crashRig) store() *keystore.File {
+func (c *crashRig) store() *file.Store {
 	c.t.Helper()
-	st, err := keystore.NewFile(filepath.Join(c.cfg, "pmx-login"))
+	st, err := file.New(filepath.Join(c.cfg, "pmx-login"))
 	if err != nil {
-		c.t.Fatalf("keystore.NewFile: %v", err)
+		c.t.Fatalf("file.New: %v", err)
 	}
 	return st
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/keyring"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -92,12 +93,12 @@ func TestExitCodeAndMessage(t *testing.T) {
 		hintHas   string
 		hintLacks string
 	}{
-		{&keystore.UnavailableError{Backend: "keyring", Reason: keystore.Locked}, exitFailure, "keychain unavailable", "--keystore file", ""},
-		{fmt.Errorf("login: %w", fmt.Errorf("%w: %w", session.ErrNotStored, &keystore.UnavailableError{Reason: keystore.Timeout})), exitFailure, "keystore was not updated", "--keystore file", ""},
+		{&keystore.UnavailableError{Backend: "keyring", Reason: keyring.Locked}, exitFailure, "keychain unavailable", "--keystore file", ""},
+		{fmt.Errorf("login: %w", fmt.Errorf("%w: %w", session.ErrNotStored, &keystore.UnavailableError{Reason: keyring.Timeout})), exitFailure, "keystore was not updated", "--keystore file", ""},
 		{fmt.Errorf("x: %w", session.ErrSessionExpired), exitNotLoggedIn, "x: session expired", "pmx-login login", ""},
 		{fmt.Errorf("login: %w", otp), exitRejected, "otp required", "each code works once", ""},
-		{&keystore.UnavailableError{Backend: "keyring", Reason: keystore.Timeout, Err: context.DeadlineExceeded}, exitFailure, "keychain", "the keychain did not answer", "network"},
-		{fmt.Errorf("resume: %w", &keystore.UnavailableError{Backend: "keyring", Reason: keystore.Timeout, Err: fmt.Errorf("abandoned: %w", context.DeadlineExceeded)}), exitFailure, "keychain", "unlock it", "network"},
+		{&keystore.UnavailableError{Backend: "keyring", Reason: keyring.Timeout, Err: context.DeadlineExceeded}, exitFailure, "keychain", "the keychain did not answer", "network"},
+		{fmt.Errorf("resume: %w", &keystore.UnavailableError{Backend: "keyring", Reason: keyring.Timeout, Err: fmt.Errorf("abandoned: %w", context.DeadlineExceeded)}), exitFailure, "keychain", "unlock it", "network"},
 		{fmt.Errorf("refresh: %w", fmt.Errorf("%w: %w", session.ErrNotStored, errors.New("disk full"))), exitFailure, "keystore was not updated", "keystore could not be written", ""},
 		{fmt.Errorf("x: %w", errInterrupted), exitInterrupted, "interrupted", "", ""},
 		{oneTime, exitRejected, "one-time operation", "account manager", "--otp"},

@@ -8,21 +8,22 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/keystore/redis"
+	"github.com/pmx-login/pmx-login/session/settings"
 )
 
 // Environment variables that give the global flags their defaults; a flag
 // on the command line wins. Those that say where the session is are
-// session's ([session.SettingsFromEnv] reads the same), so that a bot and
+// session's ([settings.SettingsFromEnv] reads the same), so that a bot and
 // the CLI agree.
 const (
-	envEnv          = session.EnvEnvironment
-	envBaseURL      = session.EnvBaseURL
-	envHost         = session.EnvHost
-	envUsername     = session.EnvUsername
-	envKeystore     = session.EnvKeystore
-	envRedisURL     = session.EnvRedisURL
-	envRedisKeyFile = session.EnvRedisKeyFile
+	envEnv          = settings.EnvEnvironment
+	envBaseURL      = settings.EnvBaseURL
+	envHost         = settings.EnvHost
+	envUsername     = settings.EnvUsername
+	envKeystore     = settings.EnvKeystore
+	envRedisURL     = settings.EnvRedisURL
+	envRedisKeyFile = settings.EnvRedisKeyFile
 	envJSON         = "PMX_JSON"
 	envDebug        = "PMX_DEBUG"
 	envTimeout      = "PMX_TIMEOUT"
@@ -67,7 +68,7 @@ func globalFlags(g *globals, getenv func(string) string) (*pflag.FlagSet, error)
 			return nil, usageErrorf("", "%s=%q is not a positive duration (example: 45s)", envTimeout, v)
 		}
 	}
-	fs.StringVar(&g.env, "env", or(getenv(envEnv), session.DefaultEnvironment), "environment: dev01, preprod or prod ("+envEnv+")")
+	fs.StringVar(&g.env, "env", or(getenv(envEnv), settings.DefaultEnvironment), "environment: dev01, preprod or prod ("+envEnv+")")
 	fs.StringVar(&g.baseURL, "base-url", getenv(envBaseURL), "base URL to dial instead of the environment's private link ("+envBaseURL+")")
 	fs.StringVar(&g.host, "host", getenv(envHost), "Host header to send instead of the environment's REST host ("+envHost+")")
 	fs.StringVar(&g.username, "username", getenv(envUsername), "exchange username; default the last user who logged in ("+envUsername+")")
@@ -120,7 +121,7 @@ func (g *globals) checkRedis() error {
 	if g.redisURL == "" {
 		return usageErrorf("", "--keystore redis needs --redis-url (%s)", envRedisURL)
 	}
-	if _, err := keystore.ParseRedisURL(g.redisURL); err != nil {
+	if _, err := redis.ParseURL(g.redisURL); err != nil {
 		return usageErrorf("", "--redis-url: %v", err)
 	}
 	if g.redisKeyFile == "" {
@@ -130,19 +131,19 @@ func (g *globals) checkRedis() error {
 }
 
 // settings are the options that say where the session is, for
-// [session.Settings]' rules (shared with bots).
-func (g *globals) settings(getenv func(string) string) session.Settings {
-	return session.Settings{
+// [settings.Settings]' rules (shared with bots).
+func (g *globals) settings(getenv func(string) string) settings.Settings {
+	return settings.Settings{
 		Env: g.env, BaseURL: g.baseURL, Host: g.host, Username: g.username,
 		Keystore: g.keystore, RedisURL: g.redisURL, RedisKeyFile: g.redisKeyFile,
-		ConfigHome: getenv(session.EnvConfigHome),
+		ConfigHome: getenv(settings.EnvConfigHome),
 	}
 }
 
 // String describes the options (the Redis URL without its password).
 func (g *globals) String() string {
 	redisURL := ""
-	if u, err := keystore.ParseRedisURL(g.redisURL); err == nil {
+	if u, err := redis.ParseURL(g.redisURL); err == nil {
 		redisURL = u.String()
 	}
 	return fmt.Sprintf("env=%s base-url=%s host=%s user=%s keystore=%s redis-url=%s redis-key-file=%s",

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -128,9 +129,9 @@ func (f *fixture) login(t *testing.T) {
 // record reads testUser's stored item from the file keystore.
 func (f *fixture) record(t *testing.T, item keystore.Item) (*keystore.Record, error) {
 	t.Helper()
-	st, err := keystore.NewFile(filepath.Join(f.dir, "pmx-login"))
+	st, err := file.New(filepath.Join(f.dir, "pmx-login"))
 	if err != nil {
-		t.Fatalf("keystore.NewFile: %v", err)
+		t.Fatalf("file.New: %v", err)
 	}
 	return st.Get(context.Background(), keystore.Key{Environment: "preprod", Username: testUser, Item: item})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/keyring"
 )
 
 // keychainDeadline wraps the keyring store so that a call cut short by the
@@ -16,7 +17,7 @@ type keychainDeadline struct{ keystore.Store }
 
 func keychainErr(err error) error {
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, keystore.ErrUnavailable) {
-		return &keystore.UnavailableError{Backend: keystore.BackendKeyring, Reason: keystore.Timeout, Err: err}
+		return &keystore.UnavailableError{Backend: keystore.BackendKeyring, Reason: keyring.Timeout, Err: err}
 	}
 	return err
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 )
@@ -80,7 +80,7 @@ func leakFlowRedis(s *leakScenario) map[string]secretKind {
 // may hold a token, password or key.
 func (s *leakScenario) auditRedis(srv *redistest.Server) {
 	s.t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Password: redisLeakPassword})
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr, Password: redisLeakPassword})
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(s.t.Context(), 30*time.Second)
 	defer cancel()

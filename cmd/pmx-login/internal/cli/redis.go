@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 )
 
 // hintRedisKeyFile is the hint for a key file that is missing or bad.
@@ -57,7 +58,7 @@ func runRedisKeygen(o *redisKeygenOptions) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return usageErrorf(o.cmd, "--out %s is a directory: give a file name such as %s/redis.key", path, path)
 	}
-	key, err := keystore.WriteKeyFile(path)
+	key, err := redis.WriteKeyFile(path)
 	if errors.Is(err, fs.ErrExist) {
 		return usageErrorf(o.cmd, "%s already exists: keygen never overwrites a key; choose another --out FILE or move the file away", path)
 	}
@@ -74,7 +75,7 @@ func runRedisKeygen(o *redisKeygenOptions) error {
 
 // redisStatus reads what Redis says about the session of user in env:
 // generation, last save, lock holder. Nil when the keystore is not Redis.
-func (a *app) redisStatus(ctx context.Context, env, user string) (*keystore.RedisStatus, error) {
+func (a *app) redisStatus(ctx context.Context, env, user string) (*redis.Status, error) {
 	if a.redis == nil || user == "" {
 		return nil, nil
 	}
@@ -82,7 +83,7 @@ func (a *app) redisStatus(ctx context.Context, env, user string) (*keystore.Redi
 }
 
 // printRedisStatus adds the Redis lines to status's text.
-func (a *app) printRedisStatus(rs *keystore.RedisStatus) {
+func (a *app) printRedisStatus(rs *redis.Status) {
 	if rs == nil {
 		return
 	}
@@ -101,7 +102,7 @@ func (a *app) printRedisStatus(rs *keystore.RedisStatus) {
 }
 
 // redisStatusJSON is the "redis" object of status --json.
-func redisStatusJSON(rs *keystore.RedisStatus) map[string]any {
+func redisStatusJSON(rs *redis.Status) map[string]any {
 	out := map[string]any{
 		"stored": rs.Stored, "generation": rs.Generation, "key_id": rs.KeyID,
 		"saved_at": nil, "saved_by": rs.SavedBy,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -39,7 +40,7 @@ func TestRedisKeygen(t *testing.T) {
 		t.Fatalf("key file: %v, %v; want mode 0600", fi, err)
 	}
 	b, _ := os.ReadFile(path)
-	key, err := keystore.LoadKeyFile(path)
+	key, err := redis.LoadKeyFile(path)
 	if err != nil {
 		t.Fatalf("keygen wrote a key LoadKeyFile refuses: %v", err)
 	}
@@ -72,7 +73,7 @@ func TestRedisKeystoreFlow(t *testing.T) {
 	}
 
 	// Hold the session's lock as a refreshing process would.
-	st, err := keystore.OpenRedis(srv.URL(), keyFile, keystore.WithSavedBy("bot-7/42"))
+	st, err := redis.Open(srv.URL(), keyFile, redis.WithSavedBy("bot-7/42"))
 	if err != nil {
 		t.Fatal(err)
 	}

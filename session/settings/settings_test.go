@@ -1,4 +1,4 @@
-package session_test
+package settings_test
 
 import (
 	"errors"
@@ -10,7 +10,10 @@ import (
 	"testing"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/session/settings"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -42,7 +45,7 @@ func TestSettingsFromEnv(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := session.ConfigFromEnv(env(tt.vars))
+			cfg, err := settings.ConfigFromEnv(env(tt.vars))
 			if err != nil {
 				t.Fatalf("ConfigFromEnv: %v", err)
 			}
@@ -65,13 +68,13 @@ func TestSettingsErrors(t *testing.T) {
 		vars map[string]string
 		want error
 	}{
-		{map[string]string{"PMX_ENV": "staging"}, session.ErrUnknownEnvironment},
-		{map[string]string{"PMX_KEYSTORE": "vault"}, session.ErrUnknownKeystore},
-		{map[string]string{"PMX_KEYSTORE": "KEYRING"}, session.ErrUnknownKeystore},
+		{map[string]string{"PMX_ENV": "staging"}, settings.ErrUnknownEnvironment},
+		{map[string]string{"PMX_KEYSTORE": "vault"}, settings.ErrUnknownKeystore},
+		{map[string]string{"PMX_KEYSTORE": "KEYRING"}, settings.ErrUnknownKeystore},
 		{map[string]string{"PMX_ENV": "local", "PMX_BASE_URL": "ftp://x"}, nil},
 	}
 	for _, tt := range tests {
-		_, err := session.ConfigFromEnv(env(tt.vars))
+		_, err := settings.ConfigFromEnv(env(tt.vars))
 		if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
 			t.Errorf("ConfigFromEnv(%v) = %v, want %v", tt.vars, err, tt.want)
 		}
@@ -86,11 +89,11 @@ func TestSettingsFileDir(t *testing.T) {
 		t.Skip("XDG_CONFIG_HOME is read on Linux and the BSDs only")
 	}
 	home := t.TempDir()
-	cfg, err := session.ConfigFromEnv(env(map[string]string{"PMX_KEYSTORE": "file", "XDG_CONFIG_HOME": home}))
+	cfg, err := settings.ConfigFromEnv(env(map[string]string{"PMX_KEYSTORE": "file", "XDG_CONFIG_HOME": home}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, ok := cfg.Store.(*keystore.File)
+	f, ok := cfg.Store.(*file.Store)
 	if !ok || f.Dir() != filepath.Join(home, "pmx-login") {
 		t.Fatalf("store = %T, want a file store in %s", cfg.Store, filepath.Join(home, "pmx-login"))
 	}
@@ -128,7 +131,7 @@ func TestConfigFromEnvSharedSession(t *testing.T) {
 
 func newFromEnv(t *testing.T, getenv func(string) string) *session.Manager {
 	t.Helper()
-	cfg, err := session.ConfigFromEnv(getenv)
+	cfg, err := settings.ConfigFromEnv(getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,18 +150,18 @@ func newFromEnv(t *testing.T, getenv func(string) string) *session.Manager {
 func TestSettingsRedis(t *testing.T) {
 	t.Parallel()
 	keyFile := filepath.Join(t.TempDir(), "redis.key")
-	if _, err := keystore.WriteKeyFile(keyFile); err != nil {
+	if _, err := redis.WriteKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
 	const password = "redis-Pass-6f1c"
 	vars := map[string]string{"PMX_KEYSTORE": "redis", "PMX_REDIS_URL": "redis://bot:" + password + "@127.0.0.1:1/2", "PMX_REDIS_KEY_FILE": keyFile}
-	cfg, err := session.ConfigFromEnv(env(vars))
+	cfg, err := settings.ConfigFromEnv(env(vars))
 	if err != nil {
 		t.Fatalf("ConfigFromEnv: %v", err)
 	}
-	r, ok := cfg.Store.(*keystore.Redis)
+	r, ok := cfg.Store.(*redis.Store)
 	if !ok {
-		t.Fatalf("store = %T, want *keystore.Redis", cfg.Store)
+		t.Fatalf("store = %T, want *redis.Store", cfg.Store)
 	}
 	t.Cleanup(func() { _ = r.Close() })
 	if s := fmt.Sprintf("%v %+v %#v", r, r, r); strings.Contains(s, password) {
@@ -167,7 +170,7 @@ func TestSettingsRedis(t *testing.T) {
 	for _, missing := range []string{"PMX_REDIS_URL", "PMX_REDIS_KEY_FILE"} {
 		v := maps.Clone(vars)
 		delete(v, missing)
-		if _, err := session.ConfigFromEnv(env(v)); !errors.Is(err, session.ErrRedisSettings) || !strings.Contains(err.Error(), missing) {
+		if _, err := settings.ConfigFromEnv(env(v)); !errors.Is(err, settings.ErrRedisSettings) || !strings.Contains(err.Error(), missing) {
 			t.Errorf("without %s: %v, want ErrRedisSettings naming it", missing, err)
 		}
 	}
@@ -176,8 +179,14 @@ func TestSettingsRedis(t *testing.T) {
 // TestSettingsEnvironmentCase: environment names are not case sensitive.
 func TestSettingsEnvironmentCase(t *testing.T) {
 	t.Parallel()
-	e, err := session.Settings{Env: " Prod "}.Environment()
+	e, err := settings.Settings{Env: " Prod "}.Environment()
 	if err != nil || e.Name != "prod" {
 		t.Fatalf("Environment(Prod) = %+v, %v; want prod", e, err)
 	}
 }
+
+// The user the shared-session test logs in.
+const (
+	testUser     = "trader1"
+	testPassword = traderapi.Secret("correct-horse-42-battery")
+)

@@ -1,4 +1,4 @@
-package session
+package settings
 
 import (
 	"cmp"
@@ -11,6 +11,10 @@ import (
 	"strings"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
+	"github.com/pmx-login/pmx-login/keystore/keyring"
+	"github.com/pmx-login/pmx-login/keystore/redis"
+	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -24,7 +28,7 @@ const (
 	EnvUsername    = "PMX_USERNAME" // --username: default the environment's last user
 	EnvKeystore    = keystore.EnvBackend
 	// EnvRedisURL is the Redis of the redis keystore (--redis-url), in a
-	// form [keystore.ParseRedisURL] reads: redis://, rediss://,
+	// form [redis.ParseURL] reads: redis://, rediss://,
 	// redis-sentinel:// or redis-cluster://. It may hold a password.
 	EnvRedisURL = "PMX_REDIS_URL"
 	// EnvRedisKeyFile is the file holding the key that encrypts the
@@ -69,16 +73,16 @@ type Settings struct {
 	// Keystore is the backend: keyring (also ""), file, redis or memory.
 	Keystore string
 	// RedisURL and RedisKeyFile are where the redis keystore is and the
-	// file of the key that encrypts its records ([keystore.OpenRedis]).
+	// file of the key that encrypts its records ([redis.Open]).
 	// RedisURL may hold a password: never print it (a
-	// [keystore.RedisURL] prints without it).
+	// [redis.URL] prints without it).
 	RedisURL, RedisKeyFile string
 	// RedisOptions are added to the redis keystore's defaults
-	// ([keystore.WithSavedBy] hostname/pid).
-	RedisOptions []keystore.RedisOption
+	// ([redis.WithSavedBy] hostname/pid).
+	RedisOptions []redis.Option
 	// ConfigHome is $XDG_CONFIG_HOME: on Linux and the BSDs, an absolute
 	// ConfigHome puts the file keystore in ConfigHome/pmx-login; otherwise
-	// it is in [keystore.DefaultDir].
+	// it is in [file.DefaultDir].
 	ConfigHome string
 }
 
@@ -131,12 +135,12 @@ func (s Settings) Environment() (traderapi.Environment, error) {
 // RedisKeyFile; a missing one is an error matching [ErrRedisSettings]) or a
 // memory store. An unknown name is an error matching [ErrUnknownKeystore].
 // Each call opens a new store; open it once per program. A redis store
-// holds connections: the program closes it ([keystore.Redis.Close]) when it
+// holds connections: the program closes it ([redis.Store.Close]) when it
 // is done with its managers. Opening it does not contact Redis.
 func (s Settings) Store() (keystore.Store, error) {
 	switch s.Keystore {
 	case "", keystore.BackendKeyring:
-		return keystore.NewKeyring(), nil
+		return keyring.New(), nil
 	case keystore.BackendMemory:
 		return keystore.NewMemory(), nil
 	case keystore.BackendFile:
@@ -144,7 +148,7 @@ func (s Settings) Store() (keystore.Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return keystore.NewFile(dir)
+		return file.New(dir)
 	case keystore.BackendRedis:
 		return s.openRedis()
 	}
@@ -153,7 +157,7 @@ func (s Settings) Store() (keystore.Store, error) {
 
 // openRedis opens the redis keystore, tagging what it writes with
 // hostname/pid unless RedisOptions say otherwise.
-func (s Settings) openRedis() (*keystore.Redis, error) {
+func (s Settings) openRedis() (*redis.Store, error) {
 	switch {
 	case s.RedisURL == "":
 		return nil, fmt.Errorf("%w: the redis keystore needs a Redis URL (%s)", ErrRedisSettings, EnvRedisURL)
@@ -161,13 +165,13 @@ func (s Settings) openRedis() (*keystore.Redis, error) {
 		return nil, fmt.Errorf("%w: the redis keystore needs a key file (%s)", ErrRedisSettings, EnvRedisKeyFile)
 	}
 	host, _ := os.Hostname()
-	opts := append([]keystore.RedisOption{keystore.WithSavedBy(host + "/" + strconv.Itoa(os.Getpid()))}, s.RedisOptions...)
-	return keystore.OpenRedis(s.RedisURL, s.RedisKeyFile, opts...)
+	opts := append([]redis.Option{redis.WithSavedBy(host + "/" + strconv.Itoa(os.Getpid()))}, s.RedisOptions...)
+	return redis.Open(s.RedisURL, s.RedisKeyFile, opts...)
 }
 
 // FileDir is the directory of the file keystore: ConfigHome/pmx-login on
 // Linux and the BSDs when ConfigHome is absolute, else
-// [keystore.DefaultDir].
+// [file.DefaultDir].
 func (s Settings) FileDir() (string, error) {
 	switch runtime.GOOS {
 	case "windows", "darwin", "ios", "plan9":
@@ -176,31 +180,31 @@ func (s Settings) FileDir() (string, error) {
 			return filepath.Join(s.ConfigHome, "pmx-login"), nil
 		}
 	}
-	return keystore.DefaultDir()
+	return file.DefaultDir()
 }
 
-// Config returns a [Config] for [New]: Environment, a *traderapi.Client
+// Config returns a [session.Config] for [session.New]: Environment, a *traderapi.Client
 // built with opts, Store and Username. The caller adds the rest (Now,
 // Logger, Relogin, ...); with [traderapi.WithClock] among opts, set
-// Config.Now to the same clock.
-func (s Settings) Config(opts ...traderapi.Option) (Config, error) {
+// session.Config.Now to the same clock.
+func (s Settings) Config(opts ...traderapi.Option) (session.Config, error) {
 	env, err := s.Environment()
 	if err != nil {
-		return Config{}, err
+		return session.Config{}, err
 	}
 	client, err := traderapi.NewClient(env, opts...)
 	if err != nil {
-		return Config{}, err
+		return session.Config{}, err
 	}
 	st, err := s.Store()
 	if err != nil {
-		return Config{}, err
+		return session.Config{}, err
 	}
-	return Config{Environment: env.Name, Client: client, Store: st, Username: s.Username}, nil
+	return session.Config{Environment: env.Name, Client: client, Store: st, Username: s.Username}, nil
 }
 
 // ConfigFromEnv is [SettingsFromEnv] followed by [Settings.Config]: the
 // configuration pmx-login would use with no flags given.
-func ConfigFromEnv(getenv func(string) string, opts ...traderapi.Option) (Config, error) {
+func ConfigFromEnv(getenv func(string) string, opts ...traderapi.Option) (session.Config, error) {
 	return SettingsFromEnv(getenv).Config(opts...)
 }
