@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # keyring-session.sh CMD...: run CMD with a fresh, unlocked Secret Service
-# (gnome-keyring) so that the keystore's real-keychain tests run instead of
+# (gnome-keyring) so that the keyring backend's real-keychain tests run instead of
 # skipping. Meant to run inside its own session bus:
 #
 #   dbus-run-session -- bash .ci/keyring-session.sh go test -race ./...
