@@ -62,7 +62,7 @@ func TestFileRefusesForeignOwner(t *testing.T) {
 	}
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
 	for _, tc := range []struct{ name, path string }{
-		{"SessionDir", "."}, {"EnvDir", "preprod"}, {"keystore.Record", "preprod/alice.session.json"},
+		{"SessionDir", "."}, {"EnvDir", "preprod"}, {"Record", "preprod/alice.session.json"},
 		{"LastUser", "preprod/last-user"}, {"LockFile", "preprod/.lock"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,7 +174,7 @@ func runAsNobody(t *testing.T, base, store string) (string, error) {
 			t.Skipf("%s is not searchable by others: the reader cannot reach the store", p)
 		}
 	}
-	bin := filepath.Join(base, "keystore.test")
+	bin := filepath.Join(base, "test")
 	copyExecutable(t, bin)
 	cmd := exec.CommandContext(t.Context(), bin, "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"=readonly", "PMX_RO_DIR="+store)

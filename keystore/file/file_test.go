@@ -82,7 +82,7 @@ func TestFileRefusesInsecurePermissions(t *testing.T) {
 	}
 	_, err := f.Get(t.Context(), k)
 	if !errors.Is(err, keystore.ErrInsecure) || !strings.Contains(err.Error(), "chmod 600 "+path) {
-		t.Fatalf("Get of a 0644 file: %v, want keystore.ErrInsecure saying chmod 600 %s", err, path)
+		t.Fatalf("Get of a 0644 file: %v, want ErrInsecure saying chmod 600 %s", err, path)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestFileRefusesInsecurePermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := f.Get(t.Context(), k); !errors.Is(err, keystore.ErrInsecure) || !strings.Contains(err.Error(), "chmod 700 "+env) {
-		t.Fatalf("Get in a 0755 directory: %v, want keystore.ErrInsecure saying chmod 700", err)
+		t.Fatalf("Get in a 0755 directory: %v, want ErrInsecure saying chmod 700", err)
 	}
 	open := filepath.Join(t.TempDir(), "open")
 	if err := os.Mkdir(open, 0o755); err != nil {
@@ -104,7 +104,7 @@ func TestFileRefusesInsecurePermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := New(open); !errors.Is(err, keystore.ErrInsecure) {
-		t.Fatalf("New on a 0755 directory: %v, want keystore.ErrInsecure", err)
+		t.Fatalf("New on a 0755 directory: %v, want ErrInsecure", err)
 	}
 }
 
@@ -162,7 +162,7 @@ func TestFileUsernamesCannotEscape(t *testing.T) {
 		t.Errorf("%d files, want %d: %v", len(files), want, files)
 	}
 	if got := securefs.EscapeUser("a.b/c%"); got != "a%2Eb%2Fc%25" {
-		t.Errorf("securefs.EscapeUser = %q", got)
+		t.Errorf("EscapeUser = %q", got)
 	}
 }
 

@@ -102,11 +102,11 @@ func TestKeyringServiceNames(t *testing.T) {
 	// An entry holding another user's record is corrupt, not that user's.
 	kc.m[[2]string{"pmx-login:preprod", "mallory"}] = kc.m[[2]string{"pmx-login:preprod", "alice"}]
 	if _, err := k.Get(t.Context(), keystore.Key{Environment: "preprod", Username: "mallory"}); !errors.Is(err, keystore.ErrCorrupt) {
-		t.Fatalf("Get of a misfiled record: %v, want keystore.ErrCorrupt", err)
+		t.Fatalf("Get of a misfiled record: %v, want ErrCorrupt", err)
 	}
 	kc.m[[2]string{"pmx-login:preprod", "bob"}] = "not json"
 	if _, err := k.Get(t.Context(), keystore.Key{Environment: "preprod", Username: "bob"}); !errors.Is(err, keystore.ErrCorrupt) {
-		t.Fatalf("Get of garbage: %v, want keystore.ErrCorrupt", err)
+		t.Fatalf("Get of garbage: %v, want ErrCorrupt", err)
 	}
 }
 
@@ -128,7 +128,7 @@ func TestKeyringTimeout(t *testing.T) {
 		took := time.Since(start)
 		var ue *keystore.UnavailableError
 		if !errors.As(err, &ue) || ue.Reason != Timeout || !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, keystore.ErrNotFound) {
-			t.Fatalf("%s: got %v, want keystore.UnavailableError{Reason: Timeout}", name, err)
+			t.Fatalf("%s: got %v, want UnavailableError{Reason: Timeout}", name, err)
 		}
 		if took < 50*time.Millisecond || took > 2*time.Second {
 			t.Errorf("%s took %s, want about the 50ms timeout", name, took)
@@ -146,7 +146,7 @@ func TestKeyringTimeout(t *testing.T) {
 	var ue *keystore.UnavailableError
 	if !errors.As(err, &ue) || ue.Reason != Timeout || errors.Is(err, context.DeadlineExceeded) ||
 		!strings.Contains(err.Error(), "keychain") || !strings.Contains(err.Error(), "deadline") {
-		t.Fatalf("Get past the caller's deadline: %v, want keystore.UnavailableError{Reason: Timeout} naming the keychain", err)
+		t.Fatalf("Get past the caller's deadline: %v, want UnavailableError{Reason: Timeout} naming the keychain", err)
 	}
 
 	// The caller's own cancellation is not a keychain failure.
@@ -154,7 +154,7 @@ func TestKeyringTimeout(t *testing.T) {
 	time.AfterFunc(10*time.Millisecond, cancel)
 	_, err = New(withSecrets(b), testLockDir(t), WithTimeout(time.Minute)).Get(ctx, key)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, keystore.ErrUnavailable) {
-		t.Fatalf("cancelled Get: %v, want context.Canceled and not keystore.ErrUnavailable", err)
+		t.Fatalf("cancelled Get: %v, want context.Canceled and not ErrUnavailable", err)
 	}
 }
 
@@ -176,18 +176,18 @@ func TestKeyringErrorsMapped(t *testing.T) {
 		err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, storetest.Record("", ""))
 		var ue *keystore.UnavailableError
 		if !errors.As(err, &ue) || ue.Reason != tc.reason || ue.Backend != keystore.BackendKeyring {
-			t.Errorf("%q: got %v, want keystore.UnavailableError{Reason: %s}", tc.err, err, tc.reason)
+			t.Errorf("%q: got %v, want UnavailableError{Reason: %s}", tc.err, err, tc.reason)
 			continue
 		}
 		if !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, keystore.ErrNotFound) || strings.Contains(err.Error(), "--keystore") {
-			t.Errorf("%q: %v should match keystore.ErrUnavailable only, with no CLI advice", tc.err, err)
+			t.Errorf("%q: %v should match ErrUnavailable only, with no CLI advice", tc.err, err)
 		}
 	}
 	kc := newMapSecrets()
 	kc.fail = gokeyring.ErrSetDataTooBig
 	err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, storetest.Record("", ""))
 	if !errors.Is(err, keystore.ErrTooLarge) {
-		t.Errorf("ErrSetDataTooBig: got %v, want keystore.ErrTooLarge", err)
+		t.Errorf("ErrSetDataTooBig: got %v, want ErrTooLarge", err)
 	}
 	want := "keychain unavailable: no Secret Service is running (org.freedesktop.secrets)"
 	if got := (&keystore.UnavailableError{Reason: NoService}).Error(); got != want {
@@ -211,7 +211,7 @@ func TestKeyringDropsAccessCacheWhenTooLarge(t *testing.T) {
 	r.RefreshToken = traderapi.Secret(strings.Repeat("r", 2600))
 	err := k.Set(t.Context(), key, r)
 	if !errors.Is(err, keystore.ErrTooLarge) || !strings.Contains(err.Error(), "2560") || strings.Contains(err.Error(), "--keystore") {
-		t.Fatalf("oversized record: %v, want keystore.ErrTooLarge naming the limit, with no CLI advice", err)
+		t.Fatalf("oversized record: %v, want ErrTooLarge naming the limit, with no CLI advice", err)
 	}
 	if got := storetest.MustGet(t, k, key); got.RefreshToken != storetest.Refresh {
 		t.Fatal("a refused Set changed the stored record")

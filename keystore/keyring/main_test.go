@@ -64,9 +64,9 @@ func expectUnavailable(ctx context.Context, reason string) error {
 	var ue *keystore.UnavailableError
 	switch {
 	case !errors.As(err, &ue):
-		return fmt.Errorf("want *keystore.UnavailableError, got %T: %v", err, err)
+		return fmt.Errorf("want *UnavailableError, got %T: %v", err, err)
 	case !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, keystore.ErrNotFound):
-		return fmt.Errorf("error %v: errors.Is(keystore.ErrUnavailable) should hold and errors.Is(keystore.ErrNotFound) not", err)
+		return fmt.Errorf("error %v: errors.Is(ErrUnavailable) should hold and errors.Is(ErrNotFound) not", err)
 	case ue.Reason.String() != reason:
 		return fmt.Errorf("reason %q, want %q (error: %v)", ue.Reason, reason, err)
 	case strings.Contains(err.Error(), "--keystore"):

@@ -36,7 +36,7 @@ func TestFitRecordPerPlatform(t *testing.T) {
 		b, err := fitRecord(tc.goos, service, "alice", tc.r)
 		if tc.wantErr != "" {
 			if !errors.Is(err, keystore.ErrTooLarge) || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "--keystore") {
-				t.Errorf("%s: got %v, want keystore.ErrTooLarge naming %q with no CLI advice", tc.goos, err, tc.wantErr)
+				t.Errorf("%s: got %v, want ErrTooLarge naming %q with no CLI advice", tc.goos, err, tc.wantErr)
 			}
 			continue
 		}

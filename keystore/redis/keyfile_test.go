@@ -130,7 +130,7 @@ func TestSealBindsEverything(t *testing.T) {
 			_, err := s.open(keystore.Key{Environment: "preprod", Username: "alice", Item: keystore.ItemTOTP}, 7, id, ct)
 			return err
 		},
-		"other storetest.Generation": func() error { _, err := s.open(key, 6, id, ct); return err },
+		"other generation": func() error { _, err := s.open(key, 6, id, ct); return err },
 	} {
 		var de *DecryptError
 		if err := try(); !errors.As(err, &de) || de.Unknown || !strings.Contains(err.Error(), "k1.key") {

@@ -37,6 +37,6 @@ func ExampleOpen() {
 	unlock()
 	var conflict *keystore.ConflictError
 	if errors.As(err, &conflict) && conflict.Current != nil {
-		fmt.Println("another bot wrote storetest.Generation", conflict.Current.Generation)
+		fmt.Println("another bot wrote generation", conflict.Current.Generation)
 	}
 }

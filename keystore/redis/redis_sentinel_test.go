@@ -52,7 +52,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 	}
 	waitSignal(t, ch, "write after the failover")
 	if got := storetest.MustGet(t, s, k).Generation; got != cur.Generation+1 {
-		t.Errorf("storetest.Generation %d after the failover, want %d", got, cur.Generation+1)
+		t.Errorf("generation %d after the failover, want %d", got, cur.Generation+1)
 	}
 }
 
@@ -90,7 +90,7 @@ func waitGeneration(t *testing.T, written *atomic.Uint64, want uint64) {
 	deadline := time.Now().Add(time.Minute)
 	for written.Load() < want {
 		if time.Now().After(deadline) {
-			t.Fatalf("storetest.Generation %d not written within a minute (last %d)", want, written.Load())
+			t.Fatalf("generation %d not written within a minute (last %d)", want, written.Load())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -71,7 +71,7 @@ func TestRedisCompareAndSwapFencing(t *testing.T) {
 	}
 	var ce *keystore.ConflictError
 	if err := b.CompareAndSwap(ctx, k, nil, genRecord(env, "alice", 1)); !errors.As(err, &ce) || ce.Current.Generation != 1 {
-		t.Fatalf("a second create: %v, want a conflict holding storetest.Generation 1", err)
+		t.Fatalf("a second create: %v, want a conflict holding generation 1", err)
 	}
 	storetest.WantLastUser(t, a, env, "alice")
 	seen := storetest.MustGet(t, a, k) // a stale writer reads storetest.Generation 1 ...
@@ -82,12 +82,12 @@ func TestRedisCompareAndSwapFencing(t *testing.T) {
 	err := a.CompareAndSwap(ctx, k, seen, genRecord(env, "alice", 3))
 	if !errors.As(err, &ce) || !errors.Is(err, keystore.ErrConflict) || ce.Current == nil || ce.Current.Generation != 2 ||
 		ce.Current.RefreshToken != genRecord(env, "alice", 2).RefreshToken {
-		t.Fatalf("stale write: %v, want a conflict holding storetest.Generation 2", err)
+		t.Fatalf("stale write: %v, want a conflict holding generation 2", err)
 	}
 	// Never a lower or equal generation.
 	cur := storetest.MustGet(t, a, k)
 	if err := a.CompareAndSwap(ctx, k, cur, genRecord(env, "alice", 2)); err == nil || errors.Is(err, keystore.ErrConflict) {
-		t.Fatalf("same storetest.Generation: %v, want a plain error", err)
+		t.Fatalf("same generation: %v, want a plain error", err)
 	}
 	if err := a.CompareAndDelete(ctx, k, seen); !errors.As(err, &ce) || ce.Current.Generation != 2 {
 		t.Fatalf("stale delete: %v", err)
@@ -140,7 +140,7 @@ func TestRedisConcurrentWriters(t *testing.T) {
 					return
 				}
 				if _, dup := wins.LoadOrStore(gen, w); dup {
-					t.Errorf("storetest.Generation %d written twice", gen)
+					t.Errorf("generation %d written twice", gen)
 				}
 				n++
 			}
@@ -148,7 +148,7 @@ func TestRedisConcurrentWriters(t *testing.T) {
 	}
 	wg.Wait()
 	if got := storetest.MustGet(t, newRedisStore(t, rdb, key), k).Generation; got != writers*each {
-		t.Errorf("final storetest.Generation %d, want %d", got, writers*each)
+		t.Errorf("final generation %d, want %d", got, writers*each)
 	}
 }
 
@@ -202,7 +202,7 @@ func TestRedisWrongKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := rotated.Get(t.Context(), k); !errors.As(err, &de) || de.Unknown {
-		t.Errorf("rolled-back storetest.Generation: %v, want a DecryptError", err)
+		t.Errorf("rolled-back generation: %v, want a DecryptError", err)
 	}
 	if err := rdb.Copy(t.Context(), rotated.base(k), rotated.base(keystore.Key{Environment: env, Username: "bob", Item: keystore.ItemSession}), 0, true).Err(); err != nil {
 		t.Fatal(err)

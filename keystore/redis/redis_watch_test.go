@@ -74,7 +74,7 @@ func TestRedisWatch(t *testing.T) {
 	}
 	waitSignal(t, ch, "create")
 	if got := storetest.MustGet(t, watcher, k).Generation; got != 1 {
-		t.Fatalf("storetest.Generation %d after the signal", got)
+		t.Fatalf("generation %d after the signal", got)
 	}
 	if err := writer.Set(t.Context(), keystore.Key{Environment: env, Username: "bob"}, genRecord(env, "bob", 9)); err != nil {
 		t.Fatal(err)

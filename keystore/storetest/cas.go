@@ -28,10 +28,10 @@ func wantConflict(t *testing.T, err error, want *keystore.Record) {
 	t.Helper()
 	var ce *keystore.ConflictError
 	if !errors.As(err, &ce) || !errors.Is(err, keystore.ErrConflict) {
-		t.Fatalf("got %v, want a *keystore.ConflictError", err)
+		t.Fatalf("got %v, want a *ConflictError", err)
 	}
 	if !keystore.Same(ce.Current, want) {
-		t.Fatalf("keystore.ConflictError.Current = %v, want %v", ce.Current, want)
+		t.Fatalf("ConflictError.Current = %v, want %v", ce.Current, want)
 	}
 	if strings.Contains(err.Error(), Refresh) || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("conflict error holds a token: %v", err)

@@ -69,7 +69,7 @@ func MustSet(t *testing.T, s keystore.Store, k keystore.Key, r *keystore.Record)
 func WantNotFound(t *testing.T, err error) {
 	t.Helper()
 	if !errors.Is(err, keystore.ErrNotFound) || errors.Is(err, keystore.ErrUnavailable) {
-		t.Fatalf("want keystore.ErrNotFound (and not keystore.ErrUnavailable), got %v", err)
+		t.Fatalf("want ErrNotFound (and not ErrUnavailable), got %v", err)
 	}
 }
 
@@ -141,7 +141,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) keystore.Store) {
 		// user, so that the next login defaults to them.
 		WantLastUser(t, s, env, "bob")
 		if _, err := s.Get(t.Context(), bob); !errors.Is(err, keystore.ErrNotFound) {
-			t.Fatalf("Get after Delete: %v, want keystore.ErrNotFound", err)
+			t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
 		}
 	})
 	t.Run("EnvironmentsAndItemsApart", func(t *testing.T) {
