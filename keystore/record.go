@@ -135,9 +135,3 @@ func (r Record) LogValue() slog.Value {
 	}
 	return slog.GroupValue(attrs...)
 }
-
-// withoutAccessCache returns a copy of r without the cached access token.
-func (r Record) withoutAccessCache() Record {
-	r.AccessToken, r.AccessExpiry = "", time.Time{}
-	return r
-}
