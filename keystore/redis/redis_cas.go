@@ -27,7 +27,7 @@ end
 // record is encrypted with a key the writer does not hold: a writer with a
 // wrong key file never replaces the fleet's record).
 var writeScript = goredis.NewScript(gtLua + `
-local cur = goredis.call('HMGET', KEYS[1], 'g', 'k', 'c', 't', 'b')
+local cur = redis.call('HMGET', KEYS[1], 'g', 'k', 'c', 't', 'b')
 if cur[2] and not string.find(ARGV[9], ',' .. cur[2] .. ',', 1, true) then
   return {'foreign', cur[1], cur[2]}
 end
@@ -40,8 +40,8 @@ if ARGV[1] == 'cas' then
     if not gt(ARGV[3], cur[1]) then return {'stale', cur[1]} end
   end
 end
-goredis.call('HSET', KEYS[1], 'v', '1', 'g', ARGV[3], 'k', ARGV[4], 'c', ARGV[5], 't', ARGV[6], 'b', ARGV[7])
-goredis.call('SPUBLISH', ARGV[8], ARGV[3])
+redis.call('HSET', KEYS[1], 'v', '1', 'g', ARGV[3], 'k', ARGV[4], 'c', ARGV[5], 't', ARGV[6], 'b', ARGV[7])
+redis.call('SPUBLISH', ARGV[8], ARGV[3])
 return {'ok'}
 `)
 
@@ -49,13 +49,13 @@ return {'ok'}
 // or "cad"), old generation ("" for "must be absent"), channel. It answers
 // {"ok"} or {"conflict", g, k, c, t, b}.
 var deleteScript = goredis.NewScript(`
-local cur = goredis.call('HMGET', KEYS[1], 'g', 'k', 'c', 't', 'b')
+local cur = redis.call('HMGET', KEYS[1], 'g', 'k', 'c', 't', 'b')
 if not cur[1] then return {'ok'} end
 if ARGV[1] == 'cad' and cur[1] ~= ARGV[2] then
   return {'conflict', cur[1], cur[2], cur[3], cur[4] or '', cur[5] or ''}
 end
-goredis.call('DEL', KEYS[1])
-goredis.call('SPUBLISH', ARGV[3], 'deleted')
+redis.call('DEL', KEYS[1])
+redis.call('SPUBLISH', ARGV[3], 'deleted')
 return {'ok'}
 `)
 

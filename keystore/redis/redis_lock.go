@@ -17,7 +17,7 @@ import (
 
 // unlockScript deletes KEYS[1] only if it still holds ARGV[1], the owner.
 var unlockScript = goredis.NewScript(`
-if goredis.call('GET', KEYS[1]) == ARGV[1] then return goredis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `)
 

@@ -30,7 +30,7 @@ func TestParseRedisURL(t *testing.T) {
 	}{
 		{"redis://localhost", "single", "redis://localhost:6379", []string{"localhost:6379"}, 0, "", false},
 		{"redis://u:" + testRedisPassword + "@10.0.0.1:6380/2", "single", "redis://u:xxxxx@10.0.0.1:6380/2", []string{"10.0.0.1:6380"}, 2, "", false},
-		{"rediss://:" + testRedisPassword + "@goredis.example:6390", "single", "rediss://:xxxxx@goredis.example:6390", []string{"redis.example:6390"}, 0, "", true},
+		{"rediss://:" + testRedisPassword + "@redis.example:6390", "single", "rediss://:xxxxx@redis.example:6390", []string{"redis.example:6390"}, 0, "", true},
 		{"redis://[::1]:7000", "single", "redis://[::1]:7000", []string{"[::1]:7000"}, 0, "", false},
 		{"redis-sentinel://u:" + testRedisPassword + "@h1:26379,h2:26380,h3/1?master=mymaster", "sentinel",
 			"redis-sentinel://u:xxxxx@h1:26379,h2:26380,h3:26379/1?master=mymaster", []string{"h1:26379", "h2:26380", "h3:26379"}, 1, "mymaster", false},
