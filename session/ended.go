@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/pmx-login/pmx-login/session/internal/tokencache"
-	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // sessionOver handles a refresh token the exchange rejected (or that has
@@ -29,7 +28,7 @@ func (m *Manager) sessionOver(ctx context.Context, d sess, cause error) (*entry,
 	case err == nil:
 		m.cfg.Logger.Info("logged in again after the session ended", "env", m.cfg.Environment, "user", e.Data.username)
 		return e, nil
-	case !isRejection(err):
+	case !isRejected(err):
 		m.cfg.Logger.Warn("re-login failed; will retry", "env", m.cfg.Environment, "user", d.username, "error", err)
 		return nil, fmt.Errorf("the refresh token was rejected and logging in again failed: %w", err)
 	}
@@ -86,7 +85,3 @@ func (e *ExpiredError) Error() string {
 // Is matches [ErrSessionExpired].
 func (e *ExpiredError) Is(target error) bool { return target == ErrSessionExpired }
 
-// isRejection reports whether a login was refused for its credentials.
-func isRejection(err error) bool {
-	return errors.Is(err, traderapi.ErrUnauthorized) || errors.Is(err, traderapi.ErrOTPRequired)
-}

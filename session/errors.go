@@ -42,10 +42,13 @@ func isTransient(err error) bool {
 		errors.Is(err, traderapi.ErrRateLimited) || errors.Is(err, traderapi.ErrMalformedResponse)
 }
 
-// isRejected reports whether the exchange itself refused the refresh
-// token: a 401 with the exchange's JSON error body. A 403 or 404, an HTML
-// page or anything else from something in front of the exchange is not a
-// rejection: the session is kept and the refresh tried again later.
+// isRejected is the one predicate for "the exchange refused this": a
+// refresh token (refresh), the credentials (a relogin's login, including a
+// missing or used one-time code) or the tokens of a revoke (logout). It
+// is a 401 with the exchange's JSON error body. A 403 or 404, an HTML page
+// or anything else from something in front of the exchange is not a
+// rejection: the session is kept and the call tried again later, and a
+// revoke it blocked is not confirmed.
 func isRejected(err error) bool {
 	var ae *traderapi.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.BodyExcerpt != "" {

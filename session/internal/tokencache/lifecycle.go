@@ -43,6 +43,8 @@ func (c *Cache[D]) Replace(ctx context.Context, epoch uint64, e *Entry[D]) (bool
 
 // Adopt publishes e without the commit hook if the current entry is still
 // from (an entry read from a store): used when loading a stored session.
+// A usable e clears the failure count and the back-off: the failures were
+// this process's, and the session is no longer in trouble.
 func (c *Cache[D]) Adopt(from, e *Entry[D]) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -50,20 +52,26 @@ func (c *Cache[D]) Adopt(from, e *Entry[D]) bool {
 		return false
 	}
 	c.publish(e)
+	if e.Usable() {
+		c.succeeded() // a token another process got ends this one's failure streak
+	}
 	return true
 }
 
-// End publishes the ended entry e unconditionally (a logout) and ends every
-// flight's right to publish.
-func (c *Cache[D]) End(e *Entry[D]) error {
+// End publishes the ended entry that end returns for the current entry
+// (a logout) unconditionally, and ends every flight's right to publish. It
+// returns the entry it replaced, so that the caller ends that session and
+// not one it read earlier: a Replace may have come in between.
+func (c *Cache[D]) End(end func(cur *Entry[D]) *Entry[D]) (*Entry[D], error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
+	cur := c.cur.Load()
 	c.newEpoch()
-	c.publish(e)
-	return nil
+	c.publish(end(cur))
+	return cur, nil
 }
 
 // newEpoch stops the flights of the current epoch; c.mu is held.
