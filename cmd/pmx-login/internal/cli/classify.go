@@ -128,6 +128,9 @@ func classifyOTP(err error) (int, string, bool) {
 func classifyExchange(err error) (int, string, bool) {
 	ae, isAPI := errors.AsType[*traderapi.APIError](err)
 	switch {
+	case errors.Is(err, session.ErrNotRevoked):
+		return exitUnreachable, "the session was removed here, but the exchange did not confirm the revoke: its tokens stay valid until they expire; " +
+			"`pmx-login doctor` checks the way to the exchange", true
 	case errors.Is(err, traderapi.ErrRateLimited):
 		return exitUnreachable, "wait a little and try again", true
 	case errors.Is(err, context.DeadlineExceeded):

@@ -52,6 +52,10 @@ func TestExitCodes(t *testing.T) {
 			[]string{"exchange unreachable", "check --base-url/--host"}},
 		{"wrong host", func(t *testing.T, f *fixture) { f.vars["PMX_HOST"] = "rest.prod.polymarketexchange.com" }, testPassword + "\n", login, exitUnreachable,
 			[]string{"421", "check --base-url/--host"}},
+		{"revoke not confirmed", func(t *testing.T, f *fixture) {
+			f.login(t)
+			f.srv.InjectFault(traderapi.PathLogout, traderapitest.Fault{Status: 401, HTML: true})
+		}, "", []string{"logout"}, exitUnreachable, []string{"revoke could not be confirmed", "stay valid until they expire"}},
 		{"timeout", func(t *testing.T, f *fixture) {
 			f.srv.InjectFault(traderapi.PathLogin, traderapitest.Fault{Latency: 5 * time.Second})
 		}, testPassword + "\n", append([]string{"--timeout", "200ms"}, login...), exitUnreachable, []string{"--timeout"}},
