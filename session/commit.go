@@ -37,6 +37,9 @@ func (m *Manager) commit(ctx context.Context, _, next *entry) (*entry, error) {
 		if !next.Data.login {
 			return m.lost(ctx, ce.Current, next)
 		}
+		if next.Data.relogin && !mayContinue(ce.Current, next.Data) {
+			return m.refused(ctx, ce.Current, next)
+		}
 		if rec.Generation <= generation(ce.Current) {
 			rec.Generation = generation(ce.Current) + 1
 			next.Data.gen = rec.Generation
@@ -64,6 +67,36 @@ func (m *Manager) lost(ctx context.Context, current *keystore.Record, next *entr
 	}
 	m.cfg.Logger.Info("another process stored a newer session; adopting it", "env", m.cfg.Environment, "generation", current.Generation)
 	return m.fromRecord(current), nil
+}
+
+// mayContinue reports whether an automatic relogin's state, built from
+// the session it continues (its base, d.stored), may replace cur, which a
+// write of another process left: a record that is gone (a store that lost
+// its data), the tombstone of a session whose refresh token was rejected,
+// or the same session another process refreshed. A logout's tombstone or
+// a newer login is not the session the relogin continues.
+func mayContinue(cur *keystore.Record, d sess) bool {
+	base := d.stored
+	switch {
+	case cur == nil:
+		return true
+	case cur.LoggedOut:
+		return false
+	case isTombstone(cur):
+		return true
+	}
+	return base != nil && cur.RefreshToken == base.RefreshToken
+}
+
+// refused ends an automatic relogin whose intent no longer holds: the new
+// session is revoked and the stored record (a logout, a newer login) is
+// taken up instead.
+func (m *Manager) refused(ctx context.Context, cur *keystore.Record, next *entry) (*entry, error) {
+	m.cfg.Logger.Info("re-login dropped: the session was logged out or replaced meanwhile", "env", m.cfg.Environment, "generation", cur.Generation)
+	if err := m.revoke(ctx, next); err != nil {
+		m.cfg.Logger.Warn("could not revoke the dropped re-login's session", "env", m.cfg.Environment, "error", err)
+	}
+	return m.fromRecord(cur), nil
 }
 
 func generation(r *keystore.Record) uint64 {

@@ -23,6 +23,9 @@ func (m *Manager) sessionOver(ctx context.Context, d sess, cause error) (*entry,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if e := m.replacedMeanwhile(ctx, d); e != nil {
+		return e, nil
+	}
 	e, err := m.relogin(ctx, d)
 	switch {
 	case err == nil:
@@ -53,9 +56,24 @@ func (m *Manager) relogin(ctx context.Context, d sess) (*entry, error) {
 		return err
 	})
 	if e != nil {
-		e.Data.stored = d.stored
+		e.Data.stored, e.Data.relogin = d.stored, true
 	}
 	return e, err
+}
+
+// replacedMeanwhile re-reads the store before a relogin: a session logged
+// out or replaced by a newer login since d was read is not logged in
+// again; the stored record is taken up instead (nil: go on).
+func (m *Manager) replacedMeanwhile(ctx context.Context, d sess) *entry {
+	if m.storeDown.Load() {
+		return nil
+	}
+	rec, err := m.cfg.Store.Get(ctx, m.key(d.username))
+	if err != nil || rec.Generation <= d.gen || mayContinue(rec, d) {
+		return nil
+	}
+	m.cfg.Logger.Info("not logging in again: the session was logged out or replaced meanwhile", "env", m.cfg.Environment, "generation", rec.Generation)
+	return m.fromRecord(rec)
 }
 
 // errReloginSource marks an error from Config.Relogin itself.

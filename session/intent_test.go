@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -164,4 +165,91 @@ func TestLogoutProxy401IsNotRevoked(t *testing.T) {
 		t.Fatal("the refresh token was revoked after all: the test's fault did not block the revoke")
 	}
 	wantLoggedOut(t, f.store, keystore.Key{Environment: f.m.Environment(), Username: testUser})
+}
+
+// gate holds the requests to one path until released.
+type gate struct {
+	path    string
+	next    http.RoundTripper
+	once    sync.Once
+	arrived chan struct{}
+	release chan struct{}
+}
+
+// hold holds the first caller until release (later ones pass).
+func (g *gate) hold() { g.once.Do(func() { close(g.arrived); <-g.release }) }
+
+func newGate(path string) *gate {
+	return &gate{path: path, next: http.DefaultTransport, arrived: make(chan struct{}), release: make(chan struct{})}
+}
+
+// RoundTrip holds the first request to the gate's path before it is sent.
+func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path == g.path {
+		g.hold()
+	}
+	return g.next.RoundTrip(r)
+}
+
+// TestReloginDoesNotUndoLogoutElsewhere: process A's refresh (or its
+// relogin's login) is on the wire when process B logs out; the exchange
+// rejects A's refresh token and A has a Relogin, but the session was
+// logged out, not lost: A does not store a login over B's logout (a login
+// it already made is revoked), and ends logged out itself.
+func TestReloginDoesNotUndoLogoutElsewhere(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{traderapi.PathRefresh, traderapi.PathLogin} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			reloginAfterLogout(t, path)
+		})
+	}
+}
+
+// reloginAfterLogout runs TestReloginDoesNotUndoLogoutElsewhere with B's
+// logout while A's call to path is held.
+func reloginAfterLogout(t *testing.T, path string) {
+	srv, store, _, cli := twoManagers(t, traderapitest.Options{})
+	g := newGate("") // armed once A is logged in
+	client, err := srv.Client(traderapi.WithHTTPClient(&http.Client{Transport: g}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked int
+	var mu sync.Mutex
+	cfg := reloginConfig(&asked, &mu)
+	cfg.Client, cfg.Store, cfg.Username = client, store, testUser
+	a, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	if err := a.Login(t.Context(), testUser, testPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	g.path = path
+	if path == traderapi.PathLogin {
+		srv.RevokeRefreshTokens(testUser)
+	}
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- a.Refresh(context.Background()) }()
+	<-g.arrived
+	if err := cli.Logout(t.Context()); err != nil && !errors.Is(err, session.ErrNotRevoked) {
+		t.Fatalf("Logout in process B: %v", err)
+	}
+	close(g.release)
+	err = <-refreshed
+	key := keystore.Key{Environment: srv.Environment().Name, Username: testUser}
+	rec, gerr := store.Get(t.Context(), key)
+	if gerr != nil || !rec.LoggedOut || rec.RefreshToken != "" {
+		t.Fatalf("after B's logout, A's relogin (Refresh = %v) stored a live session over the logout (%v)", err, gerr)
+	}
+	if _, err := a.Token(t.Context()); !errors.Is(err, session.ErrNotLoggedIn) {
+		t.Fatalf("A's Token after the logout elsewhere = %v, want ErrNotLoggedIn", err)
+	}
+	if live := srv.Calls(traderapi.PathLogin) - srv.Calls(traderapi.PathLogout); path == traderapi.PathRefresh && live != 0 {
+		t.Errorf("logins %d, logouts %d: no relogin over a logout", srv.Calls(traderapi.PathLogin), srv.Calls(traderapi.PathLogout))
+	} else if path == traderapi.PathLogin && srv.Calls(traderapi.PathLogout) != 2 {
+		t.Errorf("logout calls = %d, want 2: the relogin's session that lost to the logout is revoked", srv.Calls(traderapi.PathLogout))
+	}
 }

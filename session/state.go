@@ -27,11 +27,15 @@ type sess struct {
 	// for it (nil: not stored), the base of the next compare-and-set.
 	gen    uint64
 	stored *keystore.Record
+	// The state's intent, which decides what its write may replace:
 	// adopted marks a state read from the store: committing it writes
-	// nothing. login marks a new login's state: it replaces whatever is
-	// stored. final marks the state a local Logout left: no stored record
-	// is adopted after it.
-	adopted, login, final bool
+	// nothing. login marks a new login's state: a user's login replaces
+	// whatever is stored; with relogin too (an automatic relogin) it only
+	// continues the session it began from, never over a logout or a newer
+	// login (see [mayContinue]). Neither: a refresh, which continues the
+	// session it read. final marks the state a local Logout left: no stored
+	// record is adopted after it.
+	adopted, login, relogin, final bool
 }
 
 // entry is one published state.
