@@ -14,10 +14,22 @@ type background struct {
 	exited  chan struct{}   // closed when the running loop returns
 	quit    chan struct{}   // closed by close
 	staleCh chan struct{}
+	// switched is cued when a login or resume changes the session (its
+	// user, maybe): the follower re-reads and follows the user held now.
+	switched chan struct{}
 }
 
 func newBackground() background {
-	return background{quit: make(chan struct{}), staleCh: make(chan struct{}, 1)}
+	return background{quit: make(chan struct{}), staleCh: make(chan struct{}, 1), switched: make(chan struct{}, 1)}
+}
+
+// switchedUser tells the follower the session was replaced; it never
+// blocks.
+func (b *background) switchedUser() {
+	select {
+	case b.switched <- struct{}{}:
+	default:
+	}
 }
 
 // cue tells the loop the token went stale; it never blocks.

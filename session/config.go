@@ -96,6 +96,11 @@ type Config struct {
 	// compares the wall clock with the monotonic one (default 5 s): after
 	// a suspend, timers fire late and the wall clock tells the truth.
 	ClockCheck time.Duration
+	// Poll is how often the background refresher ([Manager.Start]) reads
+	// the stored session when the store cannot say that it changed (the
+	// file store, the keychain; default 2 s): a newer token, a logout or a
+	// new login another process stored is taken up within it.
+	Poll time.Duration
 	// Jitter shortens the margin of each token by a random fraction up to
 	// this (default 0.1; negative: none), so that processes sharing a
 	// session do not all go stale at the same instant.
@@ -171,6 +176,9 @@ func (c *Config) setDefaults() error {
 	}
 	if r.MaxCooldown <= 0 {
 		r.MaxCooldown = 5 * time.Minute
+	}
+	if c.Poll <= 0 {
+		c.Poll = 2 * time.Second
 	}
 	if c.ClockCheck <= 0 {
 		c.ClockCheck = 5 * time.Second

@@ -18,45 +18,66 @@ type watcher interface {
 }
 
 // follow keeps this process in step with the stored session while the
-// background refresher runs, if the store can be watched: a newer record
-// another process stored is adopted at once, a removed record (a logout
-// anywhere) ends the session, an ended one (a tombstone) ends it with
-// ErrSessionExpired, and a new login brings an ended session back. It
-// returns when ctx ends.
+// background refresher runs: a newer record another process stored is
+// adopted, a logout's tombstone ends the session, an ended one ends it
+// with ErrSessionExpired, and a new login brings an ended session back. A
+// store that can be watched (Redis) says when to look; any other (file,
+// keychain) is read every [Config.Poll]. It follows the user the manager
+// holds now, switching when a login changes it, and returns when ctx ends.
 func (m *Manager) follow(ctx context.Context) {
-	w, ok := m.cfg.Store.(watcher)
-	if !ok {
-		return
-	}
 	for ctx.Err() == nil {
 		user := m.username()
 		if user == "" {
-			if !sleep(ctx, time.Second) {
+			select {
+			case <-ctx.Done():
 				return
+			case <-m.bg.switched:
 			}
 			continue
 		}
-		m.followUser(ctx, w, user)
+		m.followUser(ctx, user)
 	}
 }
 
-// followUser watches one user's record until ctx ends or the manager's
+// followUser follows one user's record until ctx ends or the manager's
 // user changes.
-func (m *Manager) followUser(ctx context.Context, w watcher, user string) {
+func (m *Manager) followUser(ctx context.Context, user string) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	changed, err := w.Watch(wctx, m.key(user))
+	changed, tick, stop, err := m.changes(wctx, user)
 	if err != nil {
 		m.cfg.Logger.Warn("cannot watch the stored session; retrying", "env", m.cfg.Environment, "error", err)
 		sleep(ctx, 5*time.Second)
 		return
 	}
-	for range changed {
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-changed:
+			if !ok {
+				return
+			}
+		case <-tick:
+		case <-m.bg.switched:
+		}
 		if m.username() != user {
 			return
 		}
 		m.sync(wctx, user)
 	}
+}
+
+// changes returns what says when user's record may have changed: the
+// store's watch if it has one, else a ticker of Config.Poll.
+func (m *Manager) changes(ctx context.Context, user string) (<-chan struct{}, <-chan time.Time, func(), error) {
+	if w, ok := m.cfg.Store.(watcher); ok {
+		ch, err := w.Watch(ctx, m.key(user))
+		return ch, nil, func() {}, err
+	}
+	t := time.NewTicker(m.cfg.Poll)
+	return nil, t.C, func() { t.Stop() }, nil
 }
 
 // sync re-reads the stored record and adopts what it says, if it is newer

@@ -128,6 +128,7 @@ func (m *Manager) Login(ctx context.Context, username string, password, otp trad
 		}
 		return warn
 	}
+	m.bg.switchedUser()
 	m.cfg.Logger.Info("logged in", "env", m.cfg.Environment, "user", username, "access_lifetime", e.Data.lifetime)
 	return warn
 }
@@ -183,6 +184,7 @@ func (m *Manager) Resume(ctx context.Context) error {
 	if _, err := m.cache.Replace(ctx, m.cache.Epoch(), m.fromRecord(rec)); err != nil {
 		return err
 	}
+	m.bg.switchedUser()
 	return nil
 }
 
