@@ -77,6 +77,9 @@ func (m *Manager) loop(ctx context.Context, exited chan struct{}, wall, mono tim
 	defer func() { stop(); <-followed }()
 	tick := time.NewTicker(m.cfg.ClockCheck)
 	defer tick.Stop()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -84,13 +87,27 @@ func (m *Manager) loop(ctx context.Context, exited chan struct{}, wall, mono tim
 		case <-m.bg.quit:
 			return
 		case <-m.bg.staleCh:
+		case <-retry.C:
 		case <-tick.C:
 			m.checkClock(&wall, &mono)
 		}
-		if e := m.cache.Current(); e != nil && e.Err == nil && e.Stale() {
-			_, _ = m.cache.Entry(ctx) // starts a flight unless backing off
+		if wait := m.refreshStale(ctx); wait > 0 {
+			retry.Reset(wait)
 		}
 	}
+}
+
+// refreshStale refreshes a stale token and waits for the outcome; it
+// returns the back-off before the next attempt after a failure (0: none).
+func (m *Manager) refreshStale(ctx context.Context) time.Duration {
+	if e := m.cache.Current(); e == nil || e.Err != nil || !e.Stale() {
+		return 0
+	}
+	_, _ = m.cache.Fresh(ctx) // runs a flight unless backing off
+	if e := m.cache.Current(); e == nil || e.Err != nil || !e.Stale() {
+		return 0
+	}
+	return m.cache.RetryIn()
 }
 
 // checkClock re-checks the token when the wall clock moved well beyond

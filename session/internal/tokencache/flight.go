@@ -167,6 +167,13 @@ func (c *Cache[D]) backingOff() (time.Duration, error) {
 	return max(0, c.retryAt.Sub(c.cfg.Now())), c.lastErr
 }
 
+// RetryIn returns how long until a flight may start after a failure (0:
+// now, or no failure).
+func (c *Cache[D]) RetryIn() time.Duration {
+	wait, _ := c.backingOff()
+	return wait
+}
+
 // Failures returns how many flights in a row have failed and the last
 // one's error (0 and nil after a success).
 func (c *Cache[D]) Failures() (int, error) {
