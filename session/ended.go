@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/pmx-login/pmx-login/session/internal/tokencache"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // sessionOver handles a refresh token the exchange rejected (or that has
@@ -41,24 +42,39 @@ func (m *Manager) sessionOver(ctx context.Context, d sess, cause error) (*entry,
 
 // relogin asks Config.Relogin for credentials and logs in, retrying
 // transient failures. Each attempt asks for fresh credentials, since a
-// one-time code is good once.
+// one-time code is good once; a code the exchange refused (a person used
+// the same window's code elsewhere) is followed by one more try, which a
+// code source answers with the next window's code.
 func (m *Manager) relogin(ctx context.Context, d sess) (*entry, error) {
 	var e *entry
-	err := m.retry(ctx, "re-login", func() error {
-		c, err := m.cfg.Relogin(ctx, d.username)
-		if err != nil {
-			return fmt.Errorf("%w: %w", errReloginSource, err)
-		}
-		if c.Username == "" {
-			c.Username = d.username
-		}
-		e, err = m.login(ctx, c, d.stored)
+	err := m.retry(ctx, "re-login", func() (err error) {
+		e, err = m.reloginOnce(ctx, d)
 		return err
 	})
 	if e != nil {
 		e.Data.stored, e.Data.relogin = d.stored, true
 	}
 	return e, err
+}
+
+// reloginOnce is one relogin attempt, with a second code if the first was
+// refused.
+func (m *Manager) reloginOnce(ctx context.Context, d sess) (*entry, error) {
+	for try := 1; ; try++ {
+		c, err := m.cfg.Relogin(ctx, d.username)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errReloginSource, err)
+		}
+		if c.Username == "" {
+			c.Username = d.username
+		}
+		e, err := m.login(ctx, c, d.stored)
+		if try == 1 && c.OTP != "" && isRejected(err) && errors.Is(err, traderapi.ErrOTPRequired) {
+			m.cfg.Logger.Info("re-login: the one-time code was refused (used elsewhere?); trying the next window", "env", m.cfg.Environment)
+			continue
+		}
+		return e, err
+	}
 }
 
 // replacedMeanwhile re-reads the store before a relogin: a session logged
@@ -102,4 +118,3 @@ func (e *ExpiredError) Error() string {
 
 // Is matches [ErrSessionExpired].
 func (e *ExpiredError) Is(target error) bool { return target == ErrSessionExpired }
-
