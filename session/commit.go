@@ -63,7 +63,13 @@ func (m *Manager) lost(ctx context.Context, current *keystore.Record, next *entr
 		return m.commit(ctx, nil, next)
 	}
 	if current.Generation < next.Data.gen {
-		return next, fmt.Errorf("%w: another process stored an older state meanwhile", ErrNotStored)
+		// An older state (a late write, a copy written back): ours replaces it.
+		rec := m.record(next)
+		if err := m.cfg.Store.CompareAndSwap(ctx, m.key(rec.Username), current, rec); err != nil {
+			return next, fmt.Errorf("%w: another process stored an older state meanwhile: %w", ErrNotStored, err)
+		}
+		next.Data.stored = rec
+		return next, nil
 	}
 	m.cfg.Logger.Info("another process stored a newer session; adopting it", "env", m.cfg.Environment, "generation", current.Generation)
 	return m.fromRecord(current), nil

@@ -123,6 +123,12 @@ type Config struct {
 	// EventBuffer is how many events may wait for a slow Events observer
 	// before new ones are dropped and counted (default 1024).
 	EventBuffer int
+	// Generations remembers the highest generation of each stored session
+	// this machine has seen; a stored record below it (written back from
+	// an old copy) is refused with [ErrRolledBack]. The default remembers
+	// for this manager only; [NewGenerationFile] shares it among a
+	// machine's processes.
+	Generations Generations
 	// Relogin, when set, is called when the refresh token is rejected or
 	// expired, to log in again instead of ending the session: an
 	// unattended bot returns its password and a code from its generator.
@@ -148,6 +154,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Store == nil {
 		c.Store = keystore.NewMemory()
+	}
+	if c.Generations == nil {
+		c.Generations = &memoryGenerations{seen: map[[2]string]uint64{}}
 	}
 	if c.Now == nil {
 		c.Now = time.Now

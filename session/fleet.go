@@ -72,7 +72,7 @@ func (m *Manager) followUser(ctx context.Context, user string) {
 // changes returns what says when user's record may have changed: the
 // store's watch if it has one, else a ticker of Config.Poll.
 func (m *Manager) changes(ctx context.Context, user string) (<-chan struct{}, <-chan time.Time, func(), error) {
-	if w, ok := m.cfg.Store.(watcher); ok {
+	if w, ok := m.raw.(watcher); ok {
 		ch, err := w.Watch(ctx, m.key(user))
 		return ch, nil, func() {}, err
 	}

@@ -20,6 +20,7 @@ const closeWait = 2 * time.Second
 // concurrent use. Create it with [New]; release it with [Manager.Close].
 type Manager struct {
 	cfg   Config
+	raw   Store // cfg.Store before the rollback guard: the one to watch
 	cache *tokencache.Cache[sess]
 	bg    background
 	// storeDown: the store was unavailable when the current refresh
@@ -33,7 +34,8 @@ func New(cfg Config) (*Manager, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, bg: newBackground()}
+	m := &Manager{cfg: cfg, raw: cfg.Store, bg: newBackground()}
+	m.cfg.Store = guarded{Store: cfg.Store, env: cfg.Environment, seen: cfg.Generations}
 	m.cache = tokencache.New(tokencache.Config[sess]{
 		Fetch:   m.fetch,
 		Commit:  m.commit,
@@ -147,7 +149,8 @@ func (m *Manager) login(ctx context.Context, c Credentials, stored *keystore.Rec
 	d := sess{
 		username: c.Username, refresh: resp.RefreshToken, mfa: c.OTP != "",
 		refreshExpiry: refreshExpiry(resp.RefreshToken, resp.RefreshIssueTime, resp.RefreshExpirationTime, sent),
-		gen:           loginGeneration(m.cfg.Now(), stored), stored: stored, login: true,
+		gen:           max(loginGeneration(m.cfg.Now(), stored), m.cfg.Generations.Seen(m.cfg.Environment, c.Username)+1),
+		stored:        stored, login: true,
 	}
 	e, err := m.newEntry(d, issued{token: resp.AccessToken, issueAt: resp.AccessIssueTime, expireAt: resp.AccessExpirationTime, sent: sent})
 	if err != nil {
