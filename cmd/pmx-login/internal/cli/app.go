@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/file"
@@ -144,11 +145,24 @@ func (a *app) manager() (*session.Manager, *traderapi.Client, error) {
 		Username:    a.g.username,
 		Now:         a.io.Now,
 		Logger:      logger,
+		Generations: a.generations(),
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return m, c, nil
+}
+
+// generations is this machine's record of the highest generation seen of
+// each session, in the file keystore's directory (whatever the keystore),
+// so that a record written back from an old copy is refused (nil: none,
+// the manager remembers for itself).
+func (a *app) generations() session.Generations {
+	dir, err := a.g.settings(a.io.Getenv).FileDir()
+	if err != nil {
+		return nil
+	}
+	return session.NewGenerationFile(filepath.Join(dir, ".generations")) // not an environment name
 }
 
 // currentUser returns --username, else the environment's last user.

@@ -71,6 +71,8 @@ func classifyLocal(err error) (int, string, bool) {
 	case errors.Is(err, errNoTOTPSecret):
 		return exitNotLoggedIn, "the secret can only be stored at enrollment (`pmx-login mfa enroll --store-secret`, before `mfa confirm`); " +
 			"with MFA already on, give the code at login with --otp - or PMX_OTP_COMMAND", true
+	case errors.Is(err, session.ErrRolledBack):
+		return exitNotLoggedIn, "the stored session is an old copy written back over a newer one: run `pmx-login login`, and check who can write to the keystore", true
 	case errors.Is(err, session.ErrNotLoggedIn), errors.Is(err, session.ErrSessionExpired):
 		return exitNotLoggedIn, hintLogin, true
 	}

@@ -48,6 +48,7 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 		if err != nil && !isNotFound(err) {
 			return err
 		}
+		rec = o.refuseRollback(env.Name, user, rec)
 	}
 	now := o.io.Now()
 	if rec == nil {
@@ -138,4 +139,18 @@ func statusJSON(a *app, user string, loggedIn bool, access, refresh time.Time, m
 		out["refresh_expires_at"] = refresh.UTC().Format(time.RFC3339)
 	}
 	return out
+}
+
+// refuseRollback drops a stored session older than one this machine has
+// seen (written back from an old copy), saying so on stderr.
+func (o *statusOptions) refuseRollback(env, user string, rec *keystore.Record) *keystore.Record {
+	g := o.generations()
+	if rec == nil || g == nil {
+		return rec
+	}
+	if seen := g.Seen(env, user); rec.Generation < seen {
+		fmt.Fprintf(o.io.Err, "warning: %v\n", &session.RollbackError{Environment: env, Username: user, Stored: rec.Generation, Seen: seen})
+		return nil
+	}
+	return rec
 }
