@@ -26,6 +26,10 @@ type Manager struct {
 	// storeDown: the store was unavailable when the current refresh
 	// flight took its lock (flights run one at a time).
 	storeDown atomic.Bool
+	// offset is the exchange's clock minus Config.Now, in nanoseconds, as
+	// last measured (measured: at all); see clock.go.
+	offset   atomic.Int64
+	measured atomic.Bool
 }
 
 // New returns a Manager with no session; call [Manager.Login] or
@@ -179,7 +183,7 @@ func (m *Manager) Resume(ctx context.Context) error {
 	if isTombstone(rec) {
 		return m.endedFromTombstone(rec)
 	}
-	if !rec.RefreshExpiry.IsZero() && !m.cfg.Now().Before(rec.RefreshExpiry) {
+	if !rec.RefreshExpiry.IsZero() && !m.cfg.Now().Before(m.fromExchange(rec.RefreshExpiry)) {
 		err := fmt.Errorf("the stored session of %q expired at %s: %w", username, rec.RefreshExpiry.Format(time.RFC3339), ErrSessionExpired)
 		_ = m.bury(ctx, sess{username: username, refresh: rec.RefreshToken, stored: rec, gen: rec.Generation}, false)
 		return err

@@ -80,6 +80,7 @@ func (m *Manager) newEntry(d sess, access issued) (*entry, error) {
 		return nil, fmt.Errorf("cannot tell when the access token expires: %w: %w", err, traderapi.ErrMalformedResponse)
 	}
 	d.lifetime = life
+	m.measure(access, m.cfg.Now())
 	return m.cache.NewEntry(access.token, d, tokencache.Schedule{From: access.sent, Lifetime: life}), nil
 }
 
@@ -94,12 +95,13 @@ func refreshExpiry(tok traderapi.Secret, issueAt, expireAt, sent time.Time) time
 }
 
 // fromRecord rebuilds a state from a stored record, with no network call.
-// The stored access expiry is a wall time; the stale point is the one the
-// storing process had: the stored lifetime (else the JWT's exp − iat) less
-// the margin. A missing or expired access token makes an expired state.
+// The stored expiries are in the exchange's time, converted to this clock
+// by its measured offset; the stale point is the one the storing process
+// had: the stored lifetime (else the JWT's exp − iat) less the margin. A
+// missing or expired access token makes an expired state.
 func (m *Manager) fromRecord(rec *keystore.Record) *entry {
 	d := sess{
-		username: rec.Username, refresh: rec.RefreshToken, refreshExpiry: rec.RefreshExpiry,
+		username: rec.Username, refresh: rec.RefreshToken, refreshExpiry: m.fromExchange(rec.RefreshExpiry),
 		lifetime: rec.AccessLifetime, mfa: rec.MFA, gen: rec.Generation, stored: rec, adopted: true,
 	}
 	if isTombstone(rec) {
@@ -108,24 +110,25 @@ func (m *Manager) fromRecord(rec *keystore.Record) *entry {
 	if d.lifetime <= 0 && rec.AccessToken != "" {
 		d.lifetime, _ = jwtLifetime(rec.AccessToken)
 	}
-	now := m.cfg.Now()
-	if rec.AccessToken == "" || rec.AccessExpiry.IsZero() || d.lifetime <= 0 || !now.Before(rec.AccessExpiry) {
+	now, exp := m.cfg.Now(), m.fromExchange(rec.AccessExpiry)
+	if rec.AccessToken == "" || exp.IsZero() || d.lifetime <= 0 || !now.Before(exp) {
 		e := m.cache.NewEntry("", d, tokencache.Schedule{From: now})
 		return e // expires at once when published
 	}
-	from := now.Add(rec.AccessExpiry.Sub(now) - d.lifetime)
+	from := now.Add(exp.Sub(now) - d.lifetime)
 	return m.cache.NewEntry(rec.AccessToken, d, tokencache.Schedule{From: from, Lifetime: d.lifetime})
 }
 
-// record is what the store keeps for e.
+// record is what the store keeps for e, its expiries in the exchange's
+// time.
 func (m *Manager) record(e *entry) *keystore.Record {
 	return &keystore.Record{
 		Environment:    m.cfg.Environment,
 		Username:       e.Data.username,
 		RefreshToken:   e.Data.refresh,
-		RefreshExpiry:  e.Data.refreshExpiry,
+		RefreshExpiry:  m.toExchange(e.Data.refreshExpiry),
 		AccessToken:    e.Token,
-		AccessExpiry:   e.Expiry,
+		AccessExpiry:   m.toExchange(e.Expiry),
 		AccessLifetime: e.Data.lifetime,
 		MFA:            e.Data.mfa,
 		Generation:     e.Data.gen,

@@ -27,6 +27,12 @@ type Status struct {
 	Retrying error
 	// Failures is how many refreshes in a row have failed.
 	Failures int
+	// ClockOffset is how far the exchange's clock is ahead of this one's
+	// (negative: behind), as measured at the last login or refresh;
+	// ClockMeasured says whether it was. Stored expiries are converted by
+	// it, so machines whose clocks differ share a session safely.
+	ClockOffset   time.Duration
+	ClockMeasured bool
 	// Ended is why the session ended (nil: it has not): it matches
 	// [ErrSessionExpired], [ErrNotLoggedIn] (logged out) or [ErrClosed].
 	Ended error
@@ -35,6 +41,7 @@ type Status struct {
 // Status reports the session's state. It does not touch the network.
 func (m *Manager) Status() Status {
 	st := Status{Environment: m.cfg.Environment, Username: m.username()}
+	st.ClockOffset, st.ClockMeasured = m.clockOffset()
 	e := m.cache.Current()
 	if e == nil {
 		return st
