@@ -13,9 +13,28 @@ import (
 // monotonic clock from when the request was sent, which no offset touches.
 
 // clockOffset is the exchange's clock minus this manager's, as last
-// measured, and whether it was measured.
+// measured (by this manager, else by another process of this machine that
+// keeps it in Config.Generations), and whether it was measured.
 func (m *Manager) clockOffset() (time.Duration, bool) {
-	return time.Duration(m.offset.Load()), m.measured.Load()
+	if m.measured.Load() {
+		return time.Duration(m.offset.Load()), true
+	}
+	if k, ok := m.cfg.Generations.(clockKeeper); ok {
+		return k.ClockOffset(m.cfg.Environment)
+	}
+	return 0, false
+}
+
+// minOffset is the smallest offset converted: below it the clocks agree
+// within what a whole-second iat can measure, and the margin covers it.
+const minOffset = 2 * time.Second
+
+// conversion is the offset stored times are converted by.
+func (m *Manager) conversion() time.Duration {
+	if off, _ := m.clockOffset(); off.Abs() >= minOffset {
+		return off
+	}
+	return 0
 }
 
 // measure records the offset from a response: the exchange issued the
@@ -27,8 +46,12 @@ func (m *Manager) measure(t issued, now time.Time) {
 		return
 	}
 	mid := t.sent.Add(now.Sub(t.sent) / 2)
-	m.offset.Store(int64(at.Sub(mid.Round(0))))
-	m.measured.Store(true)
+	off := at.Sub(mid.Round(0))
+	prev := time.Duration(m.offset.Swap(int64(off)))
+	first := !m.measured.Swap(true)
+	if k, ok := m.cfg.Generations.(clockKeeper); ok && (first || (off-prev).Abs() >= time.Second) {
+		_ = k.SetClockOffset(m.cfg.Environment, off)
+	}
 }
 
 // issueTime is when the exchange says it issued t: the response's issue
@@ -49,8 +72,7 @@ func (m *Manager) toExchange(t time.Time) time.Time {
 	if t.IsZero() {
 		return t
 	}
-	off, _ := m.clockOffset()
-	return wall(t.Add(off))
+	return wall(t.Add(m.conversion()))
 }
 
 // fromExchange converts a stored time of the exchange's clock to this
@@ -59,6 +81,5 @@ func (m *Manager) fromExchange(t time.Time) time.Time {
 	if t.IsZero() {
 		return t
 	}
-	off, _ := m.clockOffset()
-	return wall(t.Add(-off))
+	return wall(t.Add(-m.conversion()))
 }

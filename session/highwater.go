@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
 )
@@ -99,19 +100,48 @@ func (g *GenerationFile) Saw(env, user string, gen uint64) error {
 	if gen <= g.Seen(env, user) {
 		return nil
 	}
+	return g.write(g.path(env, user), strconv.FormatUint(gen, 10))
+}
+
+// ClockOffset returns the exchange's clock minus this machine's for env,
+// as a manager on this machine last measured it, and whether one did.
+func (g *GenerationFile) ClockOffset(env string) (time.Duration, bool) {
+	b, err := os.ReadFile(filepath.Join(g.dir, "clock@"+url.PathEscape(env)))
+	if err != nil {
+		return 0, false
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	return d, err == nil
+}
+
+// SetClockOffset records a measured offset for env.
+func (g *GenerationFile) SetClockOffset(env string, d time.Duration) error {
+	return g.write(filepath.Join(g.dir, "clock@"+url.PathEscape(env)), d.String())
+}
+
+// write replaces the file at path with line (write and rename, 0600).
+func (g *GenerationFile) write(path, line string) error {
 	if err := os.MkdirAll(g.dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(g.dir, ".gen-*")
+	f, err := os.CreateTemp(g.dir, ".tmp-*")
 	if err != nil {
 		return err
 	}
-	_, werr := f.WriteString(strconv.FormatUint(gen, 10) + "\n")
+	_, werr := f.WriteString(line + "\n")
 	if err := errors.Join(werr, f.Chmod(0o600), f.Close()); err != nil {
 		_ = os.Remove(f.Name())
 		return err
 	}
-	return os.Rename(f.Name(), g.path(env, user))
+	return os.Rename(f.Name(), path)
+}
+
+// clockKeeper is implemented by a Generations that also keeps the
+// machine's measured clock offset ([GenerationFile]), so that a process
+// that has not called the exchange yet converts stored times right.
+type clockKeeper interface {
+	ClockOffset(env string) (time.Duration, bool)
+	SetClockOffset(env string, d time.Duration) error
 }
 
 // guarded is the manager's view of its store: a session record older than

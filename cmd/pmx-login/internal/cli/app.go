@@ -145,7 +145,7 @@ func (a *app) manager() (*session.Manager, *traderapi.Client, error) {
 		Username:    a.g.username,
 		Now:         a.io.Now,
 		Logger:      logger,
-		Generations: a.generations(),
+		Generations: a.managerGenerations(),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -154,15 +154,28 @@ func (a *app) manager() (*session.Manager, *traderapi.Client, error) {
 }
 
 // generations is this machine's record of the highest generation seen of
-// each session, in the file keystore's directory (whatever the keystore),
-// so that a record written back from an old copy is refused (nil: none,
-// the manager remembers for itself).
-func (a *app) generations() session.Generations {
+// each session and of the exchange's clock offset, in the file keystore's
+// directory (whatever the keystore), so that a record written back from an
+// old copy is refused (nil: none kept, with --keystore memory, which
+// writes no file).
+func (a *app) generations() *session.GenerationFile {
+	if a.g.keystore == keystore.BackendMemory {
+		return nil
+	}
 	dir, err := a.g.settings(a.io.Getenv).FileDir()
 	if err != nil {
 		return nil
 	}
 	return session.NewGenerationFile(filepath.Join(dir, ".generations")) // not an environment name
+}
+
+// managerGenerations is generations for Config.Generations (nil: the
+// manager's default).
+func (a *app) managerGenerations() session.Generations {
+	if g := a.generations(); g != nil {
+		return g
+	}
+	return nil
 }
 
 // currentUser returns --username, else the environment's last user.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -50,6 +51,12 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 		}
 		rec = o.refuseRollback(env.Name, user, rec)
 	}
+	offset, measured := o.clockOffset(env.Name)
+	if rec != nil && measured {
+		r := *rec
+		r.AccessExpiry, r.RefreshExpiry = toLocal(r.AccessExpiry, offset), toLocal(r.RefreshExpiry, offset)
+		rec = &r
+	}
 	now := o.io.Now()
 	if rec == nil {
 		rec = &keystore.Record{}
@@ -71,6 +78,10 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 	}
 	if o.g.json {
 		out := statusJSON(o.app, user, loggedIn, access, rec.RefreshExpiry, mfa)
+		out["clock_offset_s"] = nil
+		if measured {
+			out["clock_offset_s"] = offset.Seconds()
+		}
 		if rs != nil {
 			out["redis"] = redisStatusJSON(rs)
 		}
@@ -79,6 +90,7 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 		}
 	} else {
 		o.printStatus(env.Name, user, loggedIn, access, rec.RefreshExpiry, mfa)
+		printClock(o.io.Out, offset, measured)
 		o.printRedisStatus(rs)
 	}
 	if !loggedIn {
@@ -153,4 +165,34 @@ func (o *statusOptions) refuseRollback(env, user string, rec *keystore.Record) *
 		return nil
 	}
 	return rec
+}
+
+// clockOffset is the exchange's clock minus this machine's, as a process
+// of this machine last measured it, and whether one did.
+func (a *app) clockOffset(env string) (time.Duration, bool) {
+	if g := a.generations(); g != nil {
+		return g.ClockOffset(env)
+	}
+	return 0, false
+}
+
+// toLocal converts a stored time (the exchange's clock) to this machine's,
+// as the session manager does: offsets under 2 s are measuring noise.
+func toLocal(t time.Time, offset time.Duration) time.Time {
+	if t.IsZero() || offset.Abs() < 2*time.Second {
+		return t
+	}
+	return t.Add(-offset)
+}
+
+// printClock prints the measured clock offset when it is one that matters.
+func printClock(w io.Writer, offset time.Duration, measured bool) {
+	if !measured || offset.Abs() < 2*time.Second {
+		return
+	}
+	way := "ahead of"
+	if offset < 0 {
+		way = "behind"
+	}
+	fmt.Fprintf(w, "clock:       the exchange's is %s %s this machine's (stored times converted)\n", offset.Abs().Round(time.Second), way)
 }
