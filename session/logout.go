@@ -64,14 +64,6 @@ func userOf(e *entry) string {
 	return e.Data.username
 }
 
-// cmpErr is e's error, else def.
-func cmpErr(e *entry, def error) error {
-	if e != nil && e.Err != nil {
-		return e.Err
-	}
-	return def
-}
-
 // revoke asks the exchange to revoke e's tokens. An access token that has
 // expired is first refreshed directly (nothing is published). The
 // exchange's own 401 means the tokens were already dead: not an error; a
