@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -81,7 +81,7 @@ func TestEndedSessionRecoversOnFileStore(t *testing.T) {
 	if err := srv.AddUser(testUser, testPassword.Reveal()); err != nil {
 		t.Fatal(err)
 	}
-	store, err := keystore.NewFile(filepath.Join(t.TempDir(), "store"))
+	store, err := file.New(filepath.Join(t.TempDir(), "store"))
 	if err != nil {
 		t.Fatal(err)
 	}

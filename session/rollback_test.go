@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -55,7 +55,7 @@ func TestRollbackIsRefused(t *testing.T) {
 	}
 	dir := t.TempDir()
 	storeDir, gens := filepath.Join(dir, "store"), session.NewGenerationFile(filepath.Join(dir, "generations"))
-	store, err := keystore.NewFile(storeDir)
+	store, err := file.New(storeDir)
 	if err != nil {
 		t.Fatal(err)
 	}
