@@ -52,6 +52,7 @@ func commands() []command {
 		redisKeygenCommand(),
 		sandboxCommand(),
 		demoCommand(),
+		agentCommand(),
 		versionCommand(),
 		completionCommand(),
 	}

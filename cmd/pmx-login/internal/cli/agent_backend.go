@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
+	"github.com/pmx-login/pmx-login/session"
+)
+
+// logger is the agent's logger on stderr: text, or JSON with
+// --log-format json; debug lines with --debug.
+func (o *agentOptions) logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if o.g.debug {
+		opts.Level = slog.LevelDebug
+	}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(o.io.Err, opts))
+	}
+	return slog.New(slog.NewTextHandler(o.io.Err, opts))
+}
+
+// redisLogger puts go-redis's own lines (reconnects, pool errors) through
+// the agent's logger. They name addresses, never the password or a key.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
+}
+
+// setRedisLogger sets go-redis's logger, which is process-wide: only the
+// agent command, a process of its own, sets it.
+func setRedisLogger(l *slog.Logger) {
+	if l != nil {
+		redis.SetLogger(redisLogger{l})
+	}
+}
+
+// openBackend opens the store, the manager and (with --client-id) the ISV
+// source, reading the key files: at start and on SIGHUP.
+func (o *agentOptions) openBackend(logger *slog.Logger) (*agent.Backend, error) {
+	c, err := o.client()
+	if err != nil {
+		return nil, err
+	}
+	o.st = nil // a new store each time: the key file is read again
+	st, err := o.store()
+	if err != nil {
+		return nil, err
+	}
+	b := &agent.Backend{Store: st}
+	if r := o.redis; r != nil {
+		b.Release = r.Close
+	}
+	b.Manager, err = session.New(session.Config{Environment: c.Environment().Name, Client: c, Store: st,
+		Username: o.g.username, Now: o.io.Now, Logger: logger})
+	if err != nil {
+		o.releaseStore(b)
+		return nil, err
+	}
+	if o.isv.clientID != "" || o.io.Getenv(envClientID) != "" {
+		t, err := o.newISVTarget(o.isv)
+		if err != nil {
+			_ = b.Manager.Close()
+			o.releaseStore(b)
+			return nil, err
+		}
+		b.ISV = t.src
+	}
+	return b, nil
+}
+
+func (o *agentOptions) releaseStore(b *agent.Backend) {
+	if b.Release != nil {
+		_ = b.Release()
+	}
+}
+
+// proxyHandler is the --proxy handler over the environment's base URL.
+func (o *agentOptions) proxyHandler(ag *agent.Agent) (http.Handler, error) {
+	env, err := o.environment()
+	if err != nil {
+		return nil, err
+	}
+	o.isv.fill(o.io.Getenv)
+	return ag.ProxyHandler(agent.ProxyConfig{BaseURL: env.BaseURL, Host: env.Host, ParticipantID: o.isv.participantID})
+}
+
+// opsHandler serves --metrics. It is a placeholder serving /healthz only,
+// until the operations package (ops.NewHandler: /metrics, /healthz, /readyz)
+// lands; then this returns that.
+func opsHandler(ag *agent.Agent) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	_ = ag
+	return mux
+}
+
