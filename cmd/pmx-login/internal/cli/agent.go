@@ -29,8 +29,8 @@ type agentOptions struct {
 
 func agentCommand() command {
 	return command{
-		name: "agent",
-		args: "[--socket PATH] [--sink FILE] [--proxy ADDR] [--metrics ADDR] [--client-id ID --key FILE]",
+		name:    "agent",
+		args:    "[--socket PATH] [--sink FILE] [--proxy ADDR] [--metrics ADDR] [--client-id ID --key FILE]",
 		summary: "Own the session for every program on this machine: token socket, file sink, API proxy",
 		long: `Runs until SIGTERM or SIGINT (never logging out), on any keystore. It never
 prompts: with no session stored it waits, not ready, and takes up a later

@@ -102,4 +102,3 @@ func opsHandler(ag *agent.Agent) http.Handler {
 	_ = ag
 	return mux
 }
-

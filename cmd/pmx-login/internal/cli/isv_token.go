@@ -6,10 +6,14 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 type isvTokenOptions struct {
 	*app
+	agentFirst
 	flags isvFlags
 }
 
@@ -32,12 +36,18 @@ pmx-login isv token --env prod --client-id "$ID" --key acme_prod_private_key.pem
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &isvTokenOptions{app: a}
 			o.flags.bind(fs)
+			o.agentFirst.bind(fs)
 			return func(ctx context.Context) error { return isvFail(runISVToken(ctx, o)) }
 		},
 	}
 }
 
 func runISVToken(ctx context.Context, o *isvTokenOptions) error {
+	var tj agent.TokenJSON
+	if _, ok := o.askAgent(ctx, o.agentFirst, agent.PathISVToken, &tj); ok {
+		exp, _ := time.Parse(time.RFC3339, tj.Expiry)
+		return o.print(traderapi.Secret(tj.Token), exp, tj.Scope)
+	}
 	t, err := o.newISVTarget(o.flags)
 	if err != nil {
 		return err
@@ -47,13 +57,18 @@ func runISVToken(ctx context.Context, o *isvTokenOptions) error {
 	if err != nil {
 		return err
 	}
+	return o.print(tok, t.src.Expiry(), t.src.Scope())
+}
+
+// print prints the token, or with --json the token with its type, expiry
+// and scope.
+func (o *isvTokenOptions) print(tok traderapi.Secret, exp time.Time, scope string) error {
 	if o.g.json {
-		exp := t.src.Expiry()
 		return writeJSON(o.io.Out, map[string]any{
 			"access_token": tok.Reveal(), "token_type": "Bearer", "expires_at": exp.UTC().Format(time.RFC3339),
-			"expires_in": int(exp.Sub(o.io.Now()) / time.Second), "scope": t.src.Scope(),
+			"expires_in": int(exp.Sub(o.io.Now()) / time.Second), "scope": scope,
 		})
 	}
-	_, err = fmt.Fprintln(o.io.Out, tok.Reveal())
+	_, err := fmt.Fprintln(o.io.Out, tok.Reveal())
 	return err
 }

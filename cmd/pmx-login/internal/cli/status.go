@@ -9,11 +9,15 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session"
 )
 
-type statusOptions struct{ *app }
+type statusOptions struct {
+	*app
+	agentFirst
+}
 
 func statusCommand() command {
 	return command{
@@ -23,14 +27,19 @@ func statusCommand() command {
 Exits 3 when there is no session (or it has expired), so scripts can test it.`,
 		example: `pmx-login status
 pmx-login status --json | jq -r .access_expires_at`,
-		setup: func(a *app, _ *pflag.FlagSet) func(context.Context) error {
+		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &statusOptions{app: a}
+			o.agentFirst.bind(fs)
 			return func(ctx context.Context) error { return runStatus(ctx, o) }
 		},
 	}
 }
 
 func runStatus(ctx context.Context, o *statusOptions) error {
+	var sj agent.StatusJSON
+	if sock, ok := o.askAgent(ctx, o.agentFirst, agent.PathStatus, &sj); ok && sj.Ready {
+		return o.printAgentStatus(sock, sj)
+	}
 	env, err := o.environment()
 	if err != nil {
 		return err
@@ -195,4 +204,21 @@ func printClock(w io.Writer, offset time.Duration, measured bool) {
 		way = "behind"
 	}
 	fmt.Fprintf(w, "clock:       the exchange's is %s %s this machine's (stored times converted)\n", offset.Abs().Round(time.Second), way)
+}
+
+// printAgentStatus prints the status a running agent gave: the session it
+// holds, with a valid token.
+func (o *statusOptions) printAgentStatus(sock string, sj agent.StatusJSON) error {
+	access, refresh := agentTime(sj.AccessExpiresAt), agentTime(sj.RefreshExpiresAt)
+	mfa := mfaState(sj.MFA, false)
+	if o.g.json {
+		out := statusJSON(o.app, sj.Username, true, access, refresh, mfa)
+		out["keystore"], out["agent"] = sj.Keystore, sock
+		return writeJSON(o.io.Out, out)
+	}
+	o.st = nil
+	o.g.keystore = sj.Keystore
+	o.printStatus(sj.Environment, sj.Username, true, access, refresh, mfa)
+	_, err := fmt.Fprintf(o.io.Out, "agent:       %s (ready)\n", sock)
+	return err
 }

@@ -6,9 +6,15 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
-type tokenOptions struct{ *app }
+type tokenOptions struct {
+	*app
+	agentFirst
+}
 
 func tokenCommand() command {
 	return command{
@@ -17,13 +23,15 @@ func tokenCommand() command {
 		long: `Uses the access token cached in the keystore while it is valid, and refreshes it
 otherwise. Prints the raw token and a newline on stdout (the exchange wants no
 "Bearer " prefix); with --json, {"token": TOKEN, "expiry": RFC 3339 UTC time},
-both taken from the same state.`,
+both taken from the same state. A running ` + "`pmx-login agent`" + ` is asked first
+(unless --no-agent): its token needs no keystore, so it works while Redis is down.`,
 		example: `curl -H "Authorization: $(pmx-login token)" -H "Host: $PMX_HOST" \
   "$PMX_BASE_URL/api/v1beta1/insert_order" -d @order.json
 # (the Host header is needed when PMX_BASE_URL is not the REST host itself,
 #  as with the private link or 'pmx-login sandbox')`,
-		setup: func(a *app, _ *pflag.FlagSet) func(context.Context) error {
+		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &tokenOptions{app: a}
+			o.agentFirst.bind(fs)
 			return func(ctx context.Context) error { return runToken(ctx, o) }
 		},
 	}
@@ -33,6 +41,10 @@ both taken from the same state.`,
 // a stale token before it prints it, rather than starting a background
 // refresh that its exit would cancel.
 func runToken(ctx context.Context, o *tokenOptions) error {
+	var tj agent.TokenJSON
+	if _, ok := o.askAgent(ctx, o.agentFirst, agent.PathToken, &tj); ok {
+		return o.printToken(traderapi.Secret(tj.Token), tj.Expiry)
+	}
 	m, _, err := o.manager()
 	if err != nil {
 		return err
@@ -45,9 +57,14 @@ func runToken(ctx context.Context, o *tokenOptions) error {
 	if err != nil {
 		return err
 	}
+	return o.printToken(ti.Token, ti.Expiry.UTC().Format(time.RFC3339))
+}
+
+// printToken prints the token, or with --json the token and its expiry.
+func (o *tokenOptions) printToken(tok traderapi.Secret, expiry string) error {
 	if o.g.json {
-		return writeJSON(o.io.Out, map[string]any{"token": ti.Token.Reveal(), "expiry": ti.Expiry.UTC().Format(time.RFC3339)})
+		return writeJSON(o.io.Out, map[string]any{"token": tok.Reveal(), "expiry": expiry})
 	}
-	_, err = fmt.Fprintln(o.io.Out, ti.Token.Reveal())
+	_, err := fmt.Fprintln(o.io.Out, tok.Reveal())
 	return err
 }
