@@ -71,14 +71,55 @@ func (a *Agent) ProxyHandler(cfg ProxyConfig) (http.Handler, error) {
 	if cfg.Transport == nil {
 		cfg.Transport = http.DefaultTransport
 	}
-	p := &proxy{a: a, cfg: cfg, base: base}
+	p := &proxy{a: a, cfg: cfg}
+	p.trader = &httputil.ReverseProxy{
+		Rewrite:       func(pr *httputil.ProxyRequest) { rewrite(pr, base, cfg.Host) },
+		Transport:     roundTripFunc(p.traderTrip),
+		FlushInterval: -1,
+		ErrorHandler:  p.fail,
+	}
+	p.isv = &httputil.ReverseProxy{
+		Rewrite:       p.rewriteISV,
+		Transport:     roundTripFunc(p.isvTrip),
+		FlushInterval: -1,
+		ErrorHandler:  p.fail,
+	}
 	return p, nil
 }
 
 type proxy struct {
-	a    *Agent
-	cfg  ProxyConfig
-	base *url.URL
+	a           *Agent
+	cfg         ProxyConfig
+	trader, isv *httputil.ReverseProxy
+}
+
+// roundTripFunc is a function as an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// traderTrip sends r with the current backend's session (after a SIGHUP
+// reload, the new one's).
+func (p *proxy) traderTrip(r *http.Request) (*http.Response, error) {
+	return p.a.current().Manager.Transport(p.cfg.Transport).RoundTrip(r)
+}
+
+// isvTrip sends r with the current backend's ISV source.
+func (p *proxy) isvTrip(r *http.Request) (*http.Response, error) {
+	src := p.a.current().ISV
+	if src == nil {
+		return nil, ErrNoISV
+	}
+	return src.Transport(p.cfg.Transport, p.cfg.ParticipantID).RoundTrip(r)
+}
+
+// rewriteISV points an ISV request at the current source's API.
+func (p *proxy) rewriteISV(pr *httputil.ProxyRequest) {
+	if src := p.a.current().ISV; src != nil {
+		if u, err := url.Parse(src.APIURL()); err == nil {
+			rewrite(pr, u, u.Host)
+		}
+	}
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -94,16 +135,9 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(rec, http.StatusMethodNotAllowed, ErrorJSON{Error: "the proxy forwards to the exchange only; CONNECT is refused", Kind: "forbidden"})
 		return
 	}
-	b := p.a.current()
-	target, host, rt := p.base, p.cfg.Host, b.Manager.Transport(p.cfg.Transport)
-	if b.ISV != nil && strings.HasPrefix(r.URL.Path, "/v1/") {
-		route = RouteISV
-		isvURL, err := url.Parse(b.ISV.APIURL())
-		if err != nil {
-			writeJSON(rec, http.StatusBadGateway, ErrorJSON{Error: "the ISV API URL does not parse", Kind: "other"})
-			return
-		}
-		target, host, rt = isvURL, isvURL.Host, b.ISV.Transport(p.cfg.Transport, p.cfg.ParticipantID)
+	rp := p.trader
+	if p.a.current().ISV != nil && strings.HasPrefix(r.URL.Path, "/v1/") {
+		route, rp = RouteISV, p.isv
 	} else if e := p.a.ended.Load(); e != nil {
 		writeError(rec, e.err)
 		return
@@ -111,12 +145,6 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := replayable(r); err != nil {
 		writeJSON(rec, http.StatusBadRequest, ErrorJSON{Error: err.Error(), Kind: "other"})
 		return
-	}
-	rp := &httputil.ReverseProxy{
-		Rewrite:       func(pr *httputil.ProxyRequest) { rewrite(pr, target, host) },
-		Transport:     rt,
-		FlushInterval: -1,
-		ErrorHandler:  p.fail,
 	}
 	rp.ServeHTTP(rec, r)
 }

@@ -37,7 +37,7 @@ type agentRig struct {
 // newAgentRig starts an exchange with access tokens of lifetime ttl and
 // logs testUser in to a keystore (the file store, or what extra settings
 // name); extraEnv is added to the processes' environment.
-func newAgentRig(t *testing.T, ttl time.Duration, st session.Settings, extraEnv ...string) *agentRig {
+func newAgentRig(t testing.TB, ttl time.Duration, st session.Settings, extraEnv ...string) *agentRig {
 	t.Helper()
 	r := &agentRig{ex: traderapitest.NewServer(traderapitest.Options{AccessTTL: ttl})}
 	t.Cleanup(r.ex.Close)
@@ -60,7 +60,7 @@ func newAgentRig(t *testing.T, ttl time.Duration, st session.Settings, extraEnv 
 }
 
 // login logs testUser in to the rig's keystore, as `pmx-login login` would.
-func (r *agentRig) login(t *testing.T) {
+func (r *agentRig) login(t testing.TB) {
 	t.Helper()
 	cfg, err := r.settings.Config()
 	if err != nil {
@@ -81,7 +81,7 @@ func (r *agentRig) login(t *testing.T) {
 
 // start runs `pmx-login agent` with args and waits until it holds a token
 // (ready) or, with ready false, until its socket answers.
-func (r *agentRig) start(t *testing.T, ready bool, args ...string) {
+func (r *agentRig) start(t testing.TB, ready bool, args ...string) {
 	t.Helper()
 	r.cmd = exec.Command(pmxBinary(t), append([]string{"agent"}, args...)...)
 	r.cmd.Env = r.env
@@ -121,7 +121,7 @@ func (r *agentRig) status() (agent.StatusJSON, error) {
 
 // stop sends SIGTERM and checks that the agent exits 0, removes its socket
 // and says so; idempotent.
-func (r *agentRig) stop(t *testing.T) {
+func (r *agentRig) stop(t testing.TB) {
 	if r.cmd == nil || r.cmd.ProcessState != nil {
 		return
 	}
@@ -145,7 +145,7 @@ func (r *agentRig) stop(t *testing.T) {
 }
 
 // pmx runs the pmx-login binary with the rig's environment.
-func (r *agentRig) pmx(t *testing.T, args ...string) (string, string, error) {
+func (r *agentRig) pmx(t testing.TB, args ...string) (string, string, error) {
 	t.Helper()
 	cmd := exec.Command(pmxBinary(t), args...)
 	cmd.Env = r.env
@@ -156,7 +156,7 @@ func (r *agentRig) pmx(t *testing.T, args ...string) (string, string, error) {
 }
 
 // requirePython skips (or fails in CI) without python3.
-func requirePython(t *testing.T) string {
+func requirePython(t testing.TB) string {
 	t.Helper()
 	p, err := exec.LookPath("python3")
 	if err != nil {
@@ -172,7 +172,7 @@ type pythonSummary struct {
 }
 
 // pythonTokens runs the Python client's token loop for d.
-func (r *agentRig) pythonTokens(t *testing.T, d, interval time.Duration) pythonSummary {
+func (r *agentRig) pythonTokens(t testing.TB, d, interval time.Duration) pythonSummary {
 	t.Helper()
 	py := requirePython(t)
 	out, err := exec.Command(py, "testdata/agent_client.py", "tokens", r.sock, secs(d), secs(interval),
@@ -190,7 +190,7 @@ func (r *agentRig) pythonTokens(t *testing.T, d, interval time.Duration) pythonS
 func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
 
 // freePort returns a loopback address that was free a moment ago.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

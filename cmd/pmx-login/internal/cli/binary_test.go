@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 // pmxBinary returns the path of cmd/pmx-login built once for the whole test
 // binary (the same build as buildBinary's, shared: the leak audit and the
 // crash test run it hundreds of times).
-func pmxBinary(t *testing.T) string {
+func pmxBinary(t testing.TB) string {
 	t.Helper()
 	sharedBinary.once.Do(func() {
 		goTool, err := exec.LookPath("go")
