@@ -25,6 +25,7 @@ type agentOptions struct {
 	logFormat                string
 	poll, grace              time.Duration
 	isv                      isvFlags
+	ops                      opsSurface // built before the backend: its observer is the manager's
 }
 
 func agentCommand() command {
@@ -73,7 +74,12 @@ func runAgent(ctx context.Context, o *agentOptions) error {
 	}
 	logger := o.logger()
 	setRedisLogger(logger)
-	ag, err := agent.New(agent.Config{Open: func() (*agent.Backend, error) { return o.openBackend(logger) }, Logger: logger, Poll: o.poll})
+	var err error
+	var ag *agent.Agent
+	if o.ops, err = newOps(func() error { return ag.Ready() }); err != nil {
+		return err
+	}
+	ag, err = agent.New(agent.Config{Open: func() (*agent.Backend, error) { return o.openBackend(logger) }, Logger: logger, Poll: o.poll})
 	if err != nil {
 		return err
 	}
@@ -123,7 +129,7 @@ func (o *agentOptions) servers(ag *agent.Agent, sock net.Listener, logger *slog.
 			closeAll(out)
 			return nil, usageErrorf(o.cmd, "--metrics %s: %v", o.metrics, err)
 		}
-		out = append(out, server{l, opsHandler(ag)})
+		out = append(out, server{l, o.ops.handler})
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -58,7 +59,7 @@ func (o *agentOptions) openBackend(logger *slog.Logger) (*agent.Backend, error) 
 		b.Release = r.Close
 	}
 	b.Manager, err = session.New(session.Config{Environment: c.Environment().Name, Client: c, Store: st,
-		Username: o.g.username, Now: o.io.Now, Logger: logger})
+		Username: o.g.username, Now: o.io.Now, Logger: logger, Events: o.ops.events})
 	if err != nil {
 		o.releaseStore(b)
 		return nil, err
@@ -88,17 +89,29 @@ func (o *agentOptions) proxyHandler(ag *agent.Agent) (http.Handler, error) {
 		return nil, err
 	}
 	o.isv.fill(o.io.Getenv)
-	return ag.ProxyHandler(agent.ProxyConfig{BaseURL: env.BaseURL, Host: env.Host, ParticipantID: o.isv.participantID})
+	return ag.ProxyHandler(agent.ProxyConfig{BaseURL: env.BaseURL, Host: env.Host, ParticipantID: o.isv.participantID,
+		Observe: o.ops.proxied})
 }
 
-// opsHandler serves --metrics. It is a placeholder serving /healthz only,
-// until the operations package (ops.NewHandler: /metrics, /healthz, /readyz)
-// lands; then this returns that.
-func opsHandler(ag *agent.Agent) http.Handler {
+// opsSurface is what the operations package gives the agent: the
+// observer of the session's events, the --metrics handler and the proxy's
+// request counter.
+type opsSurface struct {
+	events  session.Observer
+	handler http.Handler
+	proxied func(route string, status int, d time.Duration)
+}
+
+// newOps builds the operations surface over the agent's readiness. It is
+// a placeholder serving /healthz only until the operations package
+// (agent/ops: NewMetrics, NewHandler, Metrics.ProxyRequest) lands; then it
+// becomes: m, err := ops.NewMetrics(ops.Config{Readiness: ops.ReadyFunc(ready)});
+// return opsSurface{events: m, handler: ops.NewHandler(m), proxied: func(_ string, code int, _ time.Duration) { m.ProxyRequest(code) }}.
+func newOps(ready func() error) (opsSurface, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	_ = ag
-	return mux
+	_ = ready
+	return opsSurface{handler: mux}, nil
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -58,6 +60,19 @@ func BenchmarkAgentToken(b *testing.B) {
 			return err
 		})
 	})
+	b.Run("socket-keepalive", func(b *testing.B) {
+		c := unixHTTPClient(r.sock)
+		defer c.CloseIdleConnections()
+		measure(b, func() error {
+			resp, err := c.Get("http://agent" + agent.PathToken)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return err
+		})
+	})
 	b.Run("process", func(b *testing.B) {
 		bin := pmxBinary(b)
 		measure(b, func() error {
@@ -92,7 +107,7 @@ func BenchmarkAgentProxy(b *testing.B) {
 			}
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
-				return &http.ProtocolError{ErrorString: resp.Status}
+				return fmt.Errorf("order: %s", resp.Status)
 			}
 			return nil
 		}

@@ -30,7 +30,9 @@ func TestAgentPeerHelper(t *testing.T) {
 	if sock == "" {
 		t.Skip("helper process only")
 	}
-	resp, err := unixGet(sock, "http://agent"+agent.PathToken)
+	c := unixHTTPClient(sock)
+	defer c.CloseIdleConnections()
+	resp, err := c.Get("http://agent" + agent.PathToken)
 	if err != nil {
 		os.Stdout.WriteString("error: " + err.Error() + "\n")
 		return

@@ -200,12 +200,11 @@ func freePort(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// unixGet asks the socket at path with a client of the test process.
-func unixGet(path, url string) (*http.Response, error) {
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+// unixHTTPClient is an HTTP client over the socket at path that keeps its
+// connection, as a long-running bot would.
+func unixHTTPClient(path string) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", path)
-	}}
-	defer tr.CloseIdleConnections()
-	return (&http.Client{Transport: tr}).Get(url)
+	}}}
 }
