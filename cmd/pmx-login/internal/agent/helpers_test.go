@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -150,7 +152,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestMain(m *testing.M) { os.Exit(m.Run()) }
+// TestMain checks that no goroutine outlives the tests: every agent, server
+// and sink stops with its context, and the tests close their transports.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type urlT = url.URL
 

@@ -20,6 +20,7 @@ const orderBody = `{"symbol":"TEST-1","side":"BUY","quantity":1,"price":"0.5"}`
 type proxyFixture struct {
 	*fixture
 	url string
+	hc  *http.Client // the test's client, closed at the end
 	mu  sync.Mutex
 	obs []int
 }
@@ -36,6 +37,8 @@ func setupProxy(t *testing.T) *proxyFixture {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	p.url = srv.URL
+	p.hc = &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(p.hc.CloseIdleConnections)
 	return p
 }
 
@@ -46,7 +49,7 @@ func (p *proxyFixture) order(t *testing.T) int {
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, p.url+traderapi.PathInsertOrder, strings.NewReader(orderBody))
 	req.Header.Set("Authorization", "client-own-token")
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := p.hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +104,7 @@ func TestProxyNeverForwardsElsewhere(t *testing.T) {
 	defer elsewhere.Close()
 	px, _ := http.NewRequest(http.MethodConnect, p.url, nil)
 	px.Host = "example.com:443"
-	resp, err := http.DefaultClient.Do(px)
+	resp, err := p.hc.Do(px)
 	if err != nil {
 		t.Fatal(err)
 	}

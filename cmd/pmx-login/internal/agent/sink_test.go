@@ -22,6 +22,7 @@ import (
 func TestSinkRewritesAreAtomic(t *testing.T) {
 	for _, format := range []string{SinkToken, SinkJSON} {
 		t.Run(format, func(t *testing.T) {
+			t.Parallel()
 			path := filepath.Join(t.TempDir(), "token")
 			s, err := NewSink(path, format)
 			if err != nil {
