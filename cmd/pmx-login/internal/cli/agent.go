@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // agentOptions are the flags of `pmx-login agent`.
@@ -74,6 +75,7 @@ func runAgent(ctx context.Context, o *agentOptions) error {
 	}
 	logger := o.logger()
 	setRedisLogger(logger)
+	o.warnCustomEnv(logger)
 	var err error
 	var ag *agent.Agent
 	if o.ops, err = newOps(func() error { return ag.Ready() }); err != nil {
@@ -228,4 +230,14 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// warnCustomEnv logs (instead of printing) the warning about an --env that
+// names a custom environment, so that JSON logs stay JSON.
+func (o *agentOptions) warnCustomEnv(logger *slog.Logger) {
+	o.envWarned = true
+	env := o.g.settings(o.io.Getenv).EnvironmentName()
+	if _, err := traderapi.LookupEnvironment(env); err != nil {
+		logger.Warn("--env names a custom environment at --base-url, with sessions of its own", "env", env)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,4 +144,40 @@ func processExit(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// With --log-format json --debug every line the agent writes is a JSON
+// object and none holds the token or the password; SIGHUP reloads (the key
+// files are read again, the session resumed) and the agent serves on.
+func TestAgentProcessJSONLogsAndSIGHUP(t *testing.T) {
+	t.Parallel()
+	r := newAgentRig(t, time.Hour, session.Settings{})
+	r.login(t)
+	r.start(t, true, "--log-format", "json", "--debug")
+	if err := r.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(r.stderr.String(), "reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload logged after SIGHUP:\n%s", r.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tok, _, err := r.pmx(t, "token")
+	if err != nil {
+		t.Fatalf("token after SIGHUP: %v", err)
+	}
+	r.stop(t)
+	logs := r.stderr.String()
+	for _, secret := range []string{strings.TrimSpace(tok), testPassword} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("the agent's log holds a secret:\n%s", logs)
+		}
+	}
+	for line := range strings.Lines(logs) {
+		if !json.Valid([]byte(line)) {
+			t.Fatalf("not a JSON log line: %q", line)
+		}
+	}
 }
