@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -122,5 +123,55 @@ func TestProxyNeverForwardsElsewhere(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("absolute-form order: %d, want the exchange's 200", resp.StatusCode)
+	}
+}
+
+// A proxied order in flight when shutdown begins finishes: Serve stops
+// accepting, waits for it (within the grace) and the client gets the
+// exchange's answer.
+func TestServeLetsInFlightRequestsFinish(t *testing.T) {
+	f := setup(t, traderapitest.Options{})
+	f.login(t)
+	eventually(t, "ready", func() bool { return f.ag.Ready() == nil })
+	env := f.ex.Environment()
+	h, err := f.ag.ProxyHandler(ProxyConfig{BaseURL: env.BaseURL, Host: env.Host, Transport: f.tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, l, h, time.Minute, nil) }()
+	hold := f.ex.Hold(traderapi.PathInsertOrder)
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	status := make(chan int, 1)
+	go func() {
+		resp, err := hc.Post("http://"+l.Addr().String()+traderapi.PathInsertOrder, "application/json", strings.NewReader(orderBody))
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	<-hold.Arrived()
+	cancel() // SIGTERM: shutdown begins with the order at the exchange
+	eventually(t, "the listener to close", func() bool {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	hold.Release()
+	if code := <-status; code != http.StatusOK {
+		t.Fatalf("the in-flight order got %d, want 200", code)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
 	}
 }

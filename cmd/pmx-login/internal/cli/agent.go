@@ -143,12 +143,18 @@ func closeAll(ss []server) {
 }
 
 // serve runs the agent, its sink and its listeners until ctx ends, and
-// reloads on SIGHUP.
+// reloads on SIGHUP. At the end the listeners stop first (requests in
+// flight finish within --grace, the socket is removed), then the sink is
+// removed, then the agent closes its session (never logging out).
 func (o *agentOptions) serve(ctx context.Context, ag *agent.Agent, servers []server, logger *slog.Logger) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	agentCtx, stopAgent := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAgent()
+	ran := make(chan error, 1)
+	go func() { ran <- ag.Run(agentCtx) }()
 	var wg sync.WaitGroup
-	errs := make(chan error, len(servers)+1)
+	errs := make(chan error, len(servers))
 	for _, s := range servers {
 		wg.Go(func() {
 			if err := agent.Serve(ctx, s.l, s.h, o.grace, logger); err != nil {
@@ -165,9 +171,10 @@ func (o *agentOptions) serve(ctx context.Context, ag *agent.Agent, servers []ser
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	wg.Go(func() { reloadOn(ctx, hup, ag, logger) })
-	runErr := ag.Run(ctx) // returns when ctx ends; closes the backend
-	stop()
+	<-ctx.Done()
 	wg.Wait()
+	stopAgent()
+	runErr := <-ran
 	close(errs)
 	logger.Info("agent stopped: socket removed, session kept in the store")
 	if err := <-errs; err != nil {
