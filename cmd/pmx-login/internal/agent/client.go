@@ -26,6 +26,7 @@ type AgentError struct {
 	ErrorJSON
 }
 
+// Error says what the agent answered (never a token).
 func (e *AgentError) Error() string { return "the agent answered: " + e.ErrorJSON.Error }
 
 // Client asks an agent over its socket. It is the CLI's side of

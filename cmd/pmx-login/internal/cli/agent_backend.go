@@ -45,7 +45,10 @@ func setRedisLogger(l *slog.Logger) {
 // openBackend opens the store, the manager and (with --client-id) the ISV
 // source, reading the key files: at start and on SIGHUP.
 func (o *agentOptions) openBackend(logger *slog.Logger) (*agent.Backend, error) {
+	debug := o.g.debug
+	o.g.debug = false // --debug means debug log lines here, not an HTTP trace outside the log
 	c, err := o.client()
+	o.g.debug = debug
 	if err != nil {
 		return nil, err
 	}
