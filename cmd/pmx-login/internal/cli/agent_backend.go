@@ -47,8 +47,8 @@ func setRedisLogger(l *slog.Logger) {
 func (o *agentOptions) openBackend(logger *slog.Logger) (*agent.Backend, error) {
 	debug := o.g.debug
 	o.g.debug = false // --debug means debug log lines here, not an HTTP trace outside the log
+	defer func() { o.g.debug = debug }()
 	c, err := o.client()
-	o.g.debug = debug
 	if err != nil {
 		return nil, err
 	}
