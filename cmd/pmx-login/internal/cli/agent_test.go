@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
+	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
@@ -170,7 +173,15 @@ func TestAgentProcessJSONLogsAndSIGHUP(t *testing.T) {
 	}
 	r.stop(t)
 	logs := r.stderr.String()
-	for _, secret := range []string{strings.TrimSpace(tok), testPassword} {
+	b, err := os.ReadFile(filepath.Join(r.settings.ConfigHome, "pmx-login", r.settings.Env, testUser+".session.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := keystore.Decode(b)
+	if err != nil || rec.RefreshToken.IsZero() {
+		t.Fatalf("the stored session: %v", err)
+	}
+	for _, secret := range []string{strings.TrimSpace(tok), testPassword, rec.RefreshToken.Reveal()} {
 		if strings.Contains(logs, secret) {
 			t.Fatalf("the agent's log holds a secret:\n%s", logs)
 		}
