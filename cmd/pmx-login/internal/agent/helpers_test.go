@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -71,7 +71,7 @@ func setup(t *testing.T, opts traderapitest.Options) *fixture {
 // open is the fixture's Config.Open: a manager over the file store.
 func (f *fixture) open(t *testing.T) func() (*Backend, error) {
 	return func() (*Backend, error) {
-		st, err := keystore.NewFile(f.dir)
+		st, err := file.New(f.dir)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +87,7 @@ func (f *fixture) open(t *testing.T) func() (*Backend, error) {
 // cli returns another process's manager over the same store (the CLI's).
 func (f *fixture) cli(t *testing.T) *session.Manager {
 	t.Helper()
-	st, err := keystore.NewFile(f.dir)
+	st, err := file.New(f.dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,14 +15,14 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
-	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/session/settings"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // benchRig is an agent process on the file store with a 1 h token, and its
 // proxy's address.
 func benchRig(b *testing.B) (*agentRig, string) {
-	r := newAgentRig(b, time.Hour, session.Settings{})
+	r := newAgentRig(b, time.Hour, settings.Settings{})
 	r.login(b)
 	addr := freePort(b)
 	r.start(b, true, "--proxy", addr)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/session/settings"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -29,15 +29,18 @@ import (
 func TestAgentProcessServesPythonCurlAndCLI(t *testing.T) {
 	t.Parallel()
 	const ttl = 2 * time.Second
-	r := newAgentRig(t, ttl, session.Settings{})
+	r := newAgentRig(t, ttl, settings.Settings{})
 	r.login(t)
 	r.start(t, true)
+	before := r.ex.Calls(traderapi.PathRefresh)
 	sum := r.pythonTokens(t, 4*ttl, 250*time.Millisecond)
-	refreshes := r.ex.Calls(traderapi.PathRefresh)
+	refreshes := r.ex.Calls(traderapi.PathRefresh) - before
 	if sum.Failures != 0 || sum.Calls < 10 || sum.Distinct < 3 {
 		t.Fatalf("python client: %+v", sum)
 	}
-	if refreshes != sum.Distinct-1 && refreshes != sum.Distinct {
+	// The tokens after the client's first each came from one refresh; the
+	// first may too, and so may one issued after its last call.
+	if refreshes < sum.Distinct-1 || refreshes > sum.Distinct+1 {
 		t.Fatalf("the exchange saw %d refreshes for %d tokens (want one per token)", refreshes, sum.Distinct)
 	}
 	curl, err := exec.LookPath("curl")
@@ -79,7 +82,7 @@ func TestAgentProcessServesPythonCurlAndCLI(t *testing.T) {
 // a login made later without a restart.
 func TestAgentProcessWaitsForLogin(t *testing.T) {
 	t.Parallel()
-	r := newAgentRig(t, time.Hour, session.Settings{})
+	r := newAgentRig(t, time.Hour, settings.Settings{})
 	r.start(t, false)
 	if st, err := r.status(); err != nil || st.Ready || st.Kind != "not logged in" {
 		t.Fatalf("before login: %+v %v", st, err)
@@ -103,7 +106,7 @@ func TestAgentProcessWaitsForLogin(t *testing.T) {
 func TestAgentProcessProxyPython(t *testing.T) {
 	t.Parallel()
 	py := requirePython(t)
-	r := newAgentRig(t, time.Hour, session.Settings{})
+	r := newAgentRig(t, time.Hour, settings.Settings{})
 	r.login(t)
 	addr := freePort(t)
 	r.start(t, true, "--proxy", addr)
@@ -154,7 +157,7 @@ func processExit(err error) int {
 // files are read again, the session resumed) and the agent serves on.
 func TestAgentProcessJSONLogsAndSIGHUP(t *testing.T) {
 	t.Parallel()
-	r := newAgentRig(t, time.Hour, session.Settings{})
+	r := newAgentRig(t, time.Hour, settings.Settings{})
 	r.login(t)
 	r.start(t, true, "--log-format", "json", "--debug")
 	if err := r.cmd.Process.Signal(syscall.SIGHUP); err != nil {

@@ -16,7 +16,8 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/session"
+	redisstore "github.com/pmx-login/pmx-login/keystore/redis"
+	"github.com/pmx-login/pmx-login/session/settings"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -42,7 +43,7 @@ func TestAgentLockHolderHelper(t *testing.T) {
 		t.Skip("helper process only")
 	}
 	p := strings.Split(spec, "|")
-	st, err := keystore.OpenRedis(p[0], p[1])
+	st, err := redisstore.Open(p[0], p[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +74,10 @@ func TestAgentChaosRedis(t *testing.T) {
 func runChaos(t *testing.T, fault string) {
 	rs := redistest.StartServer(t)
 	keyFile := filepath.Join(t.TempDir(), "redis.key")
-	if _, err := keystore.WriteKeyFile(keyFile); err != nil {
+	if _, err := redisstore.WriteKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
-	r := newAgentRig(t, chaosTTL, session.Settings{Keystore: "redis", RedisURL: rs.URL(), RedisKeyFile: keyFile},
+	r := newAgentRig(t, chaosTTL, settings.Settings{Keystore: "redis", RedisURL: rs.URL(), RedisKeyFile: keyFile},
 		"PMX_REDIS_URL="+rs.URL(), "PMX_REDIS_KEY_FILE="+keyFile)
 	r.login(t)
 	r.start(t, true)

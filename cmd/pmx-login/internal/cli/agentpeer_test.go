@@ -16,7 +16,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
 	"github.com/pmx-login/pmx-login/internal/tooltest"
-	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/session/settings"
 )
 
 // envPeerSock, set in a re-executed test binary, makes
@@ -57,7 +57,7 @@ func TestAgentRefusesAnotherUser(t *testing.T) {
 	}
 	uid, _ := strconv.Atoi(nobody.Uid)
 	gid, _ := strconv.Atoi(nobody.Gid)
-	r := newAgentRig(t, time.Hour, session.Settings{})
+	r := newAgentRig(t, time.Hour, settings.Settings{})
 	r.login(t)
 	r.start(t, true)
 	bin := copyTestBinary(t)

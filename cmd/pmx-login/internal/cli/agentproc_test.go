@@ -18,6 +18,7 @@ import (
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
 	"github.com/pmx-login/pmx-login/internal/tooltest"
 	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/session/settings"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -26,7 +27,7 @@ import (
 // `pmx-login agent` process serving it.
 type agentRig struct {
 	ex       *traderapitest.Server
-	settings session.Settings
+	settings settings.Settings
 	env      []string // the agent's (and the CLI's) environment
 	sock     string
 	cmd      *exec.Cmd
@@ -37,7 +38,7 @@ type agentRig struct {
 // newAgentRig starts an exchange with access tokens of lifetime ttl and
 // logs testUser in to a keystore (the file store, or what extra settings
 // name); extraEnv is added to the processes' environment.
-func newAgentRig(t testing.TB, ttl time.Duration, st session.Settings, extraEnv ...string) *agentRig {
+func newAgentRig(t testing.TB, ttl time.Duration, st settings.Settings, extraEnv ...string) *agentRig {
 	t.Helper()
 	r := &agentRig{ex: traderapitest.NewServer(traderapitest.Options{AccessTTL: ttl})}
 	t.Cleanup(r.ex.Close)
