@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -43,15 +44,22 @@ const (
 	// KindCanceled: the caller's context was canceled or its deadline
 	// passed.
 	KindCanceled
-	// KindOther: anything else (bad input, a bad configuration, a store
-	// error); see the error itself.
+	// KindConfig: a configuration mistake ([ErrConfig],
+	// [traderapi.ErrInsecureURL], the exchange's 421 for a wrong Host);
+	// fix the settings, retrying will not help.
+	KindConfig
+	// KindClosed: the manager was closed ([ErrClosed]).
+	KindClosed
+	// KindOther: anything else (bad input, a store error); see the error
+	// itself.
 	KindOther
 )
 
 var kindNames = [...]string{
 	KindNone: "none", KindNotLoggedIn: "not logged in", KindSessionEnded: "session ended",
 	KindRateLimited: "rate limited", KindUnavailable: "unavailable", KindRejected: "rejected",
-	KindForbidden: "forbidden", KindCanceled: "canceled", KindOther: "other",
+	KindForbidden: "forbidden", KindCanceled: "canceled", KindConfig: "config", KindClosed: "closed",
+	KindOther: "other",
 }
 
 // String names the kind: "session ended", "rate limited", ...
@@ -70,16 +78,21 @@ func (k Kind) String() string {
 //  1. nil: [KindNone]
 //  2. [ErrSessionExpired]: [KindSessionEnded]
 //  3. [ErrNotLoggedIn]: [KindNotLoggedIn]
-//  4. [traderapi.ErrRateLimited]: [KindRateLimited]
-//  5. [traderapi.ErrUnreachable], [traderapi.ErrUnavailable],
-//     [traderapi.ErrMalformedResponse], [keystore.ErrUnavailable]:
-//     [KindUnavailable] (before 8, so an HTTP client timeout, which also
-//     matches [context.DeadlineExceeded], is "retry later")
-//  6. [traderapi.ErrOTPRequired], [traderapi.ErrUnauthorized]:
+//  4. [ErrClosed]: [KindClosed]
+//  5. [ErrConfig], [traderapi.ErrInsecureURL], a 421: [KindConfig]
+//  6. [traderapi.ErrRateLimited]: [KindRateLimited]
+//  7. a [*RetryError] (a refresh the manager retries on its own),
+//     [traderapi.ErrUnreachable], [traderapi.ErrUnavailable],
+//     [traderapi.ErrMalformedResponse], [keystore.ErrUnavailable], and any
+//     answer that is not the exchange's own (a WAF's or a load balancer's
+//     HTML 403 or 404): [KindUnavailable] (before 10, so an HTTP client
+//     timeout, which also matches [context.DeadlineExceeded], is "retry
+//     later")
+//  8. [traderapi.ErrOTPRequired], [traderapi.ErrUnauthorized]:
 //     [KindRejected]
-//  7. [traderapi.ErrForbidden]: [KindForbidden]
-//  8. [context.Canceled], [context.DeadlineExceeded]: [KindCanceled]
-//  9. anything else: [KindOther]
+//  9. [traderapi.ErrForbidden]: [KindForbidden]
+//  10. [context.Canceled], [context.DeadlineExceeded]: [KindCanceled]
+//  11. anything else: [KindOther]
 //
 // Classify only reads err; it is safe for concurrent use.
 func Classify(err error) Kind {
@@ -90,6 +103,10 @@ func Classify(err error) Kind {
 		return KindSessionEnded
 	case errors.Is(err, ErrNotLoggedIn):
 		return KindNotLoggedIn
+	case errors.Is(err, ErrClosed):
+		return KindClosed
+	case isConfig(err):
+		return KindConfig
 	case errors.Is(err, traderapi.ErrRateLimited):
 		return KindRateLimited
 	case isUnavailable(err):
@@ -105,8 +122,26 @@ func Classify(err error) Kind {
 }
 
 func isUnavailable(err error) bool {
+	if _, retrying := errors.AsType[*RetryError](err); retrying {
+		return true
+	}
+	ae, api := errors.AsType[*traderapi.APIError](err)
 	return errors.Is(err, traderapi.ErrUnreachable) || errors.Is(err, traderapi.ErrUnavailable) ||
-		errors.Is(err, traderapi.ErrMalformedResponse) || errors.Is(err, keystore.ErrUnavailable)
+		errors.Is(err, traderapi.ErrMalformedResponse) || errors.Is(err, keystore.ErrUnavailable) ||
+		api && !fromExchange(ae)
+}
+
+// isConfig reports a configuration mistake.
+func isConfig(err error) bool {
+	ae, api := errors.AsType[*traderapi.APIError](err)
+	return errors.Is(err, ErrConfig) || errors.Is(err, traderapi.ErrInsecureURL) ||
+		api && ae.StatusCode == http.StatusMisdirectedRequest
+}
+
+// fromExchange reports whether an error answer is the exchange's own: its
+// JSON error body, not a page from something in front of it.
+func fromExchange(ae *traderapi.APIError) bool {
+	return ae.BodyExcerpt == "" && (ae.Code != 0 || ae.Message != "" || ae.ErrorCode != "")
 }
 
 // RetryAfter returns how long the exchange asked the caller to wait (its

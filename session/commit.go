@@ -72,7 +72,9 @@ func (m *Manager) lost(ctx context.Context, current *keystore.Record, next *entr
 		return next, nil
 	}
 	m.cfg.Logger.Info("another process stored a newer session; adopting it", "env", m.cfg.Environment, "generation", current.Generation)
-	return m.fromRecord(current), nil
+	e := m.fromRecord(current)
+	m.tookUp(e, current)
+	return e, nil
 }
 
 // mayContinue reports whether an automatic relogin's state, built from

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -16,10 +17,10 @@ import (
 // served while valid, and the next refresh tries again); only the
 // exchange's rejection of the credentials ends the session. The flight's
 // context ends at Logout or Close, so Relogin never runs after them.
-func (m *Manager) sessionOver(ctx context.Context, d sess, cause error) (*entry, error) {
+func (m *Manager) sessionOver(ctx context.Context, d sess, cause error, why Reason) (*entry, error) {
 	d.adopted = false // this process's own finding: the commit leaves a tombstone
 	if m.cfg.Relogin == nil {
-		return m.ended(d, m.expired(d, cause)), nil
+		return m.endedFor(d, m.expired(d, cause), why), nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -30,14 +31,18 @@ func (m *Manager) sessionOver(ctx context.Context, d sess, cause error) (*entry,
 	e, err := m.relogin(ctx, d)
 	switch {
 	case err == nil:
-		m.cfg.Logger.Info("logged in again after the session ended", "env", m.cfg.Environment, "user", e.Data.username)
 		return e, nil
 	case !isRejected(err):
-		m.cfg.Logger.Warn("re-login failed; will retry", "env", m.cfg.Environment, "user", d.username, "error", err)
 		return nil, fmt.Errorf("the refresh token was rejected and logging in again failed: %w", err)
 	}
-	m.cfg.Logger.Warn("re-login rejected", "env", m.cfg.Environment, "user", d.username, "error", err)
-	return m.ended(d, m.expired(d, fmt.Errorf("%v; logging in again was refused: %w", cause, err))), nil
+	return m.endedFor(d, m.expired(d, fmt.Errorf("%v; logging in again was refused: %w", cause, err)), why), nil
+}
+
+// endedFor is the ended state of session d, reported as an
+// EventSessionEnded.
+func (m *Manager) endedFor(d sess, err error, why Reason) *entry {
+	m.emit(Event{Type: EventSessionEnded, Username: d.username, Reason: why, Generation: d.gen, Err: err})
+	return m.ended(d, err)
 }
 
 // relogin asks Config.Relogin for credentials and logs in, retrying
@@ -47,19 +52,30 @@ func (m *Manager) sessionOver(ctx context.Context, d sess, cause error) (*entry,
 // code source answers with the next window's code.
 func (m *Manager) relogin(ctx context.Context, d sess) (*entry, error) {
 	var e *entry
+	c := reloginCall{ev: Event{Username: d.username}}
 	err := m.retry(ctx, "re-login", func() (err error) {
-		e, err = m.reloginOnce(ctx, d)
+		e, err = m.reloginOnce(ctx, d, &c)
 		return err
+	}, func(err error, next time.Duration) {
+		m.emit(m.failedEvent(withType(c.ev, EventReloginFailed), c.sent, err, next))
 	})
 	if e != nil {
 		e.Data.stored, e.Data.relogin = d.stored, true
+		m.emit(Event{Type: EventReloginSucceeded, Username: e.Data.username, Attempt: c.ev.Attempt,
+			Duration: m.cfg.Now().Sub(c.sent), Expiry: e.Expiry, Generation: e.Data.gen})
 	}
 	return e, err
 }
 
+// reloginCall is the state of a relogin's login calls, for their events.
+type reloginCall struct {
+	ev   Event // Attempt counts the login calls
+	sent time.Time
+}
+
 // reloginOnce is one relogin attempt, with a second code if the first was
 // refused.
-func (m *Manager) reloginOnce(ctx context.Context, d sess) (*entry, error) {
+func (m *Manager) reloginOnce(ctx context.Context, d sess, call *reloginCall) (*entry, error) {
 	for try := 1; ; try++ {
 		c, err := m.cfg.Relogin(ctx, d.username)
 		if err != nil {
@@ -68,8 +84,12 @@ func (m *Manager) reloginOnce(ctx context.Context, d sess) (*entry, error) {
 		if c.Username == "" {
 			c.Username = d.username
 		}
+		call.ev.Attempt++
+		call.sent = m.cfg.Now()
+		m.emit(withType(call.ev, EventReloginStarted))
 		e, err := m.login(ctx, c, d.stored)
 		if try == 1 && c.OTP != "" && isRejected(err) && errors.Is(err, traderapi.ErrOTPRequired) {
+			m.emit(m.failedEvent(withType(call.ev, EventReloginFailed), call.sent, err, time.Nanosecond))
 			m.cfg.Logger.Info("re-login: the one-time code was refused (used elsewhere?); trying the next window", "env", m.cfg.Environment)
 			continue
 		}

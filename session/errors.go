@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -32,7 +33,36 @@ var (
 	// works in memory but was not saved, or a logged-out session was not
 	// removed. The wrapped error says why.
 	ErrNotStored = errors.New("the keystore was not updated")
+	// ErrConfig: a configuration mistake that retrying will not fix: an
+	// unknown environment or keystore, incomplete Redis settings, a base
+	// URL without TLS, a Host the exchange does not serve (its 421). The
+	// settings package's errors match it.
+	ErrConfig = errors.New("configuration error")
 )
+
+// RetryError is a refresh that failed and that the manager will try again
+// on its own: the exchange was unreachable, unavailable, rate limiting, or
+// something in front of it answered instead (an HTML page). [Classify]
+// calls it unavailable (rate limited for a 429). Meanwhile a valid token is
+// still served; a caller with none gets this error until a refresh
+// succeeds.
+type RetryError struct {
+	// Err is the last failure.
+	Err error
+	// Failures is how many refreshes in a row have failed.
+	Failures int
+	// NextAttempt is when the next refresh may start.
+	NextAttempt time.Time
+}
+
+// Error says how many refreshes failed, when the next starts, and why.
+func (e *RetryError) Error() string {
+	return fmt.Sprintf("the last %d refresh(es) failed (next attempt at %s): %v",
+		e.Failures, e.NextAttempt.Format(time.RFC3339), e.Err)
+}
+
+// Unwrap returns the last failure.
+func (e *RetryError) Unwrap() error { return e.Err }
 
 // isTransient reports whether a refresh failure is worth retrying: the
 // exchange was unreachable, unavailable, rate limiting, or answered with
@@ -50,11 +80,8 @@ func isTransient(err error) bool {
 // rejection: the session is kept and the call tried again later, and a
 // revoke it blocked is not confirmed.
 func isRejected(err error) bool {
-	var ae *traderapi.APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.BodyExcerpt != "" {
-		return false
-	}
-	return ae.Code != 0 || ae.Message != "" || ae.ErrorCode != ""
+	ae, api := errors.AsType[*traderapi.APIError](err)
+	return api && ae.StatusCode == 401 && fromExchange(ae)
 }
 
 // backoff is the wait before retry n: full jitter over base·2ⁿ⁻¹ capped at

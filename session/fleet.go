@@ -98,7 +98,7 @@ func (m *Manager) sync(ctx context.Context, user string) {
 	case err != nil:
 		m.cfg.Logger.Warn("could not re-read the stored session", "env", m.cfg.Environment, "error", err)
 	case rec.Generation > cur.Data.gen && !(cur.Err != nil && rec.Ended()):
-		m.adopt(cur, m.fromRecord(rec)) // not the tombstone of the session this process saw end
+		m.adopt(cur, rec) // not the tombstone of the session this process saw end
 	}
 }
 
@@ -108,11 +108,12 @@ func (m *Manager) restore(ctx context.Context, e *entry) {
 	m.cfg.Logger.Warn("the stored session was gone (did the store lose its data?): stored it again", "env", m.cfg.Environment, "error", err)
 }
 
-// adopt publishes e in place of from, unless something else was published
-// meanwhile.
-func (m *Manager) adopt(from, e *entry) {
-	if m.cache.Adopt(from, e) {
+// adopt publishes the state of rec in place of from, unless something
+// else was published meanwhile.
+func (m *Manager) adopt(from *entry, rec *keystore.Record) {
+	if e := m.fromRecord(rec); m.cache.Adopt(from, e) {
 		m.cfg.Logger.Info("took up the stored session another process wrote", "env", m.cfg.Environment, "generation", e.Data.gen)
+		m.tookUp(e, rec)
 	}
 }
 

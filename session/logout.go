@@ -46,6 +46,8 @@ func (m *Manager) Logout(ctx context.Context) error {
 	if e == nil || e.Err != nil {
 		return m.buryExpired(ctx, userOf(e)) // ended meanwhile: nothing to revoke
 	}
+	m.emit(Event{Type: EventSessionEnded, Username: e.Data.username, Reason: ReasonLoggedOut, Generation: e.Data.gen,
+		Err: ErrNotLoggedIn})
 	revokeErr := m.revoke(ctx, e)
 	if err := m.bury(ctx, e.Data, true); err != nil {
 		return fmt.Errorf("logged out on the server, but the stored session could not be removed: %w: %w", ErrNotStored, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session/internal/eventq"
 	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
@@ -30,6 +31,10 @@ type Manager struct {
 	// last measured (measured: at all); see clock.go.
 	offset   atomic.Int64
 	measured atomic.Bool
+	// events delivers to Config.Events (nil: no observer); downSince is
+	// when the store went unavailable (UnixNano, Config.Now).
+	events    *eventq.Queue[Event]
+	downSince atomic.Int64
 }
 
 // New returns a Manager with no session; call [Manager.Login] or
@@ -38,7 +43,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, raw: cfg.Store, bg: newBackground()}
+	m := &Manager{cfg: cfg, raw: cfg.Store, bg: newBackground(), events: newEventQueue(cfg.Events, cfg.EventBuffer)}
 	m.cfg.Store = guarded{Store: cfg.Store, env: cfg.Environment, seen: cfg.Generations}
 	m.cache = tokencache.New(tokencache.Config[sess]{
 		Fetch:   m.fetch,
@@ -49,8 +54,11 @@ func New(cfg Config) (*Manager, error) {
 		Jitter:  cfg.Jitter,
 		Budget:  cfg.Retry.MaxElapsed + 5*time.Second,
 		Backoff: cfg.Retry.cooldown,
-		Stale:   m.bg.cue,
-		None:    fmt.Errorf("no session for %s: %w", cfg.Environment, ErrNotLoggedIn),
+		Failed: func(err error, n int, next time.Time) error {
+			return &RetryError{Err: err, Failures: n, NextAttempt: next}
+		},
+		Stale: m.bg.cue,
+		None:  fmt.Errorf("no session for %s: %w", cfg.Environment, ErrNotLoggedIn),
 	})
 	return m, nil
 }
@@ -213,5 +221,6 @@ func (m *Manager) resumeUser(ctx context.Context) (string, error) {
 func (m *Manager) Close() error {
 	m.cache.Close(closeWait)
 	m.bg.close(closeWait)
+	m.events.Close(closeWait)
 	return nil
 }

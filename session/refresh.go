@@ -42,12 +42,14 @@ func (m *Manager) lock(ctx context.Context, from *entry) func() {
 	if from == nil {
 		return func() {}
 	}
+	start := m.cfg.Now()
 	unlock, err := m.cfg.Store.Lock(ctx, m.key(from.Data.username))
-	m.storeDown.Store(errors.Is(err, keystore.ErrUnavailable))
+	m.storeState(err)
 	if err != nil {
 		m.cfg.Logger.Warn("refreshing without the store's lock", "env", m.cfg.Environment, "error", err)
 		return func() {}
 	}
+	m.emit(Event{Type: EventLockWaited, Username: from.Data.username, Duration: m.cfg.Now().Sub(start)})
 	return unlock
 }
 
@@ -62,18 +64,24 @@ func (m *Manager) fetch(ctx context.Context, from *entry) (*entry, error) {
 		return adopted, err
 	}
 	if !d.refreshExpiry.IsZero() && !m.cfg.Now().Before(d.refreshExpiry) {
-		return m.sessionOver(ctx, d, errors.New("the refresh token has expired"))
+		return m.sessionOver(ctx, d, errors.New("the refresh token has expired"), ReasonRefreshExpired)
 	}
-	sent := m.cfg.Now()
-	resp, err := m.refreshWithRetry(ctx, d.refresh)
+	why := refreshReason(from)
+	resp, sent, err := m.refreshWithRetry(ctx, d, why)
 	switch {
 	case isRejected(err):
-		return m.sessionOver(ctx, d, err)
+		return m.sessionOver(ctx, d, err, ReasonRejected)
 	case err != nil:
-		m.cfg.Logger.Warn("token refresh failed", "env", m.cfg.Environment, "user", d.username, "error", err)
 		return nil, fmt.Errorf("refreshing the access token: %w", err)
 	}
-	return m.fromRefresh(d, resp, sent)
+	e, err := m.fromRefresh(d, resp, sent)
+	if err != nil {
+		m.emit(m.failedEvent(Event{Type: EventRefreshFailed, Username: d.username, Reason: why}, sent, err, 0))
+		return nil, fmt.Errorf("refreshing the access token: %w", err)
+	}
+	m.emit(Event{Type: EventRefreshSucceeded, Username: d.username, Reason: why, Duration: m.cfg.Now().Sub(sent),
+		Expiry: e.Expiry, Generation: e.Data.gen})
+	return e, nil
 }
 
 // reread reads the stored session under the lock. A newer record another
@@ -104,6 +112,7 @@ func (m *Manager) reread(ctx context.Context, from *entry) (sess, *entry, error)
 	e := m.fromRecord(rec)
 	if e.Err != nil || !e.DueAt(m.cfg.Now()) {
 		m.cfg.Logger.Info("adopted the session another process refreshed", "env", m.cfg.Environment, "generation", rec.Generation)
+		m.tookUp(e, rec)
 		return d, e, nil
 	}
 	return e.Data, nil, nil
@@ -128,30 +137,70 @@ func (m *Manager) fromRefresh(d sess, resp *traderapi.RefreshResponse, sent time
 
 // refreshWithRetry calls refresh_access_token, retrying transient failures
 // with capped exponential backoff and full jitter, honouring Retry-After,
-// within the configured attempts and time.
-func (m *Manager) refreshWithRetry(ctx context.Context, refresh traderapi.Secret) (*traderapi.RefreshResponse, error) {
+// within the configured attempts and time. Each call is one
+// EventRefreshStarted and, if it fails, one EventRefreshFailed (a success
+// is reported by the caller, which knows the new state). It returns when
+// the last call was sent.
+func (m *Manager) refreshWithRetry(ctx context.Context, d sess, why Reason) (*traderapi.RefreshResponse, time.Time, error) {
 	var resp *traderapi.RefreshResponse
+	var sent time.Time
+	ev := Event{Username: d.username, Reason: why}
 	err := m.retry(ctx, "token refresh", func() (err error) {
-		resp, err = m.cfg.Client.RefreshAccessToken(ctx, traderapi.RefreshRequest{RefreshToken: refresh})
+		ev.Attempt++
+		sent = m.cfg.Now()
+		m.emit(withType(ev, EventRefreshStarted))
+		resp, err = m.cfg.Client.RefreshAccessToken(ctx, traderapi.RefreshRequest{RefreshToken: d.refresh})
 		return err
+	}, func(err error, next time.Duration) {
+		m.emit(m.failedEvent(withType(ev, EventRefreshFailed), sent, err, next))
 	})
-	return resp, err
+	return resp, sent, err
+}
+
+// failedEvent completes the event of a failed call sent at sent: its error,
+// duration, and when the next call starts (none: the caller gives up, and
+// Failures says how many refreshes in a row have failed).
+func (m *Manager) failedEvent(ev Event, sent time.Time, err error, next time.Duration) Event {
+	now := m.cfg.Now()
+	ev.Err, ev.Duration = err, now.Sub(sent)
+	if next > 0 {
+		ev.NextAttempt = now.Add(next)
+	} else {
+		n, _ := m.cache.Failures()
+		ev.Failures = n + 1
+	}
+	return ev
+}
+
+func withType(e Event, t EventType) Event {
+	e.Type = t
+	return e
 }
 
 // retry runs call until it succeeds, fails for good, or the attempts or
-// the time budget run out.
-func (m *Manager) retry(ctx context.Context, what string, call func() error) error {
+// the time budget run out. After each failed call it calls failed (if set)
+// with the wait before the next call, 0 when it gives up.
+func (m *Manager) retry(ctx context.Context, what string, call func() error, failed func(err error, next time.Duration)) error {
+	if failed == nil {
+		failed = func(error, time.Duration) {}
+	}
 	r := m.cfg.Retry
 	deadline := time.Now().Add(r.MaxElapsed)
 	for attempt := 1; ; attempt++ {
 		err := call()
-		if err == nil || !isTransient(err) || attempt >= r.Attempts {
+		if err == nil {
+			return nil
+		}
+		if !isTransient(err) || attempt >= r.Attempts {
+			failed(err, 0)
 			return err
 		}
 		wait := backoff(r.BaseDelay, r.MaxDelay, attempt, err)
 		if time.Until(deadline) < wait {
+			failed(err, 0)
 			return fmt.Errorf("gave up after %d attempts (next wait %s exceeds the retry budget): %w", attempt, wait.Round(time.Millisecond), err)
 		}
+		failed(err, wait)
 		m.cfg.Logger.Info(what+" failed, retrying", "attempt", attempt, "wait", wait, "error", err)
 		t := time.NewTimer(wait)
 		select {

@@ -84,6 +84,7 @@ func (t *transport) retry(req *http.Request, resp *http.Response, tok traderapi.
 	if err != nil || fresh == tok {
 		// The refresh failed or gave nothing new: the 401 stands, unless the
 		// session itself is over, which says more.
+		t.retried(req, nil, err)
 		if err != nil && (errors.Is(err, ErrSessionExpired) || errors.Is(err, ErrNotLoggedIn)) {
 			drain(resp)
 			return nil, err
@@ -97,7 +98,19 @@ func (t *transport) retry(req *http.Request, resp *http.Response, tok traderapi.
 		}
 	}
 	drain(resp)
-	return t.send(r)
+	out, err := t.send(r)
+	t.retried(req, out, err)
+	return out, err
+}
+
+// retried reports the retry of a request after a 401 (its method and path,
+// never its query or body) and how it went.
+func (t *transport) retried(req *http.Request, resp *http.Response, err error) {
+	ev := Event{Type: EventUnauthorizedRetried, Method: req.Method, Path: req.URL.Path, Err: err}
+	if resp != nil {
+		ev.Status = resp.StatusCode
+	}
+	t.m.emit(ev)
 }
 
 // send sends r, marking a failure to reach the server as ErrUnreachable.

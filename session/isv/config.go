@@ -105,6 +105,8 @@ type settings struct {
 	log                              *slog.Logger
 	store                            Store
 	storeKey                         keystore.Key
+	events                           session.Observer
+	eventBuffer                      int
 }
 
 func (c Config) resolve() (settings, error) {
@@ -112,7 +114,7 @@ func (c Config) resolve() (settings, error) {
 		env: c.Environment, clientID: c.ClientID, key: c.Key, tokenURL: c.TokenURL,
 		audience: c.Audience, apiURL: c.APIURL, scope: strings.Join(c.Scopes, " "), form: c.FormEncoded,
 		hc: c.HTTPClient, now: c.Now, margin: c.Margin, assertionTTL: c.AssertionLifetime,
-		refreshTTL: c.RefreshTimeout, log: c.Logger, store: c.Store,
+		refreshTTL: c.RefreshTimeout, log: c.Logger, store: c.Store, events: c.Events, eventBuffer: c.EventBuffer,
 	}
 	if c.ClientID == "" || strings.ContainsAny(c.ClientID, " \t\r\n") {
 		return s, errors.New("isv: Config.ClientID is empty or has spaces: set it to the client ID from onboarding (clientid.txt)")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 )
 
@@ -30,9 +31,12 @@ func (s *Source) Adopted() int64 { return s.adopted.Load() }
 // fails is logged and the process requests on its own.
 func (s *Source) fetchShared(ctx context.Context, from *entry) (*entry, error) {
 	k := s.cfg.storeKey
+	start := s.cfg.now()
 	unlock, err := s.cfg.store.Lock(ctx, k)
+	s.storeState(err)
 	switch {
 	case err == nil:
+		s.emit(session.Event{Type: session.EventLockWaited, Duration: s.cfg.now().Sub(start)})
 		defer unlock()
 	case errors.Is(err, keystore.ErrUnavailable):
 		// The store is down (Redis): neither read nor write it, so that a
@@ -45,6 +49,7 @@ func (s *Source) fetchShared(ctx context.Context, from *entry) (*entry, error) {
 	stored, readOK := s.readStored(ctx)
 	if e := s.fromRecord(stored, from); e != nil && !e.DueAt(s.cfg.now()) {
 		s.adopted.Add(1)
+		s.tookUp(stored, e)
 		s.cfg.log.LogAttrs(ctx, slog.LevelDebug, "isv: adopted the token another process stored",
 			slog.String("client_id", s.cfg.clientID), slog.Uint64("generation", stored.Generation))
 		return e, nil
@@ -108,6 +113,7 @@ func (s *Source) save(ctx context.Context, old *keystore.Record, next *entry) *e
 	case errors.As(err, &ce):
 		if e := s.fromRecord(ce.Current, nil); e != nil && generation(ce.Current) >= rec.Generation {
 			s.adopted.Add(1)
+			s.tookUp(ce.Current, e)
 			s.cfg.log.LogAttrs(ctx, slog.LevelInfo, "isv: another process stored a token meanwhile; adopting it",
 				slog.String("client_id", s.cfg.clientID), slog.Uint64("generation", ce.Current.Generation))
 			return e

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/session/internal/eventq"
 	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
@@ -22,6 +24,11 @@ type Source struct {
 	cache    *tokencache.Cache[grantInfo]
 	requests atomic.Int64
 	adopted  atomic.Int64
+	// events delivers to Config.Events (nil: no observer); storeDown and
+	// downSince track the shared store's outages.
+	events    *eventq.Queue[session.Event]
+	storeDown atomic.Bool
+	downSince atomic.Int64
 
 	// Test hooks, fixed at construction.
 	newJTI func() string
@@ -45,7 +52,7 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := &Source{cfg: s, newJTI: uuid.NewString}
+	src := &Source{cfg: s, newJTI: uuid.NewString, events: newEvents(s.events, s.eventBuffer)}
 	src.assert = src.Assertion
 	src.useTimers(nil)
 	return src, nil
@@ -89,8 +96,15 @@ func (s *Source) fetch(ctx context.Context, from *entry) (*entry, error) {
 // request is one token request: it signs an assertion and trades it for a
 // token whose lifetime runs from when the request was sent.
 func (s *Source) request(ctx context.Context, from *entry) (*entry, error) {
+	ev := session.Event{Reason: reason(from), Attempt: 1}
+	sent := s.cfg.now()
+	s.emit(withType(ev, session.EventRefreshStarted))
 	g, err := s.exchange(ctx)
+	ev.Duration = s.cfg.now().Sub(sent)
 	if err != nil {
+		n, _ := s.cache.Failures()
+		ev.Err, ev.Failures = err, n+1
+		s.emit(withType(ev, session.EventRefreshFailed))
 		s.cfg.log.LogAttrs(ctx, slog.LevelWarn, "isv: token request failed",
 			slog.String("client_id", s.cfg.clientID), slog.String("error", err.Error()),
 			slog.Bool("serving_previous", from.Usable()))
@@ -101,7 +115,15 @@ func (s *Source) request(ctx context.Context, from *entry) (*entry, error) {
 	// A JWT's iat and exp are whole seconds, rounded down when the token was
 	// minted: its real end may come up to a second before sent + lifetime.
 	start := g.sent.Add(-time.Second)
-	return s.cache.NewEntry(g.token, grantInfo{scope: g.scope, lifetime: g.lifetime}, tokencache.Schedule{From: start, Lifetime: g.lifetime}), nil
+	e := s.cache.NewEntry(g.token, grantInfo{scope: g.scope, lifetime: g.lifetime}, tokencache.Schedule{From: start, Lifetime: g.lifetime})
+	ev.Expiry = e.Expiry
+	s.emit(withType(ev, session.EventRefreshSucceeded))
+	return e, nil
+}
+
+func withType(e session.Event, t session.EventType) session.Event {
+	e.Type = t
+	return e
 }
 
 // Invalidate drops token if it is the current one (the API answered 401 to
@@ -113,6 +135,7 @@ func (s *Source) Invalidate(token traderapi.Secret) { s.cache.Invalidate(token) 
 // token; Token then returns [ErrClosed]. It is safe to call more than once.
 func (s *Source) Close() error {
 	s.cache.Close(closeWait)
+	s.events.Close(closeWait)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -72,10 +73,23 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if body != nil {
 			_ = body.Close()
 		}
+		t.retried(req, nil, err)
 		return resp, nil // no new token: report the 401 the API gave
 	}
 	drain(resp)
-	return t.base.RoundTrip(authorize(req, tok2, participant, body))
+	out, err := t.base.RoundTrip(authorize(req, tok2, participant, body))
+	t.retried(req, out, err)
+	return out, err
+}
+
+// retried reports the retry of a request after a 401: its method and path
+// (no query, no body) and the retry's status (0: not sent, Err says why).
+func (t *transport) retried(req *http.Request, resp *http.Response, err error) {
+	ev := session.Event{Type: session.EventUnauthorizedRetried, Method: req.Method, Path: req.URL.Path, Err: err}
+	if resp != nil {
+		ev.Status = resp.StatusCode
+	}
+	t.src.emit(ev)
 }
 
 // CloseIdleConnections closes the base transport's idle connections, so

@@ -46,6 +46,10 @@ type Config[D any] struct {
 	Budget time.Duration
 	// Backoff is the wait after the nth consecutive failed flight.
 	Backoff func(n int, err error) time.Duration
+	// Failed, if set, builds the error callers get from a failed flight,
+	// and while its back-off lasts, from the flight's error, the failed
+	// flights in a row and when the next may start.
+	Failed func(err error, failures int, next time.Time) error
 	// Stale is called (never blocking) when the current token goes stale.
 	Stale func()
 	// None is the error Token returns before anything was published;
@@ -83,6 +87,11 @@ func New[D any](cfg Config[D]) *Cache[D] {
 	}
 	if cfg.AfterFunc == nil {
 		cfg.AfterFunc = func(d time.Duration, f func()) Stopper { return time.AfterFunc(d, f) }
+	}
+	if cfg.Failed == nil {
+		cfg.Failed = func(err error, _ int, next time.Time) error {
+			return fmt.Errorf("the last refresh failed (next attempt at %s): %w", next.Format(time.RFC3339), err)
+		}
 	}
 	if cfg.Backoff == nil {
 		cfg.Backoff = func(int, error) time.Duration { return 0 }
@@ -129,7 +138,7 @@ func (c *Cache[D]) slow(ctx context.Context) (*Entry[D], error) {
 	case !e.stale.Load():
 		return e, nil // refreshed since the fast path looked
 	}
-	wait, lastErr := c.backingOff()
+	wait := c.RetryIn()
 	if !e.expired.Load() {
 		if wait == 0 {
 			c.start(ctx, e, false)
@@ -137,7 +146,7 @@ func (c *Cache[D]) slow(ctx context.Context) (*Entry[D], error) {
 		return e, nil
 	}
 	if wait > 0 {
-		return nil, backingOffError(wait, lastErr)
+		return nil, c.failure()
 	}
 	return c.wait(ctx, c.start(ctx, e, false))
 }
@@ -151,7 +160,7 @@ func (c *Cache[D]) Fresh(ctx context.Context) (*Entry[D], error) {
 	if e == nil || e.Err != nil || !e.stale.Load() {
 		return c.Entry(ctx)
 	}
-	if wait, _ := c.backingOff(); wait > 0 {
+	if c.RetryIn() > 0 {
 		return c.slow(ctx)
 	}
 	r, err := c.wait(ctx, c.start(ctx, e, false))

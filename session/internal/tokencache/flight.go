@@ -2,7 +2,6 @@ package tokencache
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -51,18 +50,21 @@ func (c *Cache[D]) start(ctx context.Context, seen *Entry[D], force bool) <-chan
 // now; if so it returns what the caller gets instead: from while it is
 // still usable, else the last failure.
 func (c *Cache[D]) coolingDown(from *Entry[D]) (outcome[D], error, bool) {
-	wait, lastErr := c.backingOff()
 	switch {
-	case wait == 0:
+	case c.RetryIn() == 0:
 		return outcome[D]{}, nil, false
 	case from.Usable():
 		return outcome[D]{entry: from}, nil, true
 	}
-	return outcome[D]{}, backingOffError(wait, lastErr), true
+	return outcome[D]{}, c.failure(), true
 }
 
-func backingOffError(wait time.Duration, lastErr error) error {
-	return fmt.Errorf("the last refresh failed (next attempt in %s): %w", wait.Round(time.Millisecond), lastErr)
+// failure is the error of the last failed flight, built by Config.Failed.
+func (c *Cache[D]) failure() error {
+	c.failMu.Lock()
+	n, err, next := c.failures, c.lastErr, c.retryAt
+	c.failMu.Unlock()
+	return c.cfg.Failed(err, n, next)
 }
 
 // enter registers a flight of the current epoch.
@@ -91,7 +93,7 @@ func (c *Cache[D]) fly(ctx context.Context, epoch uint64, from *Entry[D]) (any, 
 			return nil, cur.Err // ended meanwhile (logout, close): say so, not "canceled"
 		}
 		c.failed(err)
-		return nil, err
+		return nil, c.failure()
 	}
 	c.succeeded()
 	return c.commit(ctx, func() bool { return c.epoch == epoch && c.cur.Load() == from }, from, next)
@@ -156,22 +158,15 @@ func (c *Cache[D]) succeeded() {
 	c.failures, c.lastErr, c.retryAt = 0, nil, time.Time{}
 }
 
-// backingOff returns how long until the next flight may start after a
-// failure (0: now) and the failure.
-func (c *Cache[D]) backingOff() (time.Duration, error) {
-	c.failMu.Lock()
-	defer c.failMu.Unlock()
-	if c.failures == 0 {
-		return 0, nil
-	}
-	return max(0, c.retryAt.Sub(c.cfg.Now())), c.lastErr
-}
-
 // RetryIn returns how long until a flight may start after a failure (0:
 // now, or no failure).
 func (c *Cache[D]) RetryIn() time.Duration {
-	wait, _ := c.backingOff()
-	return wait
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	if c.failures == 0 {
+		return 0
+	}
+	return max(0, c.retryAt.Sub(c.cfg.Now()))
 }
 
 // Failures returns how many flights in a row have failed and the last
