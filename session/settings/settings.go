@@ -2,7 +2,6 @@ package settings
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,17 +41,26 @@ const (
 // DefaultEnvironment is the environment when none is named.
 const DefaultEnvironment = traderapi.Preprod
 
-// Errors of [Settings], to branch on with [errors.Is].
+// Errors of [Settings], to branch on with [errors.Is]. Each also matches
+// [session.ErrConfig], so that session.Classify calls it a configuration
+// mistake.
 var (
 	// ErrUnknownEnvironment: the environment is none of dev01, preprod and
 	// prod, and no base URL was given to make it a custom one.
-	ErrUnknownEnvironment = errors.New("unknown environment")
+	ErrUnknownEnvironment error = configError("unknown environment")
 	// ErrUnknownKeystore: the keystore backend is none of keyring, file,
 	// redis and memory.
-	ErrUnknownKeystore = errors.New("unknown keystore backend")
+	ErrUnknownKeystore error = configError("unknown keystore backend")
 	// ErrRedisSettings: the redis keystore lacks its URL or key file.
-	ErrRedisSettings = errors.New("incomplete redis keystore settings")
+	ErrRedisSettings error = configError("incomplete redis keystore settings")
 )
+
+// configError is a sentinel that also matches session.ErrConfig.
+type configError string
+
+func (e configError) Error() string { return string(e) }
+
+func (e configError) Is(target error) bool { return target == session.ErrConfig }
 
 // Settings say where a session is: the exchange environment, the user and
 // the keystore. They are pmx-login's global options (--env, --base-url,

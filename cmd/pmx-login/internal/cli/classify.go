@@ -75,6 +75,8 @@ func classifyLocal(err error) (int, string, bool) {
 		return exitNotLoggedIn, "the stored session is an old copy written back over a newer one: run `pmx-login login`, and check who can write to the keystore", true
 	case errors.Is(err, session.ErrNotLoggedIn), errors.Is(err, session.ErrSessionExpired):
 		return exitNotLoggedIn, hintLogin, true
+	case errors.Is(err, session.ErrConfig):
+		return exitUsage, "check --env, --base-url, --keystore and the Redis settings (or their PMX_* variables): run `pmx-login --help`", true
 	}
 	return 0, "", false
 }
@@ -147,6 +149,10 @@ func classifyExchange(err error) (int, string, bool) {
 		return exitRejected, credentialHint(ae), true
 	case isAPI && credentialPaths[ae.Endpoint]:
 		return exitFailure, credentialHint(ae), true
+	case session.Classify(err) == session.KindUnavailable:
+		// Something in front of the exchange answered (a WAF's or a load
+		// balancer's page): the library retries it, and so may the user.
+		return exitUnreachable, hintNetwork, true
 	}
 	return 0, "", false
 }
