@@ -57,7 +57,7 @@ func (m *Manager) logEvent(e Event) {
 	case EventSessionEnded:
 		l.Error("session ended", "env", e.Environment, "user", e.Username, "reason", string(e.Reason), "error", e.Err)
 	case EventRefreshFailed:
-		if e.NextAttempt.IsZero() {
+		if e.NextAttempt.IsZero() && e.Kind != KindRejected { // a rejection is the ERROR that follows
 			l.Warn("token refresh failed", "env", e.Environment, "user", e.Username, "kind", e.Kind.String(),
 				"status", e.Status, "failures", e.Failures, "error", e.Err)
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 
@@ -146,4 +148,45 @@ func sum(t *testing.T, r *sdkmetric.ManualReader, name string) float64 {
 		}
 	}
 	return total
+}
+
+// TestLogLevels: a session that ends is one ERROR "session ended" with its
+// reason; a refresh that gives up is one WARN "token refresh failed"; a
+// relogin is an INFO "logged in again". No line holds a token.
+func TestLogLevels(t *testing.T) {
+	t.Parallel()
+	var buf lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	f := setup(t, traderapitest.Options{}, session.Config{Logger: logger})
+	tok := f.login(t)
+	f.srv.InjectFault(traderapi.PathRefresh, traderapitest.Fault{Status: 503})
+	_ = f.m.Refresh(t.Context())
+	f.srv.InjectFault(traderapi.PathRefresh, traderapitest.Fault{Status: 401})
+	_ = f.m.Refresh(t.Context())
+	out := buf.String()
+	for _, want := range []string{
+		`level=WARN msg="token refresh failed"`,
+		`level=ERROR msg="session ended" env=` + f.m.Environment() + ` user=trader1 reason=rejected`,
+	} {
+		if strings.Count(out, want) != 1 {
+			t.Errorf("want one line with %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, tok.Reveal()) {
+		t.Error("a log line holds the access token")
+	}
+
+	var rbuf lockedBuffer
+	r := setup(t, traderapitest.Options{}, session.Config{
+		Logger:  slog.New(slog.NewTextHandler(&rbuf, nil)),
+		Relogin: session.PasswordRelogin(session.StaticPassword(testPassword), nil),
+	})
+	r.login(t)
+	r.srv.InjectFault(traderapi.PathRefresh, traderapitest.Fault{Status: 401, Times: 1})
+	if err := r.m.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rbuf.String(), `level=INFO msg="logged in again"`) || strings.Contains(rbuf.String(), "level=ERROR") {
+		t.Errorf("relogin: want an INFO and no ERROR:\n%s", rbuf.String())
+	}
 }
