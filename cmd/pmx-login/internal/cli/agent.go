@@ -78,7 +78,7 @@ func runAgent(ctx context.Context, o *agentOptions) error {
 	o.warnCustomEnv(logger)
 	var err error
 	var ag *agent.Agent
-	if o.ops, err = newOps(func() error { return ag.Ready() }); err != nil {
+	if o.ops, err = newOps(func() error { return ag.Ready() }, o.io.Now); err != nil {
 		return err
 	}
 	ag, err = agent.New(agent.Config{Open: func() (*agent.Backend, error) { return o.openBackend(logger) }, Logger: logger, Poll: o.poll})

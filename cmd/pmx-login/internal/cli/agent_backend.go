@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
+	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent/ops"
 	"github.com/pmx-login/pmx-login/session"
 )
 
@@ -68,6 +69,7 @@ func (o *agentOptions) openBackend(logger *slog.Logger) (*agent.Backend, error) 
 		return nil, err
 	}
 	if o.isv.clientID != "" || o.io.Getenv(envClientID) != "" {
+		o.events = o.ops.events // the ISV source's events feed the same metrics
 		t, err := o.newISVTarget(o.isv)
 		if err != nil {
 			_ = b.Manager.Close()
@@ -105,16 +107,15 @@ type opsSurface struct {
 	proxied func(route string, status int, d time.Duration)
 }
 
-// newOps builds the operations surface over the agent's readiness. It is
-// a placeholder serving /healthz only until the operations package
-// (agent/ops: NewMetrics, NewHandler, Metrics.ProxyRequest) lands; then it
-// becomes: m, err := ops.NewMetrics(ops.Config{Readiness: ops.ReadyFunc(ready)});
-// return opsSurface{events: m, handler: ops.NewHandler(m), proxied: func(_ string, code int, _ time.Duration) { m.ProxyRequest(code) }}.
-func newOps(ready func() error) (opsSurface, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	_ = ready
-	return opsSurface{handler: mux}, nil
+// newOps builds the operations surface over the agent's readiness: the
+// Prometheus metrics fed by the session's (and the ISV source's) events,
+// the --metrics handler (/metrics, /healthz, /readyz) and the proxy's
+// request counter.
+func newOps(ready func() error, now func() time.Time) (opsSurface, error) {
+	m, err := ops.NewMetrics(ops.Config{Ready: ready, Now: now})
+	if err != nil {
+		return opsSurface{}, err
+	}
+	return opsSurface{events: m, handler: ops.NewHandler(m),
+		proxied: func(_ string, code int, _ time.Duration) { m.ProxyRequest(code) }}, nil
 }

@@ -31,6 +31,8 @@ type app struct {
 	closers []func() error
 	// envWarned: the warning about a custom --env was printed.
 	envWarned bool
+	// events observes the ISV source an agent builds (nil: none).
+	events session.Observer
 }
 
 // environment returns the environment --env names with --base-url and

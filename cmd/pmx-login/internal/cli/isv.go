@@ -108,6 +108,7 @@ func (a *app) newISVTarget(f isvFlags) (*isvTarget, error) {
 	cfg.HTTPClient = &http.Client{Transport: rt} // RefreshTimeout bounds each request
 	cfg.Now = a.io.Now
 	cfg.RefreshTimeout = a.g.timeout
+	cfg.Events = a.events
 	if a.g.keystore == keystore.BackendRedis {
 		// Share one token among every process of the partner (issue 11).
 		st, err := a.store()
