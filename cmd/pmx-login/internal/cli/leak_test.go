@@ -22,7 +22,7 @@ const wrongPassword = "wrong-password-42-x"
 // notAudited are the commands the audit does not run, and why.
 var notAudited = map[string]string{
 	"sandbox": "runs until interrupted; TestEndToEndSubprocess audits what it prints and the trader and ISV commands run against it",
-	"agent":   "runs until signalled; TestAgentProcessJSONLogsAndSIGHUP searches its logs (--debug, JSON) for the access and refresh tokens and the password",
+	"agent":   "runs until signalled: TestLeakAuditAgent audits it (every surface, --debug, JSON logs)",
 }
 
 // Every command runs, in success and in failure (wrong credentials,

@@ -50,6 +50,9 @@ type leakScenario struct {
 	// redisKeyFile is the Redis key file (relative to work), which may
 	// hold the Redis key.
 	redisKeyFile string
+	// sinkFile is the agent's --sink (relative to work), which may hold
+	// the access token.
+	sinkFile string
 }
 
 // leakStep is one run: the command's name, its arguments, stdin, the exit
@@ -182,6 +185,9 @@ func (s *leakScenario) fileMayHold(rel string) []secretKind {
 	}
 	if rel == s.redisKeyFile {
 		return []secretKind{kindRedisKey}
+	}
+	if rel == s.sinkFile {
+		return []secretKind{kindAccess} // the agent's --sink: the token, as asked
 	}
 	if s.keystore != "file" {
 		return nil
