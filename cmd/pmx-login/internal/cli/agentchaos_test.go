@@ -30,6 +30,16 @@ import (
 // happens inside it.
 const chaosTTL = 24 * time.Second
 
+// stopTTL and stopFor are the SIGSTOP fault's: Redis is frozen for 31 s,
+// over the one point where the agent's 64 s token goes stale (32 s before
+// expiry, less up to 3.2 s of jitter), and thawed 4 s before that token
+// expires, so the agent refreshes once, during the freeze, with nothing
+// from the store.
+const (
+	stopTTL = 64 * time.Second
+	stopFor = 31 * time.Second
+)
+
 // envLockHolder, set in a re-executed test binary, makes
 // TestAgentLockHolderHelper take the session's Redis lock and wait to be
 // killed.
@@ -56,7 +66,7 @@ func TestAgentLockHolderHelper(t *testing.T) {
 
 // The agent on a Redis keystore, under three faults (each its own Redis,
 // exchange and agent, run side by side): Redis SIGKILLed, Redis SIGSTOPped
-// across the refresh, and a process SIGKILLed while it held the session's
+// for 31 s across the refresh, and a process SIGKILLed while it held the session's
 // lock. Throughout, a Python client (every 250 ms) and `pmx-login token`
 // (every 250 ms) get a token the exchange accepts on every call (0
 // failures), and the exchange sees exactly one refresh: the agent's.
@@ -77,7 +87,11 @@ func runChaos(t *testing.T, fault string) {
 	if _, err := redisstore.WriteKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
-	r := newAgentRig(t, chaosTTL, settings.Settings{Keystore: "redis", RedisURL: rs.URL(), RedisKeyFile: keyFile},
+	ttl := chaosTTL
+	if fault == "sigstop-redis" {
+		ttl = stopTTL
+	}
+	r := newAgentRig(t, ttl, settings.Settings{Keystore: "redis", RedisURL: rs.URL(), RedisKeyFile: keyFile},
 		"PMX_REDIS_URL="+rs.URL(), "PMX_REDIS_KEY_FILE="+keyFile)
 	r.login(t)
 	r.start(t, true)
@@ -86,8 +100,13 @@ func runChaos(t *testing.T, fault string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	begin := expiry.Add(-chaosTTL/2 - 1200*time.Millisecond) // RFC 3339 drops the fraction: up to 1 s early
+	// Before the earliest stale point (the margin, ttl/2, less 10% jitter;
+	// RFC 3339 drops the fraction: up to 1 s early).
+	begin := expiry.Add(-ttl/2 - ttl/20 - 1200*time.Millisecond)
 	end := expiry.Add(time.Second)
+	if fault == "sigstop-redis" {
+		end = begin.Add(stopFor)
+	}
 	time.Sleep(time.Until(begin))
 	refreshes := r.ex.Calls(traderapi.PathRefresh)
 	var wg sync.WaitGroup
@@ -98,7 +117,7 @@ func runChaos(t *testing.T, fault string) {
 	undo()
 	wg.Wait()
 	got := r.ex.Calls(traderapi.PathRefresh) - refreshes
-	t.Logf("%s: python %+v; pmx-login token %d calls, %d failures; %d refresh", fault, py, calls, failures, got)
+	t.Logf("%s for %v: python %+v; pmx-login token %d calls, %d failures; %d refresh", fault, end.Sub(begin).Round(time.Second), py, calls, failures, got)
 	if py.Failures != 0 || failures != 0 || py.Distinct < 2 || calls < 10 {
 		t.Fatalf("%s: python %+v, cli %d failures of %d calls\n%s", fault, py, failures, calls, r.stderr)
 	}
