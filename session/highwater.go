@@ -155,12 +155,22 @@ type guarded struct {
 
 func isSession(k keystore.Key) bool { return k.Item == "" || k.Item == keystore.ItemSession }
 
+// Get reads the record and refuses one below the highest generation seen.
+// The mark is read before the record: a process records a generation
+// only after the store holds it, so a record read after the mark is at
+// least as new unless it was written back. (Read after the record, the
+// mark could be another process's newer write, recorded between the two
+// reads, and refuse a record that was current when read.)
 func (g guarded) Get(ctx context.Context, k keystore.Key) (*keystore.Record, error) {
+	if !isSession(k) {
+		return g.Store.Get(ctx, k)
+	}
+	seen := g.seen.Seen(g.env, k.Username)
 	rec, err := g.Store.Get(ctx, k)
-	if err != nil || !isSession(k) {
+	if err != nil {
 		return rec, err
 	}
-	if seen := g.seen.Seen(g.env, k.Username); rec.Generation < seen {
+	if rec.Generation < seen {
 		return nil, &RollbackError{Environment: g.env, Username: k.Username, Stored: rec.Generation, Seen: seen}
 	}
 	_ = g.seen.Saw(g.env, k.Username, rec.Generation)
