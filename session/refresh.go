@@ -31,6 +31,11 @@ func (m *Manager) Refresh(ctx context.Context) error {
 	return err
 }
 
+// lockPatience is how long a refresh waits for the store's lock before
+// the callers of FreshToken that hold a valid token stop waiting for it:
+// another process holds the lock and refreshes (or its lease runs out).
+const lockPatience = 100 * time.Millisecond
+
 // lock takes the store's cross-process lock for one refresh flight; the
 // token cache holds it through fetch and commit, so that the new record is
 // stored before another process's flight re-reads the store. A lock that
@@ -43,7 +48,9 @@ func (m *Manager) lock(ctx context.Context, from *entry) func() {
 		return func() {}
 	}
 	start := m.cfg.Now()
+	busy := time.AfterFunc(lockPatience, func() { m.cache.LockWaiting(from) })
 	unlock, err := m.cfg.Store.Lock(ctx, m.key(from.Data.username))
+	busy.Stop()
 	m.storeState(err)
 	if err != nil {
 		m.cfg.Logger.Warn("refreshing without the store's lock", "env", m.cfg.Environment, "error", err)

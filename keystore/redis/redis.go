@@ -53,6 +53,7 @@ type config struct {
 	prefix  string
 	savedBy string
 	lease   time.Duration
+	noRenew bool // tests: a holder that stalls (its renewals stop)
 	poll    time.Duration
 	now     func() time.Time
 	older   []*EncryptionKey
@@ -80,8 +81,14 @@ func WithSavedBy(who string) Option {
 	}
 }
 
-// WithLockLease sets how long a [Store.Lock] holds the lock at most: a
-// holder that dies or stalls loses it after this long (default 10 s).
+// DefaultLockLease is the lock's lease unless [WithLockLease] says
+// otherwise: what a dead lock holder costs the other processes, at most.
+const DefaultLockLease = 3 * time.Second
+
+// WithLockLease sets the lease of a [Store.Lock] ([DefaultLockLease]): the
+// holder renews it every third of it while it holds the lock, so a holder
+// that dies or stalls (SIGKILL, SIGSTOP) loses the lock at most one lease
+// after its last renewal.
 func WithLockLease(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 10*time.Millisecond {
@@ -137,7 +144,7 @@ func New(rdb goredis.UniversalClient, key *EncryptionKey, opts ...Option) (*Stor
 	host, _ := os.Hostname()
 	cfg := config{
 		prefix: "pmx:v1", savedBy: host + "/" + strconv.Itoa(os.Getpid()),
-		lease: 10 * time.Second, poll: 5 * time.Second, now: time.Now, name: clientName(rdb),
+		lease: DefaultLockLease, poll: 5 * time.Second, now: time.Now, name: clientName(rdb),
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -21,13 +22,21 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `)
 
+// renewScript extends KEYS[1]'s lease to ARGV[2] ms only if it still
+// holds ARGV[1], the owner.
+var renewScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`)
+
 // Lock takes k's lease lock: SET lock owner NX PX lease, where owner is a
 // random id followed by the [WithSavedBy] tag. It polls with short,
 // jittered sleeps until it gets the lock or ctx is done (at most 5 minutes
-// when ctx has no deadline). The lock ends at unlock, or when the lease
-// ([WithLockLease]) runs out, whichever comes first: a holder that dies or
-// stalls loses it, so writes stay fenced by [Store.CompareAndSwap]. unlock
-// releases the lock only if this holder still owns it.
+// when ctx has no deadline). While held, the lease ([WithLockLease]) is
+// renewed every third of it; the lock ends at unlock, or when a lease runs
+// out unrenewed: a holder that dies or stalls loses it within one lease,
+// and its late writes stay fenced by [Store.CompareAndSwap]. unlock stops
+// the renewals and releases the lock only if this holder still owns it.
 func (s *Store) Lock(ctx context.Context, k keystore.Key) (func(), error) {
 	k, err := k.Normalize()
 	if err != nil {
@@ -58,13 +67,46 @@ func (s *Store) Lock(ctx context.Context, k keystore.Key) (func(), error) {
 	}
 }
 
-// unlocker returns the function that releases a lock this store holds.
+// unlocker renews the lease of a lock this store holds until the
+// function it returns is called, which releases the lock.
 func (s *Store) unlocker(ctx context.Context, k keystore.Key, key, owner string) func() {
 	ctx = context.WithoutCancel(ctx)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	if s.cfg.noRenew {
+		close(stopped)
+	} else {
+		go s.renew(ctx, key, owner, stop, stopped)
+	}
+	var once sync.Once
 	return func() {
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		_ = unlockScript.Run(ctx, s.rdb, []string{key}, owner).Err()
+		once.Do(func() {
+			close(stop)
+			<-stopped
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			_ = unlockScript.Run(ctx, s.rdb, []string{key}, owner).Err()
+		})
+	}
+}
+
+// renew extends the lease every third of it until stop is closed or the
+// lock is no longer this holder's.
+func (s *Store) renew(ctx context.Context, key, owner string, stop <-chan struct{}, stopped chan<- struct{}) {
+	defer close(stopped)
+	t := time.NewTicker(s.cfg.lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, s.cfg.lease/3)
+		n, err := renewScript.Run(rctx, s.rdb, []string{key}, owner, s.cfg.lease.Milliseconds()).Int()
+		cancel()
+		if err == nil && n == 0 {
+			return // lost: the lease ran out (a stall) and someone else may hold it
+		}
 	}
 }
 

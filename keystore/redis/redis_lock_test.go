@@ -69,7 +69,7 @@ func TestRedisLeaseExpiry(t *testing.T) {
 	key := testKey(t)
 	env := storetest.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
-	stalled := newRedisStore(t, rdb, key, WithLockLease(300*time.Millisecond), WithSavedBy("stalled/1"))
+	stalled := newRedisStore(t, rdb, key, WithLockLease(300*time.Millisecond), WithSavedBy("stalled/1"), stalls())
 	next := newRedisStore(t, rdb, key, WithLockLease(time.Minute), WithSavedBy("next/2"))
 	if err := next.Set(t.Context(), k, genRecord(env, "alice", 1)); err != nil {
 		t.Fatal(err)
@@ -106,4 +106,37 @@ func TestRedisLeaseExpiry(t *testing.T) {
 	if st, _ := next.Status(t.Context(), k); st.Locked {
 		t.Errorf("still locked after unlock: %+v", st)
 	}
+}
+
+// stalls makes a store's lock holder stall: its lease is never renewed.
+func stalls() Option { return func(c *config) error { c.noRenew = true; return nil } }
+
+// TestRedisLeaseRenewed: a live holder keeps the lock past many leases
+// (renewed every third of one); another gets it only after unlock.
+func TestRedisLeaseRenewed(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.StartServer(t).Client(t)
+	key := testKey(t)
+	env := storetest.UniqueEnv("preprod")
+	k := keystore.Key{Environment: env, Username: "alice"}
+	holder := newRedisStore(t, rdb, key, WithSavedBy("holder/1"))
+	other := newRedisStore(t, rdb, key, WithSavedBy("other/2"))
+	unlock, err := holder.Lock(t.Context(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), DefaultLockLease*3/2)
+	defer cancel()
+	if _, err := other.Lock(ctx, k); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("another took the lock while its holder was alive, past one lease (%v)", err)
+	}
+	unlock()
+	unlock() // twice is fine
+	ctx2, cancel2 := context.WithTimeout(t.Context(), DefaultLockLease)
+	defer cancel2()
+	unlockOther, err := other.Lock(ctx2, k)
+	if err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+	unlockOther()
 }

@@ -66,7 +66,7 @@ type Config struct {
 	ISV *ISVConfig
 }
 
-// ISVConfig are an ISV partner's Private Key JWT credentials (seed 003).
+// ISVConfig are an ISV partner's Private Key JWT credentials (the ISV authentication guide).
 type ISVConfig struct {
 	// KeyFile is the PEM private key file.
 	KeyFile string

@@ -200,7 +200,7 @@ func TestISVScopes(t *testing.T) {
 	want(t, c, Fail, "granted: GET /v1/whoami (read:accounts)", "")
 
 	cfg.ISV.Endpoints = []string{"GET /v1/whoami", "GET /v1/health", "GET /v1/nothing-here"}
-	want(t, check(t, cfg, (*runner).isvScopes), Warn, "not in seed 003's scope table: GET /v1/nothing-here", "API reference")
+	want(t, check(t, cfg, (*runner).isvScopes), Warn, "not in the ISV authentication guide's scope table: GET /v1/nothing-here", "API reference")
 
 	cfg.ISV.Endpoints = []string{"/v1/positions"}
 	want(t, check(t, cfg, (*runner).isvScopes), Fail, `endpoint "/v1/positions" is not "METHOD /path"`, `--endpoint "GET /v1/positions"`)

@@ -80,7 +80,7 @@ func parseEndpoints(specs []string) ([]endpoint, error) {
 }
 
 // isvScopes checks that the partner token has the scope each named endpoint
-// needs (seed 003's table).
+// needs (the ISV authentication guide's table).
 func (r *runner) isvScopes(ctx context.Context) Check {
 	eps, err := parseEndpoints(r.cfg.ISV.Endpoints)
 	switch {
@@ -118,7 +118,7 @@ func (r *runner) isvScopes(ctx context.Context) Check {
 		saw = append(saw, "granted: "+strings.Join(have, ", "))
 	}
 	if len(unknown) > 0 {
-		saw = append(saw, "not in seed 003's scope table: "+strings.Join(unknown, ", "))
+		saw = append(saw, "not in the ISV authentication guide's scope table: "+strings.Join(unknown, ", "))
 	}
 	text := strings.Join(saw, "; ")
 	switch {

@@ -14,7 +14,7 @@ import (
 const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // MaxAssertionLifetime is the longest exp − iat the token endpoint accepts
-// (seed 003: "max 5 minutes from iat").
+// (the ISV authentication guide: "max 5 minutes from iat").
 const MaxAssertionLifetime = 300 * time.Second
 
 // DefaultAssertionLifetime is the exp − iat of the assertions a [Source]

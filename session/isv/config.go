@@ -54,7 +54,7 @@ type Config struct {
 	Scopes []string
 	// FormEncoded sends the token request as
 	// application/x-www-form-urlencoded, as standard OAuth servers require,
-	// instead of JSON as Auth0 and seed 003 do.
+	// instead of JSON as Auth0 and the ISV authentication guide do.
 	FormEncoded bool
 	// HTTPClient sends the token requests; default a client with a 30 s
 	// timeout. They go through a copy of it that follows no redirect (see

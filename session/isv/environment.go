@@ -7,7 +7,7 @@ import (
 )
 
 // Environment names where a partner authenticates: the Auth0 domain that
-// issues tokens and the API domain that accepts them (seed 003).
+// issues tokens and the API domain that accepts them (the ISV authentication guide).
 type Environment struct {
 	// Name is "dev01", "preprod" or "prod".
 	Name string
@@ -25,7 +25,7 @@ func (e Environment) TokenURL() string { return "https://" + e.AuthDomain + "/oa
 // access tokens and the API's base URL.
 func (e Environment) Audience() string { return "https://" + e.APIDomain }
 
-// environments is the table of seed 003.
+// environments is the table of the ISV authentication guide.
 func environments() []Environment {
 	return []Environment{
 		{Name: "dev01", AuthDomain: "pmx-dev01.us.auth0.com", APIDomain: "api.dev01.polymarketexchange.com"},

@@ -11,7 +11,7 @@ import (
 // Sentinel errors to branch on with [errors.Is].
 var (
 	// ErrInvalidClient: the token endpoint could not verify the assertion's
-	// signature with the public key registered for the client ID (seed 000:
+	// signature with the public key registered for the client ID (the authentication troubleshooting guide:
 	// wrong key file, key of another environment, wrong client ID).
 	ErrInvalidClient = errors.New("invalid_client")
 	// ErrInvalidClientAssertion: the assertion verified but its claims are

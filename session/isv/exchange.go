@@ -18,7 +18,7 @@ import (
 // maxBody caps every response body read.
 const maxBody = 1 << 20
 
-// tokenResponse is the token endpoint's answer (seed 003).
+// tokenResponse is the token endpoint's answer (the ISV authentication guide).
 type tokenResponse struct {
 	AccessToken traderapi.Secret `json:"access_token"`
 	TokenType   string           `json:"token_type"`
@@ -35,7 +35,7 @@ type grant struct {
 	sent     time.Time // when the request was sent, by Config.Now
 }
 
-// requestBody builds the token request, JSON (seed 003) or form-encoded.
+// requestBody builds the token request, JSON (the ISV authentication guide) or form-encoded.
 func (s *Source) requestBody(assertion string) (body []byte, contentType string, err error) {
 	fields := [][2]string{
 		{"grant_type", "client_credentials"},

@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-// MinKeyBits is the smallest RSA key accepted, as in seed 003's
+// MinKeyBits is the smallest RSA key accepted, as in the ISV authentication guide's
 // "openssl genrsa ... 2048".
 const MinKeyBits = 2048
 
@@ -35,7 +35,7 @@ func badKey(format string, args ...any) error { return &keyError{msg: fmt.Sprint
 const generateHint = "generate one with: openssl genrsa -out private_key.pem 2048"
 
 // LoadPrivateKey parses an RSA private key from PEM: PKCS#1 ("RSA PRIVATE
-// KEY", as seed 000 shows) or PKCS#8 ("PRIVATE KEY", what OpenSSL 3's genrsa
+// KEY", as the authentication troubleshooting guide shows) or PKCS#8 ("PRIVATE KEY", what OpenSSL 3's genrsa
 // writes). Other inputs are refused with an error that says how to convert
 // them: a DER file, a JWK, an encrypted key, an EC, Ed25519 or OpenSSH key, a
 // public key, or a key shorter than [MinKeyBits]. The errors match
@@ -185,7 +185,7 @@ func GenerateKey(bits int) (*rsa.PrivateKey, error) {
 }
 
 // MarshalPrivateKeyPEM encodes the key as PKCS#1 PEM ("RSA PRIVATE KEY"),
-// the form seed 000 shows and seed 003's Go example parses. Write it to a
+// the form the authentication troubleshooting guide shows and the ISV authentication guide's Go example parses. Write it to a
 // file of mode 0600.
 func MarshalPrivateKeyPEM(k *rsa.PrivateKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})

@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Rules a client assertion is linted against: each is one mistake seed 000
+// Rules a client assertion is linted against: each is one mistake the authentication troubleshooting guide
 // lists, named so that a caller (and the doctor command) can branch on it.
 const (
 	RuleFormat         = "format"        // not a three-part JWT with JSON header and claims

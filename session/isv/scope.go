@@ -10,7 +10,7 @@ import (
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
-// EndpointScope is one row of seed 003's endpoint → scope table.
+// EndpointScope is one row of the ISV authentication guide's endpoint → scope table.
 type EndpointScope struct {
 	// Method is the HTTP method, or "GRPC" for a gRPC method.
 	Method string
@@ -21,7 +21,7 @@ type EndpointScope struct {
 	Scope string
 }
 
-// scopeTable is seed 003's table, as data. It is an array so that
+// scopeTable is the ISV authentication guide's table, as data. It is an array so that
 // [RequiredScope] walks it without allocating.
 func scopeTable() [32]EndpointScope {
 	return [...]EndpointScope{
@@ -60,7 +60,7 @@ func scopeTable() [32]EndpointScope {
 	}
 }
 
-// Endpoints returns seed 003's endpoint → scope table.
+// Endpoints returns the ISV authentication guide's endpoint → scope table.
 func Endpoints() []EndpointScope {
 	t := scopeTable()
 	return t[:]
@@ -115,7 +115,7 @@ func matchTemplate(tmpl, path string) bool {
 }
 
 // AccountScoped reports whether a REST path acts for one account and so
-// needs the x-participant-id header (seed 000): trading, positions, reports
+// needs the x-participant-id header (the authentication troubleshooting guide): trading, positions, reports
 // (except /v1/report/trades/stats), the balance ledger and valuations.
 // Market data, reference data, whoami, users and health do not.
 func AccountScoped(path string) bool {

@@ -44,7 +44,7 @@ type AuthOptions struct {
 // [http.Handler] serving POST /oauth/token for the client_credentials grant
 // with private_key_jwt client authentication (seeds 003 and 000), and GET
 // /.well-known/jwks.json. It verifies each client assertion with the public
-// key registered for its client ID and refuses, with the OAuth error seed 000
+// key registered for its client ID and refuses, with the OAuth error the authentication troubleshooting guide
 // names, every mistake: a signature that does not verify (invalid_client);
 // an algorithm other than RS256, a missing claim, iss or sub not the client
 // ID, aud not its token endpoint, an expired assertion, exp more than 5
@@ -252,7 +252,7 @@ func (a *AuthServer) issue(clientID string, scopes []string) (string, error) {
 	return t.SignedString(a.key)
 }
 
-// isvParams reads a token request, JSON (as Auth0 and seed 003) or
+// isvParams reads a token request, JSON (as Auth0 and the ISV authentication guide) or
 // form-encoded (standard OAuth).
 func isvParams(r *http.Request) (map[string]string, string) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))

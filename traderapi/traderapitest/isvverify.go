@@ -14,7 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// isvMaxAssertionLifetime is the most exp may be after iat (seed 003).
+// isvMaxAssertionLifetime is the most exp may be after iat (the ISV authentication guide).
 const isvMaxAssertionLifetime = 300 * time.Second
 
 // isvVerdict is the outcome of checking a token request: the client and its

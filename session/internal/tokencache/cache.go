@@ -71,6 +71,8 @@ type Cache[D any] struct {
 	closed bool
 	active sync.WaitGroup // flights running
 
+	lockWait contention[D] // a flight waiting for a cross-process lock
+
 	failMu   sync.Mutex
 	failures int
 	retryAt  time.Time
@@ -153,8 +155,9 @@ func (c *Cache[D]) slow(ctx context.Context) (*Entry[D], error) {
 
 // Fresh is [Cache.Entry] for a caller that will hold the token for a
 // while (a one-shot process): a stale token is refreshed (or a fresher
-// one adopted) and waited for, unless a recent failure asks to wait, in
-// which case the stale token is returned while it is valid.
+// one adopted) and waited for, unless a recent failure asks to wait or the
+// refresh waits for another process's lock ([Cache.LockWaiting]), in which
+// cases the stale token is returned while it is valid.
 func (c *Cache[D]) Fresh(ctx context.Context) (*Entry[D], error) {
 	e := c.cur.Load()
 	if e == nil || e.Err != nil || !e.stale.Load() {
@@ -163,11 +166,38 @@ func (c *Cache[D]) Fresh(ctx context.Context) (*Entry[D], error) {
 	if c.RetryIn() > 0 {
 		return c.slow(ctx)
 	}
-	r, err := c.wait(ctx, c.start(ctx, e, false))
+	select {
+	case <-c.lockWait.waiting(e):
+		if e.Usable() {
+			return e, nil // another process holds the lock: it refreshes
+		}
+	default:
+	}
+	r, err := c.waitOr(ctx, c.start(ctx, e, false), c.lockWait.waiting(e), e)
 	if err != nil && e.Usable() {
 		return e, nil
 	}
 	return r, err
+}
+
+// waitOr is [Cache.wait] that returns e instead, while it is usable, once
+// busy is closed (the flight waits for another process's lock).
+func (c *Cache[D]) waitOr(ctx context.Context, ch <-chan singleflight.Result, busy <-chan struct{}, e *Entry[D]) (*Entry[D], error) {
+	select {
+	case r := <-ch:
+		o, _ := r.Val.(outcome[D])
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return o.entry, o.warn
+	case <-busy:
+		if e.Usable() {
+			return e, nil
+		}
+		return c.wait(ctx, ch)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the token refresh: %w", ctx.Err())
+	}
 }
 
 // Refresh runs a flight now, whatever the state of the current entry and

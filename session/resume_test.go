@@ -1,9 +1,7 @@
 package session_test
 
 import (
-	"errors"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,29 +92,5 @@ func TestExpiryMeasuredFromSending(t *testing.T) {
 	}
 	if limit := sent.Add(10*time.Second + time.Second); info.Expiry.After(limit) {
 		t.Fatalf("expiry %s is more than a lifetime after sending (%s): measured from the answer", info.Expiry, sent)
-	}
-}
-
-// TestWallClockJumpRechecksToken: after a jump of the wall clock far
-// beyond the monotonic one (a laptop's sleep), the background refresher
-// re-checks the token by the wall clock and refreshes it, instead of
-// serving a token that has expired.
-func TestWallClockJumpRechecksToken(t *testing.T) {
-	t.Parallel()
-	var offset atomic.Int64
-	clock := func() time.Time { return time.Now().Round(0).Add(time.Duration(offset.Load())) }
-	f := setup(t, traderapitest.Options{}, session.Config{Now: clock, ClockCheck: 20 * time.Millisecond})
-	old := f.login(t)
-	if err := f.m.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	offset.Store(int64(2 * time.Hour)) // slept two hours: the 1 h token is dead
-	waitFor(t, 10*time.Second, "a refresh after the clock jump", func() bool { return f.srv.Calls(traderapi.PathRefresh) == 1 })
-	tok, err := f.m.Token(t.Context())
-	if err != nil || tok == old {
-		t.Fatalf("Token after the jump: new token %v, err %v", tok != old, err)
-	}
-	if err := f.m.Close(); err != nil || !errors.Is(f.m.Start(t.Context()), session.ErrClosed) {
-		t.Fatalf("Start after Close should fail with ErrClosed")
 	}
 }
