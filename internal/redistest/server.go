@@ -118,11 +118,33 @@ func (s *Server) waitReady() error {
 		cancel()
 		var reply redis.Error // an error reply (NOAUTH, LOADING...) means it is up
 		if err == nil || errors.As(err, &reply) && !strings.HasPrefix(err.Error(), "LOADING") {
-			return nil
+			return s.ours(c)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("no answer to PING on %s after %s", s.Addr, startTimeout)
+}
+
+// ours checks that the server that answered is this one, not another
+// test's that took the port between freePort and the start (this one then
+// exits with "Address already in use"): by INFO's process_id, or where
+// INFO needs a password, by this process still running a moment later.
+func (s *Server) ours(c *redis.Client) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	info, err := c.Info(ctx, "server").Result()
+	if err == nil {
+		if !strings.Contains(info, "process_id:"+strconv.Itoa(s.cmd.Process.Pid)+"\r\n") {
+			return errors.New("another server answered on " + s.Addr)
+		}
+		return nil
+	}
+	select {
+	case <-s.done:
+		return errors.New("the server exited (its port was taken?)")
+	case <-time.After(200 * time.Millisecond):
+		return nil
+	}
 }
 
 // Kill kills the process (SIGKILL) and waits until it has exited. It may
