@@ -14,6 +14,7 @@ import (
 )
 
 func main() {
+	cli.QuietRedisLogs()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], cli.System())
 	stop()

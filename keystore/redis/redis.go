@@ -204,9 +204,14 @@ func (e *Error) Is(target error) bool { return target == keystore.ErrUnavailable
 // Unwrap returns go-redis's error.
 func (e *Error) Unwrap() error { return e.Err }
 
+// A canceled call is the caller's doing; a deadline that passed while
+// Redis did not answer (a frozen server) is Redis's failure, an *Error.
 func (s *Store) fail(op string, k keystore.Key, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("keystore: redis %s %s: %w", op, k, err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer before the deadline (is Redis frozen or overloaded?): %w", err)
 	}
 	return &Error{Addr: s.cfg.name, Op: op + " " + k.String(), Err: err}
 }

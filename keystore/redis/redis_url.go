@@ -200,6 +200,10 @@ func (r *URL) NewClient() goredis.UniversalClient {
 	o := &goredis.UniversalOptions{
 		Addrs: r.Addrs, DB: r.DB, Username: r.Username, Password: r.password,
 		MasterName: r.Master, TLSConfig: tc, IsClusterMode: r.Mode == "cluster",
+		// A frozen Redis (SIGSTOP, a stalled VM) accepts connections and
+		// never answers: every call ends with its caller's deadline, not
+		// after go-redis's own timeouts and retries.
+		ContextTimeoutEnabled: true,
 	}
 	return goredis.NewUniversalClient(o)
 }

@@ -35,6 +35,13 @@ func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	r.l.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
+// QuietRedisLogs drops go-redis's own log lines (reconnects, pool
+// errors), which it writes to stderr by default, so that a command speaks
+// with one voice: its error already names what failed, and the agent
+// routes them through its logger. go-redis's logger is process-wide: only
+// main calls this.
+func QuietRedisLogs() { redis.SetLogger(redisLogger{slog.New(slog.DiscardHandler)}) }
+
 // setRedisLogger sets go-redis's logger, which is process-wide: only the
 // agent command, a process of its own, sets it.
 func setRedisLogger(l *slog.Logger) {

@@ -31,8 +31,10 @@ func newRedisAgentRig(t *testing.T, ttl time.Duration) *agentRig {
 	if _, err := redisstore.WriteKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
-	return newAgentRig(t, ttl, settings.Settings{Keystore: "redis", RedisURL: rs.URL(), RedisKeyFile: keyFile},
+	r := newAgentRig(t, ttl, settings.Settings{Keystore: "redis", RedisURL: rs.URL(), RedisKeyFile: keyFile},
 		"PMX_REDIS_URL="+rs.URL(), "PMX_REDIS_KEY_FILE="+keyFile)
+	r.redis = rs
+	return r
 }
 
 // scrapeMetrics GETs the agent's /metrics and parses it with the

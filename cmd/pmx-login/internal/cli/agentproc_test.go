@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
+	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/internal/tooltest"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/session/settings"
@@ -33,6 +34,7 @@ type agentRig struct {
 	cmd      *exec.Cmd
 	stderr   *lockedBuffer
 	waited   chan error
+	redis    *redistest.Server // the Redis of newRedisAgentRig, else nil
 }
 
 // newAgentRig starts an exchange with access tokens of lifetime ttl and
