@@ -129,7 +129,10 @@ type Status struct {
 }
 
 // Status reads k's generation, when and by whom it was saved, and who
-// holds its lock, without decrypting the record.
+// holds its lock, without decrypting the record. The fields are hostile
+// input (anyone who can write to Redis wrote them): the key id is shown
+// only in its hex form, and the saved-by and lock-holder tags without
+// control or format characters.
 func (s *Store) Status(ctx context.Context, k keystore.Key) (*Status, error) {
 	k, err := k.Normalize()
 	if err != nil {
@@ -151,10 +154,13 @@ func (s *Store) Status(ctx context.Context, k keystore.Key) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Status{Stored: ok, Generation: st.gen, KeyID: st.keyID, SavedAt: st.savedAt, SavedBy: st.savedBy}
+	out := &Status{Stored: ok, Generation: st.gen, SavedAt: st.savedAt, SavedBy: printable(st.savedBy)}
+	if ok {
+		out.KeyID = shownKeyID(st.keyID)
+	}
 	if o := owner.Val(); o != "" {
 		_, tag, _ := strings.Cut(o, " ")
-		out.Locked, out.LockHolder, out.LockTTL = true, tag, max(ttl.Val(), 0)
+		out.Locked, out.LockHolder, out.LockTTL = true, printable(tag), max(ttl.Val(), 0)
 	}
 	return out, nil
 }

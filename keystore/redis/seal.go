@@ -131,7 +131,7 @@ func (s *sealer) seal(k keystore.Key, gen uint64, plain []byte) (keyID string, c
 func (s *sealer) open(k keystore.Key, gen uint64, keyID string, ct []byte) ([]byte, error) {
 	key, ok := s.byID[keyID]
 	if !ok {
-		return nil, &DecryptError{Key: k, KeyID: keyID, KeyFile: s.current.source, Unknown: true}
+		return nil, &DecryptError{Key: k, KeyID: shownKeyID(keyID), KeyFile: s.current.source, Unknown: true}
 	}
 	plain, err := key.aead.Open(nil, nil, ct, aad(k, gen, keyID))
 	if err != nil {
