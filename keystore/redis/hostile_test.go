@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -45,5 +47,29 @@ func TestStatusFieldsAreHostile(t *testing.T) {
 	}
 	if !strings.Contains(st.SavedBy, "click") {
 		t.Errorf("saved by lost its text: %q", st.SavedBy)
+	}
+}
+
+// TestConnectionsAreNamed: CLIENT LIST shows each connection of ours as
+// pmx-login/HOST/PID.
+func TestConnectionsAreNamed(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	u, err := ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := u.NewClient()
+	defer c.Close()
+	if err := c.Ping(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ClientList(t.Context()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "name=pmx-login/"
+	if !strings.Contains(list, want) || !strings.Contains(list, "/"+strconv.Itoa(os.Getpid())+" ") {
+		t.Fatalf("CLIENT LIST has no %s...%d connection:\n%s", want, os.Getpid(), list)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -189,6 +190,19 @@ func (r URL) GoString() string { return r.String() }
 // Format prints String under every verb.
 func (r URL) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(r.String())) }
 
+// connName is the name of this process's connections, pmx-login/HOST/PID
+// (in CLIENT LIST).
+func connName() string {
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r <= ' ' || r > '~' {
+			return '_'
+		}
+		return r
+	}, host)
+	return "pmx-login/" + host + "/" + strconv.Itoa(os.Getpid())
+}
+
 // NewClient returns a go-redis client for the URL: a plain client, a
 // Sentinel failover client, or a Cluster client.
 func (r *URL) NewClient() goredis.UniversalClient {
@@ -204,6 +218,10 @@ func (r *URL) NewClient() goredis.UniversalClient {
 		// never answers: every call ends with its caller's deadline, not
 		// after go-redis's own timeouts and retries.
 		ContextTimeoutEnabled: true,
+		// CLIENT LIST shows who is who; CLIENT SETINFO is not sent: it
+		// exists from Redis 7.2 only, and the ACL need not allow it.
+		ClientName:      connName(),
+		DisableIdentity: true,
 	}
 	return goredis.NewUniversalClient(o)
 }
