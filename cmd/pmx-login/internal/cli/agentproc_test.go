@@ -150,8 +150,15 @@ func (r *agentRig) stop(t testing.TB) {
 // pmx runs the pmx-login binary with the rig's environment.
 func (r *agentRig) pmx(t testing.TB, args ...string) (string, string, error) {
 	t.Helper()
+	return r.pmxIn(t, "", args...)
+}
+
+// pmxIn is pmx with stdin.
+func (r *agentRig) pmxIn(t testing.TB, stdin string, args ...string) (string, string, error) {
+	t.Helper()
 	cmd := exec.Command(pmxBinary(t), args...)
 	cmd.Env = r.env
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
