@@ -24,11 +24,13 @@ const maxKeyFile = 1 << 10
 // LoadKeyFile reads a record encryption key from path: 32 random bytes in
 // standard base64 on one line (a final newline is allowed), in a regular
 // file that only its owner can access (mode 0600 or 0400; a mounted
-// Kubernetes Secret needs defaultMode 0400). Errors name the file, never
+// Kubernetes Secret needs defaultMode 0400), owned by the user running
+// the program or by root. A FIFO or device at the path is refused at once,
+// never waited on. Errors name the file, never
 // its content; a file that group or others can access matches
 // [keystore.ErrInsecure].
 func LoadKeyFile(path string) (*EncryptionKey, error) {
-	f, err := os.Open(path)
+	f, err := securefs.OpenNonblocking(path)
 	if err != nil {
 		return nil, keyFileError(path, err)
 	}
@@ -38,7 +40,10 @@ func LoadKeyFile(path string) (*EncryptionKey, error) {
 		return nil, keyFileError(path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("keystore: Redis key file %s is not a regular file", path)
+		return nil, fmt.Errorf("%w: Redis key file %s is not a regular file (%s)", keystore.ErrInsecure, path, fi.Mode().Type())
+	}
+	if err := securefs.CheckKeyOwner(path, fi); err != nil {
+		return nil, err
 	}
 	if securefs.Insecure(fi.Mode()) {
 		return nil, fmt.Errorf("%w: Redis key file %s can be accessed by others (mode %04o): it must be mode 0600 or 0400",
