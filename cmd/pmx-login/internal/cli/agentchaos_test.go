@@ -69,7 +69,7 @@ func TestAgentLockHolderHelper(t *testing.T) {
 // for 31 s across the refresh, and a process SIGKILLed while it held the session's
 // lock. Throughout, a Python client (every 250 ms) and `pmx-login token`
 // (every 250 ms) get a token the exchange accepts on every call (0
-// failures), and the exchange sees exactly one refresh: the agent's.
+// failures), and the exchange sees one refresh per new token: the agent's.
 func TestAgentChaosRedis(t *testing.T) {
 	t.Parallel()
 	requirePython(t)
@@ -121,8 +121,12 @@ func runChaos(t *testing.T, fault string) {
 	if py.Failures != 0 || failures != 0 || py.Distinct < 2 || calls < 10 {
 		t.Fatalf("%s: python %+v, cli %d failures of %d calls\n%s", fault, py, failures, calls, r.stderr)
 	}
-	if got != 1 {
-		t.Fatalf("%s: the exchange saw %d refreshes over one token boundary, want 1", fault, got)
+	// One refresh per token: the window spans one token boundary, and a
+	// second when the first refresh came early in it (its stale point
+	// less the jitter); the Python client saw every token (each lives
+	// over 10 s, it asks every 250 ms).
+	if got < 1 || got != py.Distinct-1 {
+		t.Fatalf("%s: the exchange saw %d refreshes for %d tokens, want one per new token\n%s", fault, got, py.Distinct, r.stderr)
 	}
 }
 
