@@ -198,3 +198,23 @@ func TestISVTokenSharedThroughRedis(t *testing.T) {
 		t.Fatalf("%d token requests for two runs sharing Redis, want 1", n)
 	}
 }
+
+// TestLoginWithAnotherKeyIsCheckedFirst: with a key file other than the
+// one the stored session was encrypted with, login stops at the keystore
+// check, before the password is sent: the exchange sees no login (before,
+// it logged in and then revoked the new session).
+func TestLoginWithAnotherKeyIsCheckedFirst(t *testing.T) {
+	t.Parallel()
+	f, _, _ := redisFixture(t)
+	f.login(t)
+	logins := f.srv.Calls(traderapi.PathLogin)
+	other := filepath.Join(t.TempDir(), "other.key")
+	f.must(t, "", "redis keygen", "--out", other)
+	f.vars["PMX_REDIS_KEY_FILE"] = other
+	r := f.run(t, testPassword+"\n", "login", "--username", testUser, "--password-stdin")
+	wantCode(t, r, exitFailure)
+	t.Logf("login with another key: %s", r.err)
+	if n := f.srv.Calls(traderapi.PathLogin) - logins; n != 0 {
+		t.Fatalf("login with another key file sent %d login calls, want 0 (checked first)", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/redis"
 )
 
 // errStoreCheck marks a keystore found unusable before anything was spent.
@@ -31,6 +32,13 @@ func (a *app) checkStore(ctx context.Context, user string) error {
 	k, err := a.otpStepKey(user)
 	if err != nil {
 		return err
+	}
+	sk := k
+	sk.Item = keystore.ItemSession
+	if _, err := st.Get(ctx, sk); errors.Is(err, redis.ErrDecrypt) {
+		// A login would be spent and then revoked: its session could not
+		// replace a record this key cannot read.
+		return fmt.Errorf("%w: %w", errStoreCheck, err)
 	}
 	old, err := st.Get(ctx, k)
 	switch {
