@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -71,5 +72,65 @@ func TestConnectionsAreNamed(t *testing.T) {
 	want := "name=pmx-login/"
 	if !strings.Contains(list, want) || !strings.Contains(list, "/"+strconv.Itoa(os.Getpid())+" ") {
 		t.Fatalf("CLIENT LIST has no %s...%d connection:\n%s", want, os.Getpid(), list)
+	}
+}
+
+// TestRecordBoundToPrefix: two deployments share a Redis and a key under
+// different prefixes; a record copied from one prefix to the other does
+// not decrypt there, and the error says it was moved or altered.
+func TestRecordBoundToPrefix(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.StartServer(t).Client(t)
+	key := testKey(t)
+	a := newRedisStore(t, rdb, key, WithKeyPrefix("firm-a"))
+	b := newRedisStore(t, rdb, key, WithKeyPrefix("firm-b"))
+	env := storetest.UniqueEnv("preprod")
+	k := keystore.Key{Environment: env, Username: "alice"}
+	if err := a.Set(t.Context(), k, genRecord(env, "alice", 1)); err != nil {
+		t.Fatal(err)
+	}
+	kk, _ := k.Normalize()
+	if err := rdb.Copy(t.Context(), a.base(kk), b.base(kk), 0, true).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.Get(t.Context(), k)
+	var de *DecryptError
+	if !errors.As(err, &de) || de.Unknown || !strings.Contains(err.Error(), "moved") {
+		t.Fatalf("a record copied to another prefix: %v, want a DecryptError saying it was moved", err)
+	}
+	if _, err := a.Get(t.Context(), k); err != nil {
+		t.Fatalf("the record under its own prefix: %v", err)
+	}
+}
+
+// TestLastUserIsSealed: someone who can write to Redis but has no key
+// sets the last user to another stored user: it is not taken (no last
+// user), while the one a login stored is.
+func TestLastUserIsSealed(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.StartServer(t).Client(t)
+	s := newRedisStore(t, rdb, testKey(t))
+	env := storetest.UniqueEnv("preprod")
+	for _, u := range []string{"victim", "alice"} {
+		if err := s.Set(t.Context(), keystore.Key{Environment: env, Username: u}, genRecord(env, u, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u, err := s.LastUser(t.Context(), env); err != nil || u != "alice" {
+		t.Fatalf("LastUser = %q, %v; want alice", u, err)
+	}
+	if v, _ := rdb.Get(t.Context(), s.lastKey(env)).Result(); strings.Contains(v, "alice") {
+		t.Fatalf("the last user is stored in the clear: %q", v)
+	}
+	for planted, want := range map[string]error{
+		"victim": keystore.ErrNotFound, "v2 " + s.seal.current.id + " AAAA": keystore.ErrNotFound,
+		"v2 0123456789ab AAAA": ErrDecrypt, // names a key this store lacks: a wrong key file, says so
+	} {
+		if err := rdb.Set(t.Context(), s.lastKey(env), planted, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := s.LastUser(t.Context(), env); u != "" || !errors.Is(err, want) {
+			t.Fatalf("a planted last user %q: LastUser = %q, %v; want %v", planted, u, err, want)
+		}
 	}
 }

@@ -155,6 +155,7 @@ func New(rdb goredis.UniversalClient, key *EncryptionKey, opts ...Option) (*Stor
 	if err != nil {
 		return nil, err
 	}
+	s.prefix = cfg.prefix
 	return &Store{rdb: rdb, seal: s, cfg: cfg, closer: func() error { return nil }}, nil
 }
 

@@ -2,9 +2,11 @@ package redis
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -138,7 +140,7 @@ func (s *Store) setLastUser(ctx context.Context, k keystore.Key) error {
 	if k.Item != keystore.ItemSession {
 		return nil
 	}
-	if err := s.rdb.Set(ctx, s.lastKey(k.Environment), k.Username, 0).Err(); err != nil {
+	if err := s.rdb.Set(ctx, s.lastKey(k.Environment), s.sealLastUser(k.Environment, k.Username), 0).Err(); err != nil {
 		return s.fail("record last user of", k, err)
 	}
 	return nil
@@ -166,8 +168,45 @@ func (s *Store) LastUser(ctx context.Context, env string) (string, error) {
 	if err != nil {
 		return "", s.fail("read last user of", keystore.Key{Environment: env}, err)
 	}
+	if u, err = s.openLastUser(env, u); err != nil {
+		return "", err
+	}
 	if names.CheckUsername(u) != nil {
 		return "", fmt.Errorf("%w: the last user of %s is not a valid username", keystore.ErrCorrupt, env)
 	}
 	return u, nil
+}
+
+// The last user of an environment is stored sealed with the key ("v2 KEYID
+// BASE64"), so that someone who can write to Redis but has no key cannot
+// point every process without a username at another user's session.
+// lastUserKey is what its ciphertext is bound to.
+func lastUserKey(env string) keystore.Key {
+	return keystore.Key{Environment: env, Item: "last-user"}
+}
+
+func (s *Store) sealLastUser(env, user string) string {
+	id, ct := s.seal.seal(lastUserKey(env), 0, []byte(user))
+	return "v2 " + id + " " + base64.StdEncoding.EncodeToString(ct)
+}
+
+// openLastUser returns the user a sealed value names. A value sealed
+// with a key this store does not have is a wrong key file (a
+// *DecryptError); one that is not sealed, or does not open with the key it
+// names, counts as none (ErrNotFound, saying why).
+func (s *Store) openLastUser(env, v string) (string, error) {
+	f := strings.Fields(v)
+	if len(f) == 3 && f[0] == "v2" {
+		if ct, err := base64.StdEncoding.DecodeString(f[2]); err == nil {
+			plain, err := s.seal.open(lastUserKey(env), 0, f[1], ct)
+			var de *DecryptError
+			switch {
+			case err == nil:
+				return string(plain), nil
+			case errors.As(err, &de) && de.Unknown:
+				return "", err
+			}
+		}
+	}
+	return "", fmt.Errorf("%w: the last user of %s in Redis is not sealed with the key (written by an older pmx-login, or by someone without the key): give the username", keystore.ErrNotFound, env)
 }

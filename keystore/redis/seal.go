@@ -75,7 +75,7 @@ func (e *DecryptError) Error() string {
 		return fmt.Sprintf("keystore: %s was encrypted with key %s, which is not the key in %s: wrong key file (the record is left as it is)",
 			e.Key, e.KeyID, e.KeyFile)
 	}
-	return fmt.Sprintf("keystore: %s does not decrypt with key %s from %s: the record was altered or moved (the record is left as it is)",
+	return fmt.Sprintf("keystore: %s does not decrypt with key %s from %s although it names that key: it was altered, or moved here from another user, environment, generation or key prefix (the record is left as it is)",
 		e.Key, e.KeyID, e.KeyFile)
 }
 
@@ -86,6 +86,10 @@ func (e *DecryptError) Is(target error) bool { return target == ErrDecrypt }
 type sealer struct {
 	current *EncryptionKey
 	byID    map[string]*EncryptionKey
+	// prefix is the store's key prefix, bound into every ciphertext, so
+	// that a record copied to another deployment's prefix (sharing a Redis
+	// and a key) does not decrypt there.
+	prefix string
 }
 
 func newSealer(current *EncryptionKey, older []*EncryptionKey) (*sealer, error) {
@@ -114,17 +118,27 @@ func (s *sealer) ids() string {
 	return b.String()
 }
 
-// aad binds a ciphertext to where it is stored and its generation, so a
-// record cannot be moved to another key or rolled back to another
-// generation's slot.
-func aad(k keystore.Key, gen uint64, keyID string) []byte {
-	return []byte("pmx-login/redis/v1\x00" + k.Environment + "\x00" + k.Username + "\x00" + string(k.Item) +
+// aad binds a ciphertext to where it is stored (prefix, environment,
+// user, item) and its generation, so a record cannot be moved to another
+// key or prefix, or rolled back to another generation's slot. Records
+// written before the prefix was bound (legacy) used no prefix: they are
+// read only under the default prefix.
+func aad(prefix string, k keystore.Key, gen uint64, keyID string) []byte {
+	head := "pmx-login/redis/v1\x00"
+	if prefix != legacyPrefix {
+		head = "pmx-login/redis/v2\x00" + prefix + "\x00"
+	}
+	return []byte(head + k.Environment + "\x00" + k.Username + "\x00" + string(k.Item) +
 		"\x00" + strconv.FormatUint(gen, 10) + "\x00" + keyID)
 }
 
+// legacyPrefix is the default prefix, whose records keep the first
+// associated data (the default prefix is bound by its version tag).
+const legacyPrefix = "pmx:v1"
+
 // seal encrypts plain for k at generation gen with the current key.
 func (s *sealer) seal(k keystore.Key, gen uint64, plain []byte) (keyID string, ct []byte) {
-	return s.current.id, s.current.aead.Seal(nil, nil, plain, aad(k, gen, s.current.id))
+	return s.current.id, s.current.aead.Seal(nil, nil, plain, aad(s.prefix, k, gen, s.current.id))
 }
 
 // open decrypts a record stored under k.
@@ -133,7 +147,7 @@ func (s *sealer) open(k keystore.Key, gen uint64, keyID string, ct []byte) ([]by
 	if !ok {
 		return nil, &DecryptError{Key: k, KeyID: shownKeyID(keyID), KeyFile: s.current.source, Unknown: true}
 	}
-	plain, err := key.aead.Open(nil, nil, ct, aad(k, gen, keyID))
+	plain, err := key.aead.Open(nil, nil, ct, aad(s.prefix, k, gen, keyID))
 	if err != nil {
 		return nil, &DecryptError{Key: k, KeyID: keyID, KeyFile: key.source}
 	}

@@ -92,6 +92,8 @@ func classifyStore(err error) (int, string, bool) {
 		return exitFailure, hintRedisKeyFile, true
 	case redisDown:
 		return exitFailure, "check that Redis is up and that --redis-url (" + envRedisURL + ") reaches it: host, port, TLS, user and password", true
+	case isAltered(err):
+		return exitFailure, "someone who can write to Redis altered or moved this record: run `pmx-login login` to store a new session, and check who can write to Redis", true
 	case errors.Is(err, redis.ErrDecrypt):
 		return exitFailure, "the session in Redis was stored with another key: give --redis-key-file (" + envRedisKeyFile + ") the key file the fleet uses", true
 	case unavailable && ue.Reason == keyring.Timeout:
@@ -194,4 +196,11 @@ func credentialHint(ae *traderapi.APIError) string {
 func misdirected(err error) bool {
 	ae, ok := errors.AsType[*traderapi.APIError](err)
 	return ok && (ae.StatusCode == http.StatusMisdirectedRequest || ae.StatusCode == http.StatusNotFound)
+}
+
+// isAltered reports a Redis record that names a key this process has but
+// does not decrypt with it: altered or moved, not a wrong key file.
+func isAltered(err error) bool {
+	de, ok := errors.AsType[*redis.DecryptError](err)
+	return ok && !de.Unknown
 }
