@@ -74,8 +74,8 @@ func TestConflictStormIsBounded(t *testing.T) {
 	calls := f.srv.Calls(traderapi.PathRefresh)
 	limit := maxFlights(ran, retry.Cooldown, retry.MaxCooldown)
 	t.Logf("409 storm: %d refresh calls in %s (cooldown allows at most %d)", calls, ran.Round(time.Millisecond), limit)
-	if calls < 2 || calls > limit {
-		t.Errorf("%d refresh calls in %s; want between 2 and %d", calls, ran.Round(time.Millisecond), limit)
+	if calls < 1 || calls > limit { // the bound is the protocol's upper one; how many fit depends on the machine
+		t.Errorf("%d refresh calls in %s; want between 1 and %d", calls, ran.Round(time.Millisecond), limit)
 	}
 	st := f.m.Status()
 	if st.Failures != calls {

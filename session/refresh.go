@@ -31,50 +31,40 @@ func (m *Manager) Refresh(ctx context.Context) error {
 	return err
 }
 
-// lockPatience is how long a refresh that holds a valid token waits for
-// the store's lock: longer, another process holds it and refreshes (or its
-// lease runs out), and this one serves its valid token meanwhile.
-const lockPatience = 500 * time.Millisecond
+// lockPatience is how long a refresh waits for the store's lock before
+// the callers of FreshToken that hold a valid token stop waiting for it:
+// another process holds the lock and refreshes (or its lease runs out).
+const lockPatience = 100 * time.Millisecond
 
-// lockLimit bounds the wait for the store's lock of a refresh whose token
-// has expired (its callers wait for it): a frozen store cannot hold it up
-// for longer.
+// lockLimit bounds a refresh's wait for the store's lock: a frozen store
+// or a lock held past it cannot hold the refresh up for longer (it goes on
+// without the lock, fenced by the compare-and-set).
 const lockLimit = 5 * time.Second
 
 // lock takes the store's cross-process lock for one refresh flight; the
 // token cache holds it through fetch and commit, so that the new record is
-// stored before another process's flight re-reads the store. While from
-// is valid it waits at most lockPatience for a lock another process holds
-// and then reports busy: a lock never stalls a caller that holds a valid
-// token. Otherwise it waits at most lockLimit. A lock that cannot be
-// taken otherwise is logged and the flight goes on without it; if the
+// stored before another process's flight re-reads the store. A lock that
+// cannot be taken is logged and the flight goes on without it; if the
 // store is unavailable (Redis down), the flight neither reads nor writes
 // it, so that a store failing slowly cannot hold up the refresh: the next
 // flight stores the session again.
-func (m *Manager) lock(ctx context.Context, from *entry) (func(), bool) {
+func (m *Manager) lock(ctx context.Context, from *entry) func() {
 	if from == nil {
-		return func() {}, false
+		return func() {}
 	}
-	wait := lockLimit
-	if from.Usable() {
-		wait = lockPatience
-	}
-	lctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
 	start := m.cfg.Now()
+	busy := time.AfterFunc(lockPatience, func() { m.cache.LockWaiting(from) })
+	lctx, cancel := context.WithTimeout(ctx, lockLimit)
 	unlock, err := m.cfg.Store.Lock(lctx, m.key(from.Data.username))
-	held := errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, keystore.ErrUnavailable) && ctx.Err() == nil
-	if held && from.Usable() {
-		m.emit(Event{Type: EventLockWaited, Username: from.Data.username, Duration: m.cfg.Now().Sub(start)})
-		return nil, true // another process holds it and refreshes
-	}
+	cancel()
+	busy.Stop()
 	m.storeState(err)
 	if err != nil {
 		m.cfg.Logger.Warn("refreshing without the store's lock", "env", m.cfg.Environment, "error", err)
-		return func() {}, false
+		return func() {}
 	}
 	m.emit(Event{Type: EventLockWaited, Username: from.Data.username, Duration: m.cfg.Now().Sub(start)})
-	return unlock, false
+	return unlock
 }
 
 // fetch is one refresh flight, run under the store's lock ([Manager.lock]):

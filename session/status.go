@@ -71,7 +71,7 @@ type TokenInfo struct {
 // for a while, such as a one-shot process: a stale token (within the margin
 // of expiry) is refreshed first and the new one returned, or a fresher one
 // another process stored is taken up. If the refresh fails, or waits for
-// the store's lock that another process holds (more than 500 ms), the
+// the store's lock that another process holds (more than 100 ms), the
 // stale token is returned while it is still valid: a lock never stalls a
 // caller that holds a valid token. A process that exits right after
 // [Manager.Token] would otherwise start a background refresh and cancel it

@@ -34,11 +34,8 @@ type Config[D any] struct {
 	// Lock, if set, is taken around each flight's Fetch and Commit (a
 	// cross-process lock) and released by the function it returns, so that
 	// what one flight stores is written before the next flight anywhere
-	// begins and re-reads the store. It reports busy when another process
-	// holds the lock and from is still usable: the flight then fetches
-	// nothing and from stays current (the holder refreshes), and no
-	// flight starts for [Busy] unless a caller has no usable token.
-	Lock func(ctx context.Context, from *Entry[D]) (unlock func(), busy bool)
+	// begins and re-reads the store.
+	Lock func(ctx context.Context, from *Entry[D]) (unlock func())
 	// Now is the clock; its monotonic reading is used when it has one.
 	Now func() time.Time
 	// Margin is how long before expiry a token goes stale (capped at half
@@ -74,7 +71,7 @@ type Cache[D any] struct {
 	closed bool
 	active sync.WaitGroup // flights running
 
-	busyUntil atomic.Int64 // Config.Now UnixNano before which no flight starts on a usable entry
+	lockWait contention[D] // a flight waiting for a cross-process lock
 
 	failMu   sync.Mutex
 	failures int
@@ -145,7 +142,7 @@ func (c *Cache[D]) slow(ctx context.Context) (*Entry[D], error) {
 	}
 	wait := c.RetryIn()
 	if !e.expired.Load() {
-		if wait == 0 && !c.busy() {
+		if wait == 0 {
 			c.start(ctx, e, false)
 		}
 		return e, nil
@@ -158,9 +155,9 @@ func (c *Cache[D]) slow(ctx context.Context) (*Entry[D], error) {
 
 // Fresh is [Cache.Entry] for a caller that will hold the token for a
 // while (a one-shot process): a stale token is refreshed (or a fresher
-// one adopted) and waited for, unless a recent failure asks to wait or
-// another process holds the lock (see Config.Lock), in which cases the
-// stale token is returned while it is valid.
+// one adopted) and waited for, unless a recent failure asks to wait or the
+// refresh waits for another process's lock ([Cache.LockWaiting]), in which
+// cases the stale token is returned while it is valid.
 func (c *Cache[D]) Fresh(ctx context.Context) (*Entry[D], error) {
 	e := c.cur.Load()
 	if e == nil || e.Err != nil || !e.stale.Load() {
@@ -169,14 +166,38 @@ func (c *Cache[D]) Fresh(ctx context.Context) (*Entry[D], error) {
 	if c.RetryIn() > 0 {
 		return c.slow(ctx)
 	}
-	if c.busy() {
-		return e, nil // another process holds the lock and refreshes
+	select {
+	case <-c.lockWait.waiting(e):
+		if e.Usable() {
+			return e, nil // another process holds the lock: it refreshes
+		}
+	default:
 	}
-	r, err := c.wait(ctx, c.start(ctx, e, false))
+	r, err := c.waitOr(ctx, c.start(ctx, e, false), c.lockWait.waiting(e), e)
 	if err != nil && e.Usable() {
 		return e, nil
 	}
 	return r, err
+}
+
+// waitOr is [Cache.wait] that returns e instead, while it is usable, once
+// busy is closed (the flight waits for another process's lock).
+func (c *Cache[D]) waitOr(ctx context.Context, ch <-chan singleflight.Result, busy <-chan struct{}, e *Entry[D]) (*Entry[D], error) {
+	select {
+	case r := <-ch:
+		o, _ := r.Val.(outcome[D])
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return o.entry, o.warn
+	case <-busy:
+		if e.Usable() {
+			return e, nil
+		}
+		return c.wait(ctx, ch)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the token refresh: %w", ctx.Err())
+	}
 }
 
 // Refresh runs a flight now, whatever the state of the current entry and

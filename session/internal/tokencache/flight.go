@@ -81,12 +81,7 @@ func (c *Cache[D]) enter() (uint64, chan struct{}, error) {
 // fly fetches, then commits and publishes if from is still current.
 func (c *Cache[D]) fly(ctx context.Context, epoch uint64, from *Entry[D]) (any, error) {
 	if c.cfg.Lock != nil {
-		unlock, busy := c.cfg.Lock(ctx, from)
-		if busy {
-			c.busyUntil.Store(c.cfg.Now().Add(Busy).UnixNano())
-			return outcome[D]{entry: from}, nil
-		}
-		defer unlock()
+		defer c.cfg.Lock(ctx, from)()
 	}
 	next, err := c.cfg.Fetch(ctx, from)
 	if err != nil {
@@ -162,13 +157,6 @@ func (c *Cache[D]) succeeded() {
 	defer c.failMu.Unlock()
 	c.failures, c.lastErr, c.retryAt = 0, nil, time.Time{}
 }
-
-// Busy is how long no flight starts on a usable entry after one found the
-// cross-process lock held by another process.
-const Busy = time.Second
-
-// busy reports whether a flight found the lock held less than Busy ago.
-func (c *Cache[D]) busy() bool { return c.cfg.Now().UnixNano() < c.busyUntil.Load() }
 
 // RetryIn returns how long until a flight may start after a failure (0:
 // now, or no failure).
