@@ -180,8 +180,9 @@ func (c *Cache[D]) Fresh(ctx context.Context) (*Entry[D], error) {
 	return r, err
 }
 
-// waitOr is [Cache.wait] that returns e instead, while it is usable, once
-// busy is closed (the flight waits for another process's lock).
+// waitOr waits for a flight's outcome or ctx; once busy is closed (the
+// flight waits for another process's lock) it returns e instead, while e
+// is usable.
 func (c *Cache[D]) waitOr(ctx context.Context, ch <-chan singleflight.Result, busy <-chan struct{}, e *Entry[D]) (*Entry[D], error) {
 	select {
 	case r := <-ch:
@@ -222,16 +223,7 @@ func (c *Cache[D]) Refresh(ctx context.Context) (*Entry[D], error) {
 
 // wait waits for a flight's outcome or ctx.
 func (c *Cache[D]) wait(ctx context.Context, ch <-chan singleflight.Result) (*Entry[D], error) {
-	select {
-	case r := <-ch:
-		o, _ := r.Val.(outcome[D])
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return o.entry, o.warn
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the token refresh: %w", ctx.Err())
-	}
+	return c.waitOr(ctx, ch, nil, nil) // a nil busy channel never fires
 }
 
 // outcome is a flight's result: the entry now current and a warning.
