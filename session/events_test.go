@@ -12,6 +12,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/session/metrics"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -83,7 +84,17 @@ func TestEventsAndMetricsMatchTheExchange(t *testing.T) {
 		}
 		mustRefresh("after the HTML page", traderapitest.Fault{})
 	}
-	mustRefresh("the exchange rejects the refresh token: relogin", traderapitest.Fault{Status: 401, Times: 1})
+	// The session's tokens revoked elsewhere (a logout call the store never
+	// heard of): the exchange rejects the refresh token, the manager logs
+	// in again.
+	stored, err := f.store.Get(ctx, keystore.Key{Environment: f.m.Environment(), Username: testUser, Item: keystore.ItemSession})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.client.Logout(ctx, traderapi.LogoutRequest{AccessToken: stored.AccessToken, RefreshToken: stored.RefreshToken}); err != nil {
+		t.Fatal(err)
+	}
+	mustRefresh("the exchange rejects the revoked refresh token: relogin", traderapitest.Fault{})
 
 	f.srv.InjectFault(traderapi.PathInsertOrder, traderapitest.Fault{Status: 401, Times: 1})
 	resp, err := insertOrder(t, f, bytes.NewReader([]byte(order)))
