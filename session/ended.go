@@ -77,6 +77,7 @@ type reloginCall struct {
 // refused.
 func (m *Manager) reloginOnce(ctx context.Context, d sess, call *reloginCall) (*entry, error) {
 	for try := 1; ; try++ {
+		call.sent = time.Time{} // no login call sent yet in this try
 		c, err := m.cfg.Relogin(ctx, d.username)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errReloginSource, err)

@@ -176,7 +176,10 @@ func (m *Manager) refreshWithRetry(ctx context.Context, d sess, why Reason) (*tr
 // Failures says how many refreshes in a row have failed).
 func (m *Manager) failedEvent(ev Event, sent time.Time, err error, next time.Duration) Event {
 	now := m.cfg.Now()
-	ev.Err, ev.Duration = err, now.Sub(sent)
+	ev.Err = err
+	if !sent.IsZero() { // zero: no call was sent (Config.Relogin itself failed)
+		ev.Duration = now.Sub(sent)
+	}
 	if next > 0 {
 		ev.NextAttempt = now.Add(next)
 	} else {

@@ -166,13 +166,6 @@ func (c *Cache[D]) Fresh(ctx context.Context) (*Entry[D], error) {
 	if c.RetryIn() > 0 {
 		return c.slow(ctx)
 	}
-	select {
-	case <-c.lockWait.waiting(e):
-		if e.Usable() {
-			return e, nil // another process holds the lock: it refreshes
-		}
-	default:
-	}
 	r, err := c.waitOr(ctx, c.start(ctx, e, false), c.lockWait.waiting(e), e)
 	if err != nil && e.Usable() {
 		return e, nil

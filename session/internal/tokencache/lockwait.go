@@ -17,6 +17,12 @@ type contention[D any] struct {
 func (c *contention[D]) waiting(from *Entry[D]) <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.of(from)
+}
+
+// of returns from's channel, a new one if the last was another entry's;
+// c.mu is held.
+func (c *contention[D]) of(from *Entry[D]) chan struct{} {
 	if c.from != from || c.ch == nil {
 		c.from, c.ch, c.closed = from, make(chan struct{}), false
 	}
@@ -28,11 +34,11 @@ func (c *contention[D]) waiting(from *Entry[D]) <-chan struct{} {
 // that hold from while it is valid then return it instead of waiting: a
 // lock never stalls a caller that holds a valid token.
 func (c *Cache[D]) LockWaiting(from *Entry[D]) {
-	c.lockWait.waiting(from)
-	c.lockWait.mu.Lock()
-	defer c.lockWait.mu.Unlock()
-	if c.lockWait.from == from && !c.lockWait.closed {
-		c.lockWait.closed = true
-		close(c.lockWait.ch)
+	w := &c.lockWait
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ch := w.of(from); !w.closed {
+		w.closed = true
+		close(ch)
 	}
 }
