@@ -16,5 +16,5 @@ package redis
 // (see the README's threat model).
 const ACL = "resetkeys resetchannels -@all ~pmx:v1:* &pmx:v1:* " +
 	"+hello +auth +ping +select +client|setname " +
-	"+get +set +del +hget +hmget +hset +pttl +pexpire " +
+	"+get +set +del +hget +hmget +hset +pttl +pexpire +sadd +smembers " +
 	"+eval +evalsha +spublish +ssubscribe +sunsubscribe"

@@ -162,9 +162,6 @@ func New(rdb goredis.UniversalClient, key *EncryptionKey, opts ...Option) (*Stor
 // Backend returns "redis".
 func (s *Store) Backend() string { return keystore.BackendRedis }
 
-// Client returns the Redis client the store uses.
-func (s *Store) Client() goredis.UniversalClient { return s.rdb }
-
 // Close closes the Redis client if [Open] made it.
 func (s *Store) Close() error { return s.closer() }
 
@@ -208,13 +205,18 @@ func (e *Error) Unwrap() error { return e.Err }
 // A canceled call is the caller's doing; a deadline that passed while
 // Redis did not answer (a frozen server) is Redis's failure, an *Error.
 func (s *Store) fail(op string, k keystore.Key, err error) error {
+	return s.failOn(op+" "+k.String(), err)
+}
+
+// failOn is fail for an operation named in full.
+func (s *Store) failOn(op string, err error) error {
 	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("keystore: redis %s %s: %w", op, k, err)
+		return fmt.Errorf("keystore: redis %s: %w", op, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("no answer before the deadline (is Redis frozen or overloaded?): %w", err)
 	}
-	return &Error{Addr: s.cfg.name, Op: op + " " + k.String(), Err: err}
+	return &Error{Addr: s.cfg.name, Op: op, Err: err}
 }
 
 // base returns the entry's key: prefix:{env:user}:item.

@@ -81,6 +81,9 @@ func (s *Store) write(ctx context.Context, k keystore.Key, a writeArgs, cas bool
 	if cas {
 		mode = "cas"
 	}
+	if err := s.index(ctx, k); err != nil {
+		return err
+	}
 	res, err := writeScript.Run(ctx, s.rdb, []string{s.base(k)}, mode, oldGen(old),
 		strconv.FormatUint(a.gen, 10), a.keyID, a.ct, a.savedAt, s.cfg.savedBy, s.channel(k), s.seal.ids()).Slice()
 	if err != nil {

@@ -271,6 +271,8 @@ func scanForSecrets(t *testing.T, rdb goredis.UniversalClient) {
 			fmt.Fprint(&all, rdb.HGetAll(t.Context(), key).Val())
 		case "string":
 			fmt.Fprint(&all, rdb.Get(t.Context(), key).Val())
+		case "set": // the index of rekey
+			fmt.Fprint(&all, rdb.SMembers(t.Context(), key).Val())
 		default:
 			t.Errorf("unexpected %s key %s", typ, key)
 		}

@@ -33,6 +33,10 @@ const (
 	// EnvRedisKeyFile is the file holding the key that encrypts the
 	// records of the redis keystore (--redis-key-file).
 	EnvRedisKeyFile = "PMX_REDIS_KEY_FILE"
+	// EnvRedisOldKeyFiles lists the files of older keys that still decrypt
+	// records during a key rotation (--redis-old-key-file), separated as
+	// PATH is (':' on Unix, ';' on Windows).
+	EnvRedisOldKeyFiles = "PMX_REDIS_OLD_KEY_FILES"
 	// EnvConfigHome is where the file keystore lives on Linux and the BSDs
 	// ($XDG_CONFIG_HOME/pmx-login), when it is an absolute path.
 	EnvConfigHome = "XDG_CONFIG_HOME"
@@ -85,6 +89,9 @@ type Settings struct {
 	// RedisURL may hold a password: never print it (a
 	// [redis.URL] prints without it).
 	RedisURL, RedisKeyFile string
+	// RedisOldKeyFiles are files of older keys, read with during a key
+	// rotation and never written with ([redis.WithOlderKeys]).
+	RedisOldKeyFiles []string
 	// RedisOptions are added to the redis keystore's defaults
 	// ([redis.WithSavedBy] hostname/pid).
 	RedisOptions []redis.Option
@@ -96,7 +103,8 @@ type Settings struct {
 
 // SettingsFromEnv reads [Settings] through getenv (os.Getenv, or a test's
 // map): PMX_ENV, PMX_BASE_URL, PMX_HOST, PMX_USERNAME, PMX_KEYSTORE,
-// PMX_REDIS_URL, PMX_REDIS_KEY_FILE and XDG_CONFIG_HOME. It does not check
+// PMX_REDIS_URL, PMX_REDIS_KEY_FILE, PMX_REDIS_OLD_KEY_FILES and
+// XDG_CONFIG_HOME. It does not check
 // them; [Settings.Config] does.
 func SettingsFromEnv(getenv func(string) string) Settings {
 	return Settings{
@@ -108,6 +116,8 @@ func SettingsFromEnv(getenv func(string) string) Settings {
 		RedisURL:     getenv(EnvRedisURL),
 		RedisKeyFile: getenv(EnvRedisKeyFile),
 		ConfigHome:   getenv(EnvConfigHome),
+
+		RedisOldKeyFiles: filepath.SplitList(getenv(EnvRedisOldKeyFiles)),
 	}
 }
 
@@ -173,7 +183,15 @@ func (s Settings) openRedis() (*redis.Store, error) {
 		return nil, fmt.Errorf("%w: the redis keystore needs a key file (%s)", ErrRedisSettings, EnvRedisKeyFile)
 	}
 	host, _ := os.Hostname()
-	opts := append([]redis.Option{redis.WithSavedBy(host + "/" + strconv.Itoa(os.Getpid()))}, s.RedisOptions...)
+	opts := []redis.Option{redis.WithSavedBy(host + "/" + strconv.Itoa(os.Getpid()))}
+	for _, p := range s.RedisOldKeyFiles {
+		k, err := redis.LoadKeyFile(p)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, redis.WithOlderKeys(k))
+	}
+	opts = append(opts, s.RedisOptions...)
 	return redis.Open(s.RedisURL, s.RedisKeyFile, opts...)
 }
 

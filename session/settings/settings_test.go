@@ -3,6 +3,7 @@ package settings_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"path/filepath"
 	"runtime"
@@ -166,6 +167,11 @@ func TestSettingsRedis(t *testing.T) {
 	t.Cleanup(func() { _ = r.Close() })
 	if s := fmt.Sprintf("%v %+v %#v", r, r, r); strings.Contains(s, password) {
 		t.Errorf("the store prints the Redis password: %s", s)
+	}
+	v := maps.Clone(vars)
+	v["PMX_REDIS_OLD_KEY_FILES"] = keyFile + string(filepath.ListSeparator) + filepath.Join(t.TempDir(), "missing.key")
+	if _, err := settings.ConfigFromEnv(env(v)); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "missing.key") {
+		t.Errorf("PMX_REDIS_OLD_KEY_FILES naming a missing file: %v, want an error naming it", err)
 	}
 	for _, missing := range []string{"PMX_REDIS_URL", "PMX_REDIS_KEY_FILE"} {
 		v := maps.Clone(vars)

@@ -95,7 +95,7 @@ func classifyStore(err error) (int, string, bool) {
 	case isAltered(err):
 		return exitFailure, "someone who can write to Redis altered or moved this record: run `pmx-login login` to store a new session, and check who can write to Redis", true
 	case errors.Is(err, redis.ErrDecrypt):
-		return exitFailure, "the session in Redis was stored with another key: give --redis-key-file (" + envRedisKeyFile + ") the key file the fleet uses", true
+		return exitFailure, "the session in Redis was stored with another key: give --redis-key-file (" + envRedisKeyFile + ") the key file the fleet uses; during a key rotation, give the other key with --redis-old-key-file (" + envRedisOldKeyFiles + ")", true
 	case unavailable && ue.Reason == keyring.Timeout:
 		return exitFailure, "the keychain did not answer (it may be locked and waiting on an unlock prompt): unlock it, or " + hintKeystoreFile, true
 	case errors.Is(err, keystore.ErrUnavailable):

@@ -49,7 +49,7 @@ func commands() []command {
 		doctorCommand(),
 		decodeCommand(),
 		isvKeygenCommand(), isvTokenCommand(), isvStatusCommand(),
-		redisKeygenCommand(),
+		redisKeygenCommand(), redisRekeyCommand(),
 		sandboxCommand(),
 		demoCommand(),
 		agentCommand(),

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -17,16 +19,17 @@ import (
 // session's ([settings.SettingsFromEnv] reads the same), so that a bot and
 // the CLI agree.
 const (
-	envEnv          = settings.EnvEnvironment
-	envBaseURL      = settings.EnvBaseURL
-	envHost         = settings.EnvHost
-	envUsername     = settings.EnvUsername
-	envKeystore     = settings.EnvKeystore
-	envRedisURL     = settings.EnvRedisURL
-	envRedisKeyFile = settings.EnvRedisKeyFile
-	envJSON         = "PMX_JSON"
-	envDebug        = "PMX_DEBUG"
-	envTimeout      = "PMX_TIMEOUT"
+	envEnv              = settings.EnvEnvironment
+	envBaseURL          = settings.EnvBaseURL
+	envHost             = settings.EnvHost
+	envUsername         = settings.EnvUsername
+	envKeystore         = settings.EnvKeystore
+	envRedisURL         = settings.EnvRedisURL
+	envRedisKeyFile     = settings.EnvRedisKeyFile
+	envRedisOldKeyFiles = settings.EnvRedisOldKeyFiles
+	envJSON             = "PMX_JSON"
+	envDebug            = "PMX_DEBUG"
+	envTimeout          = "PMX_TIMEOUT"
 	// envOTPCommand names a command whose stdout is a one-time code.
 	envOTPCommand = "PMX_OTP_COMMAND"
 )
@@ -38,6 +41,7 @@ const defaultTimeout = 30 * time.Second
 type globals struct {
 	env, baseURL, host, username, keystore string
 	redisURL, redisKeyFile                 string
+	redisOldKeyFiles                       []string
 	json, debug                            bool
 	timeout                                time.Duration
 }
@@ -74,7 +78,8 @@ func globalFlags(g *globals, getenv func(string) string) (*pflag.FlagSet, error)
 	fs.StringVar(&g.username, "username", getenv(envUsername), "exchange username; default the last user who logged in ("+envUsername+")")
 	fs.StringVar(&g.keystore, "keystore", or(getenv(envKeystore), keystore.BackendKeyring), "where sessions are kept: keyring, file, redis or memory ("+envKeystore+")")
 	fs.StringVar(&g.redisURL, "redis-url", getenv(envRedisURL), "Redis of --keystore redis: redis://[user:password@]host:port/db, rediss://, redis-sentinel://, redis-cluster:// ("+envRedisURL+"; prefer the variable to keep the password out of argv)")
-	fs.StringVar(&g.redisKeyFile, "redis-key-file", getenv(envRedisKeyFile), "file of the key that encrypts the records of --keystore redis, mode 0600 ("+envRedisKeyFile+"; make one with `pmx-login redis keygen`)")
+	fs.StringVar(&g.redisKeyFile, "redis-key-file", getenv(envRedisKeyFile), "`FILE` of the key that encrypts the records of --keystore redis, mode 0600 ("+envRedisKeyFile+"; make one with pmx-login redis keygen)")
+	fs.StringArrayVar(&g.redisOldKeyFiles, "redis-old-key-file", filepath.SplitList(getenv(envRedisOldKeyFiles)), "`FILE` of an older key that still decrypts records during a key rotation; repeat for several ("+envRedisOldKeyFiles+", a list like PATH)")
 	fs.BoolVar(&g.json, "json", jsonDefault, "print JSON ("+envJSON+")")
 	fs.BoolVar(&g.debug, "debug", debugDefault, "trace HTTP on stderr, secrets redacted ("+envDebug+")")
 	fs.DurationVar(&g.timeout, "timeout", timeout, "time limit of the command's exchange and keystore calls; prompts and waits for a one-time code window do not count ("+envTimeout+")")
@@ -136,7 +141,7 @@ func (g *globals) settings(getenv func(string) string) settings.Settings {
 	return settings.Settings{
 		Env: g.env, BaseURL: g.baseURL, Host: g.host, Username: g.username,
 		Keystore: g.keystore, RedisURL: g.redisURL, RedisKeyFile: g.redisKeyFile,
-		ConfigHome: getenv(settings.EnvConfigHome),
+		RedisOldKeyFiles: g.redisOldKeyFiles, ConfigHome: getenv(settings.EnvConfigHome),
 	}
 }
 
@@ -146,6 +151,6 @@ func (g *globals) String() string {
 	if u, err := redis.ParseURL(g.redisURL); err == nil {
 		redisURL = u.String()
 	}
-	return fmt.Sprintf("env=%s base-url=%s host=%s user=%s keystore=%s redis-url=%s redis-key-file=%s",
-		g.env, g.baseURL, g.host, g.username, g.keystore, redisURL, g.redisKeyFile)
+	return fmt.Sprintf("env=%s base-url=%s host=%s user=%s keystore=%s redis-url=%s redis-key-file=%s redis-old-key-files=%s",
+		g.env, g.baseURL, g.host, g.username, g.keystore, redisURL, g.redisKeyFile, strings.Join(g.redisOldKeyFiles, string(filepath.ListSeparator)))
 }

@@ -59,6 +59,12 @@ func leakFlowRedis(s *leakScenario) map[string]secretKind {
 	}
 	known[strings.TrimSpace(string(b))] = kindRedisKey
 	s.run(leakStep{cmd: "token", code: exitFailure, env: []string{"PMX_REDIS_KEY_FILE=" + otherKey}})
+	// A key rotation there and back: rekey to the other key, a rekey
+	// without it fails, and a rekey back.
+	mainKey := filepath.Join(s.work, s.redisKeyFile)
+	s.run(leakStep{cmd: "redis rekey", env: []string{"PMX_REDIS_KEY_FILE=" + otherKey, "PMX_REDIS_OLD_KEY_FILES=" + mainKey}})
+	s.run(leakStep{cmd: "redis rekey", code: exitFailure})
+	s.run(leakStep{cmd: "redis rekey", env: []string{"PMX_REDIS_OLD_KEY_FILES=" + otherKey}})
 	s.run(leakStep{cmd: "status", code: exitFailure, env: []string{"PMX_REDIS_KEY_FILE=" + filepath.Join(s.work, "missing.key")}})
 	const wrong = "wrong-" + redisLeakPassword
 	known[wrong] = kindRedisPassword

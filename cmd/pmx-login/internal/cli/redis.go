@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -73,6 +74,54 @@ func runRedisKeygen(o *redisKeygenOptions) error {
 	return err
 }
 
+func redisRekeyCommand() command {
+	return command{
+		name:    "redis rekey",
+		summary: "Re-encrypt every session kept in Redis with the current key, after a key rotation",
+		long: `Reads every record pmx-login keeps in Redis (under its key prefix) with the
+current key or an older one (--redis-old-key-file, ` + envRedisOldKeyFiles + `) and writes
+back, with the current key (--redis-key-file), each one an older key encrypted,
+with the last user of each environment. Each write is a compare-and-set on the
+record read, at the same generation: running processes see no change, a record
+rewritten meanwhile is read again, and an interrupted run loses nothing (run
+it again). It never contacts the exchange.
+
+A rotation with the fleet running: (1) give every process the new key as an
+old key; (2) swap, process by process: the new key as --redis-key-file, the old
+one as --redis-old-key-file; (3) run redis rekey; (4) drop the old key.`,
+		example: `export ` + envRedisKeyFile + `=/etc/pmx-login/redis-2.key ` + envRedisOldKeyFiles + `=/etc/pmx-login/redis-1.key
+pmx-login redis rekey --keystore redis`,
+		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
+			return func(ctx context.Context) error { return runRedisRekey(ctx, a) }
+		},
+	}
+}
+
+func runRedisRekey(ctx context.Context, a *app) error {
+	if a.g.keystore != keystore.BackendRedis {
+		return usageErrorf(a.cmd, "redis rekey works on --keystore redis (%s=redis), not %s", envKeystore, a.g.keystore)
+	}
+	if _, err := a.store(); err != nil {
+		return err
+	}
+	key, err := redis.LoadKeyFile(a.g.redisKeyFile) // opened fine just now: for its id
+	if err != nil {
+		return err
+	}
+	keyID := key.ID()
+	rekeyed, current, err := a.redis.Rekey(ctx)
+	if err != nil {
+		return fmt.Errorf("redis rekey: %s re-encrypted with key %s before this: %w", records(rekeyed), keyID, err)
+	}
+	if a.g.json {
+		return writeJSON(a.io.Out, map[string]any{"key_id": keyID, "rekeyed": rekeyed, "current": current})
+	}
+	_, err = fmt.Fprintf(a.io.Out, "Re-encrypted %s with key %s; %d already used it.\n"+
+		"Every record of this Redis is now encrypted with key %s: once every process has that key file, the old key files can go.\n",
+		records(rekeyed), keyID, current, keyID)
+	return err
+}
+
 // redisStatus reads what Redis says about the session of user in env:
 // generation, last save, lock holder. Nil when the keystore is not Redis.
 func (a *app) redisStatus(ctx context.Context, env, user string) (*redis.Status, error) {
@@ -112,4 +161,12 @@ func redisStatusJSON(rs *redis.Status) map[string]any {
 		out["saved_at"] = rs.SavedAt.UTC().Format(time.RFC3339Nano)
 	}
 	return out
+}
+
+// records says "1 record" or "n records".
+func records(n int) string {
+	if n == 1 {
+		return "1 record"
+	}
+	return strconv.Itoa(n) + " records"
 }

@@ -18,7 +18,7 @@ import (
 // TestRedisMinimalACL: a Redis user with exactly redis.ACL, on database 3.
 // Every CLI command on the session (login, status, token, refresh,
 // logout, login again), a Go bot that watches the record (Start) and
-// follows a refresh and a logout by the CLI, and an agent, all work; the
+// follows a refresh and a logout by the CLI, an agent and redis rekey, all work; the
 // ACL LOG stays empty; FLUSHALL, FLUSHDB, SWAPDB, SCAN, KEYS, SCRIPT
 // FLUSH, FUNCTION FLUSH and a read of another application's key are
 // refused.
@@ -42,7 +42,7 @@ func TestRedisMinimalACL(t *testing.T) {
 	run := func(stdin string, args ...string) {
 		t.Helper()
 		cmd := append(args, "--no-agent")
-		if args[0] == "login" || args[0] == "logout" || args[0] == "refresh" {
+		if args[0] == "login" || args[0] == "logout" || args[0] == "refresh" || args[0] == "redis" {
 			cmd = args
 		}
 		if _, errOut, err := r.pmxIn(t, stdin, cmd...); err != nil {
@@ -78,6 +78,7 @@ func TestRedisMinimalACL(t *testing.T) {
 	run(testPassword+"\n", "login", "--password-stdin")
 	waitToken(t, bot, func(err error) bool { return err == nil })
 	run("", "token")
+	run("", "redis", "rekey")
 	r.stop(t)
 
 	if log, err := admin.Do(ctx, "ACL", "LOG").Slice(); err != nil || len(log) != 0 {
