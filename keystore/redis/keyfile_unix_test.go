@@ -3,9 +3,12 @@
 package redis
 
 import (
+	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -36,25 +39,81 @@ func TestKeyFileFIFOIsRefusedAtOnce(t *testing.T) {
 	}
 }
 
-// TestKeyFileOwnedByAnotherUserIsRefused: a key file that another user
-// planted (owned by uid 4242) is refused, even when root reads it; one
-// owned by root is accepted.
+// TestKeyFileOwnedByAnotherUserIsRefused: another user (uid 4242, a
+// re-executed test binary running as that user) plants a key file in a
+// directory both can write, and can use it itself; root refuses it. The
+// other user cannot read root's key file, and root's own is accepted.
 func TestKeyFileOwnedByAnotherUserIsRefused(t *testing.T) {
 	t.Parallel()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to chown the file to another user")
+		t.Skip("needs root to run a process as another user")
 	}
-	path := filepath.Join(t.TempDir(), "redis.key")
-	if _, err := WriteKeyFile(path); err != nil {
+	const other = 4242
+	dir := sharedDir(t)
+	bin := copyExecutable(t, dir)
+	planted := filepath.Join(dir, "planted.key")
+	if out, err := asUser(t, bin, other, "plant", planted); err != nil {
+		t.Fatalf("uid %d planting and loading its own key file: %v\n%s", other, err, out)
+	}
+	if fi, err := os.Stat(planted); err != nil || fi.Sys().(*syscall.Stat_t).Uid != other {
+		t.Fatalf("the planted file: %v, want it owned by uid %d", err, other)
+	}
+	if _, err := LoadKeyFile(planted); !errors.Is(err, keystore.ErrInsecure) || !strings.Contains(err.Error(), "planted.key") {
+		t.Fatalf("root loading a key file uid %d planted: %v, want ErrInsecure naming it", other, err)
+	}
+	mine := filepath.Join(dir, "root.key")
+	if _, err := WriteKeyFile(mine); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadKeyFile(path); err != nil {
+	if _, err := LoadKeyFile(mine); err != nil {
 		t.Fatalf("root's own key file: %v", err)
 	}
-	if err := os.Chown(path, 4242, 4242); err != nil {
+	if out, err := asUser(t, bin, other, "load", mine); err == nil || !strings.Contains(out, "cannot be accessed") {
+		t.Fatalf("uid %d loading root's key file: %v %s, want it refused", other, err, out)
+	}
+}
+
+// sharedDir is a directory every user can write to (sticky, like /tmp).
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pmx-keyowner-")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadKeyFile(path); !errors.Is(err, keystore.ErrInsecure) {
-		t.Fatalf("a key file owned by uid 4242, read by root: %v, want ErrInsecure", err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
 	}
+	return dir
+}
+
+// copyExecutable copies the test binary into dir, so that another user
+// can run it (go test builds it in a directory only root may enter).
+func copyExecutable(t *testing.T, dir string) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "redis.test")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// asUser runs the helper mode on path in bin as uid.
+func asUser(t *testing.T, bin string, uid uint32, mode, path string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-test.run=^$")
+	cmd.Env = []string{helperEnv + "=" + mode, "PMX_REDIS_TEST_KEY_FILE=" + path, "PATH=/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }

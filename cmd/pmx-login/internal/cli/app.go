@@ -93,6 +93,9 @@ func (a *app) store() (keystore.Store, error) {
 	if r, ok := st.(*redis.Store); ok {
 		a.redis = r
 		a.closers = append(a.closers, r.Close)
+		if a.g.debug && a.io.process { // go-redis's own lines, as debug lines beside the trace
+			setRedisLogger(slog.New(slog.NewTextHandler(a.io.Err, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		}
 	}
 	a.st = st
 	if a.io.wrapStore != nil {

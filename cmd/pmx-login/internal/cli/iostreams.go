@@ -37,6 +37,9 @@ type IOStreams struct {
 	// wrapStore, set by tests, wraps the keystore a run opens (to inject
 	// a keystore fault around a real backend).
 	wrapStore func(keystore.Store) keystore.Store
+	// process is set by System: the run is the process, so it may set
+	// process-wide things (go-redis's logger, for --debug).
+	process bool
 }
 
 // System returns the streams of the running process: os.Stdin, os.Stdout and
@@ -55,6 +58,8 @@ func System() IOStreams {
 		Getenv: os.Getenv,
 		Now:    time.Now,
 		Sleep:  sleepContext,
+
+		process: true,
 	}
 }
 
