@@ -8,6 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -68,24 +69,9 @@ func requestSecrets(reqs []traderapitest.Request) []string {
 
 // redisValues returns every value stored under k, whatever its type.
 func redisValues(t *testing.T, rdb *goredis.Client, k string) []string {
-	ctx := context.Background()
-	typ, err := rdb.Type(ctx, k).Result()
+	vals, err := redistest.Values(context.Background(), rdb, k)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
 	}
-	switch typ {
-	case "string":
-		v, _ := rdb.Get(ctx, k).Result()
-		return []string{v}
-	case "hash":
-		var out []string
-		for f, v := range rdb.HGetAll(ctx, k).Val() {
-			out = append(out, f, v)
-		}
-		return out
-	case "none":
-		return nil
-	}
-	t.Errorf("Redis key %q has type %s, which the scan does not read", k, typ)
-	return nil
+	return vals
 }

@@ -220,3 +220,29 @@ func cli(ctx context.Context, args ...string) (string, error) {
 	}
 	return string(out), nil
 }
+
+// Values returns what key holds, whatever its type (string, hash as
+// field and value pairs, set), for tests that search Redis for secrets;
+// an error for a type they would not read.
+func Values(ctx context.Context, rdb redis.UniversalClient, key string) ([]string, error) {
+	typ, err := rdb.Type(ctx, key).Result()
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case "string":
+		v, err := rdb.Get(ctx, key).Result()
+		return []string{v}, err
+	case "hash":
+		var out []string
+		for f, v := range rdb.HGetAll(ctx, key).Val() {
+			out = append(out, f, v)
+		}
+		return out, nil
+	case "set":
+		return rdb.SMembers(ctx, key).Result()
+	case "none":
+		return nil, nil
+	}
+	return nil, fmt.Errorf("redistest: key %q has type %s, which Values does not read", key, typ)
+}

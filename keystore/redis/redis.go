@@ -196,8 +196,22 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("keystore: redis at %s: %s: %v", e.Addr, e.Op, e.Err)
 }
 
-// Is matches [keystore.ErrUnavailable].
-func (e *Error) Is(target error) bool { return target == keystore.ErrUnavailable }
+// Is matches [keystore.ErrUnavailable], unless Redis refused the
+// connection's user or password or its ACL refused a command: that is a
+// wrong setting to fix, not an outage to wait out.
+func (e *Error) Is(target error) bool { return target == keystore.ErrUnavailable && !e.refused() }
+
+// refused reports whether Redis refused the credentials or a command
+// (WRONGPASS, NOAUTH, NOPERM): the URL's user or password, or the ACL, is
+// wrong.
+func (e *Error) refused() bool {
+	var re goredis.Error
+	if !errors.As(e.Err, &re) {
+		return false
+	}
+	msg := re.Error()
+	return strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "NOPERM")
+}
 
 // Unwrap returns go-redis's error.
 func (e *Error) Unwrap() error { return e.Err }

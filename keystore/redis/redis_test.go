@@ -264,18 +264,11 @@ func scanForSecrets(t *testing.T, rdb goredis.UniversalClient) {
 	for iter.Next(t.Context()) {
 		n++
 		key := iter.Val()
-		typ := rdb.Type(t.Context(), key).Val()
-		fmt.Fprintf(&all, "%s %s ", key, typ)
-		switch typ {
-		case "hash":
-			fmt.Fprint(&all, rdb.HGetAll(t.Context(), key).Val())
-		case "string":
-			fmt.Fprint(&all, rdb.Get(t.Context(), key).Val())
-		case "set": // the index of rekey
-			fmt.Fprint(&all, rdb.SMembers(t.Context(), key).Val())
-		default:
-			t.Errorf("unexpected %s key %s", typ, key)
+		vals, err := redistest.Values(t.Context(), rdb, key)
+		if err != nil {
+			t.Error(err)
 		}
+		fmt.Fprintf(&all, "%s %s", key, strings.Join(vals, " "))
 		all.WriteString("\n")
 	}
 	if iter.Err() != nil || n != len(keys) || n < 4 {

@@ -129,16 +129,11 @@ func scanForTokens(t *testing.T, rdb *goredis.Client, res *driveResult) {
 	var dump strings.Builder
 	for _, k := range keys {
 		dump.WriteString(k + "\n")
-		switch typ := rdb.Type(ctx, k).Val(); typ {
-		case "string":
-			dump.WriteString(rdb.Get(ctx, k).Val() + "\n")
-		case "hash":
-			for f, v := range rdb.HGetAll(ctx, k).Val() {
-				dump.WriteString(f + "=" + v + "\n")
-			}
-		default:
-			t.Errorf("key %q is a %s: not scanned", k, typ)
+		vals, err := redistest.Values(ctx, rdb, k)
+		if err != nil {
+			t.Error(err)
 		}
+		dump.WriteString(strings.Join(vals, "\n") + "\n")
 	}
 	if len(keys) == 0 {
 		t.Fatal("nothing was stored in Redis")

@@ -90,6 +90,8 @@ func classifyStore(err error) (int, string, bool) {
 	switch {
 	case keyFile:
 		return exitFailure, hintRedisKeyFile, true
+	case redisDown && !errors.Is(err, keystore.ErrUnavailable): // refused: WRONGPASS, NOAUTH, NOPERM
+		return exitUsage, "Redis refused pmx-login: check the user and password in --redis-url (" + envRedisURL + ") and that the user's ACL is the README's", true
 	case redisDown:
 		return exitFailure, "check that Redis is up and that --redis-url (" + envRedisURL + ") reaches it: host, port, TLS, user and password", true
 	case isAltered(err):

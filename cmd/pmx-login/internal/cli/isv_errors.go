@@ -72,8 +72,10 @@ func classifyISV(err error) (int, string) {
 	case isvRejected(err):
 		return exitRejected, ""
 	}
-	if code, hint, ok := classifyLocal(err); ok {
-		return code, hint
+	for _, c := range []func(error) (int, string, bool){classifyLocal, classifyStore} {
+		if code, hint, ok := c(err); ok {
+			return code, hint
+		}
 	}
 	return exitFailure, ""
 }

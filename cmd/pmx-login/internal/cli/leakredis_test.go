@@ -68,7 +68,7 @@ func leakFlowRedis(s *leakScenario) map[string]secretKind {
 	s.run(leakStep{cmd: "status", code: exitFailure, env: []string{"PMX_REDIS_KEY_FILE=" + filepath.Join(s.work, "missing.key")}})
 	const wrong = "wrong-" + redisLeakPassword
 	known[wrong] = kindRedisPassword
-	s.run(leakStep{cmd: "status", code: exitFailure, env: []string{"PMX_REDIS_URL=redis://:" + wrong + "@" + srv.Addr}})
+	s.run(leakStep{cmd: "status", code: exitUsage, env: []string{"PMX_REDIS_URL=redis://:" + wrong + "@" + srv.Addr}})
 	s.run(leakStep{cmd: "logout"})
 	s.run(leakStep{cmd: "status", code: exitNotLoggedIn})
 	s.run(leakStep{cmd: "login", args: []string{"--password-stdin"}, stdin: pw}) // the last user, kept by logout
@@ -97,13 +97,11 @@ func (s *leakScenario) auditRedis(srv *redistest.Server) {
 	for _, k := range keys {
 		var b strings.Builder
 		b.WriteString(k + "\n")
-		if typ, _ := rdb.Type(ctx, k).Result(); typ == "hash" {
-			for f, v := range rdb.HGetAll(ctx, k).Val() {
-				b.WriteString(f + "=" + v + "\n")
-			}
-		} else {
-			b.WriteString(rdb.Get(ctx, k).Val())
+		vals, err := redistest.Values(ctx, rdb, k)
+		if err != nil {
+			s.t.Error(err)
 		}
+		b.WriteString(strings.Join(vals, "\n"))
 		s.audit.add("redis key "+k, []byte(b.String()))
 	}
 }

@@ -218,3 +218,27 @@ func TestLoginWithAnotherKeyIsCheckedFirst(t *testing.T) {
 		t.Fatalf("login with another key file sent %d login calls, want 0 (checked first)", n)
 	}
 }
+
+// TestRedisWrongPasswordIsAConfigError: a Redis that refuses the URL's
+// password is a setting to fix (exit 2, one hint naming the URL), not an
+// outage: `token` does not call it one, and `isv token` does not
+// quietly request a token of its own without the shared store.
+func TestRedisWrongPasswordIsAConfigError(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t, "--requirepass", "right-Pass-41")
+	f := isvSetup(t, traderapitest.AuthOptions{})
+	f.vars["PMX_KEYSTORE"] = "redis"
+	f.vars["PMX_REDIS_URL"] = "redis://:wrong-Pass-41@" + srv.Addr + "/0"
+	f.vars["PMX_REDIS_KEY_FILE"] = filepath.Join(t.TempDir(), "redis.key")
+	f.must(t, "", "redis keygen")
+	for _, args := range [][]string{{"token"}, {"isv", "token", "--client-id", testClientID, "--key", f.keyFile}} {
+		r := f.run(t, "", args...)
+		wantCode(t, r, exitUsage, "WRONGPASS", "Redis refused pmx-login")
+		if strings.Contains(r.err, "wrong-Pass-41") || strings.Count(r.err, "hint") > 1 {
+			t.Errorf("%s: the password printed, or more than one hint:\n%s", args[0], r.err)
+		}
+	}
+	if n := len(f.sentAssertions()); n != 0 {
+		t.Errorf("isv token made %d token requests with Redis refusing its password, want 0", n)
+	}
+}
