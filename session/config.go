@@ -15,12 +15,9 @@ import (
 
 // API is what a [Manager] needs of the exchange; [*traderapi.Client] is one.
 type API interface {
-	Register(ctx context.Context, req traderapi.RegisterRequest) (*traderapi.Result, error)
-	CheckPassword(ctx context.Context, req traderapi.CheckPasswordRequest) (*traderapi.Result, error)
 	Login(ctx context.Context, req traderapi.LoginRequest) (*traderapi.LoginResponse, error)
 	RefreshAccessToken(ctx context.Context, req traderapi.RefreshRequest) (*traderapi.RefreshResponse, error)
 	Logout(ctx context.Context, req traderapi.LogoutRequest) error
-	ChangePassword(ctx context.Context, req traderapi.ChangePasswordRequest) (*traderapi.Result, error)
 }
 
 // Store keeps sessions between runs; the keystore package's backends are

@@ -44,7 +44,7 @@ func TestFullFlowRequestsAndConnections(t *testing.T) {
 	}
 	const user, password = "newbie", traderapi.Secret("another-strong-pass-77")
 	ctx := t.Context()
-	if _, err := m.Register(ctx, traderapi.Secret(e.RegistrationToken(user)), password); err != nil {
+	if _, err := client.Register(ctx, traderapi.RegisterRequest{Token: traderapi.Secret(e.RegistrationToken(user)), Password: password}); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
 	if err := m.Login(ctx, user, password, ""); err != nil {

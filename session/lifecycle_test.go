@@ -229,26 +229,19 @@ func TestResumeExpiredStoredSession(t *testing.T) {
 	wantTombstone(t, f.store, f.m.Environment())
 }
 
-func TestChangePasswordAndRegister(t *testing.T) {
+// TestLoginAfterPasswordChange: after the password changes (through the
+// client: the manager needs only login, refresh and logout), the session
+// goes on, the old password is refused and the new one logs in.
+func TestLoginAfterPasswordChange(t *testing.T) {
 	t.Parallel()
 	f := setup(t, traderapitest.Options{}, session.Config{})
-	if _, err := f.m.CheckPassword(t.Context(), "short"); err == nil {
-		t.Errorf("CheckPassword accepted a 5-character password")
-	}
-	if _, err := f.m.CheckPassword(t.Context(), testPassword); err != nil {
-		t.Errorf("CheckPassword(strong) = %v", err)
-	}
-	res, err := f.m.Register(t.Context(), traderapi.Secret(f.srv.RegistrationToken("newbie")), "another-strong-pass-77")
-	if err != nil {
-		t.Fatalf("Register: %v", err)
-	}
-	if res.Username != "newbie" {
-		t.Errorf("Register username = %q", res.Username)
-	}
 	f.login(t)
 	const newPassword = traderapi.Secret("brand-new-password-99")
-	if err := f.m.ChangePassword(t.Context(), "", testPassword, newPassword); err != nil {
+	if _, err := f.client.ChangePassword(t.Context(), traderapi.ChangePasswordRequest{Username: testUser, OldPassword: testPassword, NewPassword: newPassword}); err != nil {
 		t.Fatalf("ChangePassword: %v", err)
+	}
+	if _, err := f.m.Token(t.Context()); err != nil {
+		t.Errorf("the session after a password change: %v", err)
 	}
 	if err := f.m.Login(t.Context(), testUser, testPassword, ""); !errors.Is(err, traderapi.ErrUnauthorized) {
 		t.Errorf("old password still works: %v", err)

@@ -90,37 +90,6 @@ func (m *Manager) key(username string) keystore.Key {
 	return keystore.Key{Environment: m.cfg.Environment, Username: username, Item: keystore.ItemSession}
 }
 
-// Register creates an account with a registration token from the account
-// manager and a password. It does not log in.
-func (m *Manager) Register(ctx context.Context, registrationToken, password traderapi.Secret) (*traderapi.Result, error) {
-	return m.cfg.Client.Register(ctx, traderapi.RegisterRequest{Token: registrationToken, Password: password})
-}
-
-// CheckPassword asks the exchange whether a password meets its policy.
-func (m *Manager) CheckPassword(ctx context.Context, password traderapi.Secret) (*traderapi.Result, error) {
-	return m.cfg.Client.CheckPassword(ctx, traderapi.CheckPasswordRequest{Password: password})
-}
-
-// ChangePassword changes the user's password. An empty username means the
-// current session's user. The session goes on: the exchange documents no
-// effect of a password change on issued tokens.
-func (m *Manager) ChangePassword(ctx context.Context, username string, oldPassword, newPassword traderapi.Secret) error {
-	if username = m.orCurrent(username); username == "" {
-		return fmt.Errorf("change password: no username given and %w", ErrNotLoggedIn)
-	}
-	_, err := m.cfg.Client.ChangePassword(ctx, traderapi.ChangePasswordRequest{
-		Username: username, OldPassword: oldPassword, NewPassword: newPassword,
-	})
-	return err
-}
-
-func (m *Manager) orCurrent(username string) string {
-	if username != "" {
-		return username
-	}
-	return m.username()
-}
-
 // Login logs in with a password (and an OTP code once MFA is on), stores
 // the session and makes its access token current; refreshes in flight for
 // an earlier session are discarded. Without a needed code the error matches

@@ -129,19 +129,19 @@ func (d *demo) hhmm(t time.Time) string {
 }
 
 func (d *demo) checkPassword(ctx context.Context) (string, error) {
-	_, err := d.m.CheckPassword(ctx, "password")
+	_, err := d.client.CheckPassword(ctx, traderapi.CheckPasswordRequest{Password: "password"})
 	var ae *traderapi.APIError
 	if !errors.As(err, &ae) {
 		return "", fmt.Errorf("a weak password was not refused: %v", err)
 	}
-	if _, err := d.m.CheckPassword(ctx, d.pw); err != nil {
+	if _, err := d.client.CheckPassword(ctx, traderapi.CheckPasswordRequest{Password: d.pw}); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("\"password\" is refused (%s); a random 26-character one passes", strings.TrimPrefix(ae.Message, "password does not meet policy: ")), nil
 }
 
 func (d *demo) register(ctx context.Context) (string, error) {
-	res, err := d.m.Register(ctx, traderapi.Secret(d.srv.RegistrationToken(d.user)), d.pw)
+	res, err := d.client.Register(ctx, traderapi.RegisterRequest{Token: traderapi.Secret(d.srv.RegistrationToken(d.user)), Password: d.pw})
 	if err != nil {
 		return "", err
 	}
@@ -247,7 +247,7 @@ func (d *demo) status(context.Context) (string, error) {
 
 func (d *demo) changePassword(ctx context.Context) (string, error) {
 	next := demoPassword()
-	if err := d.m.ChangePassword(ctx, d.user, d.pw, next); err != nil {
+	if _, err := d.client.ChangePassword(ctx, traderapi.ChangePasswordRequest{Username: d.user, OldPassword: d.pw, NewPassword: next}); err != nil {
 		return "", err
 	}
 	d.pw = next
