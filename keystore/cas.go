@@ -22,24 +22,7 @@ func (m *Memory) CompareAndSwap(ctx context.Context, k Key, old, r *Record) erro
 
 // CompareAndDelete removes the entry under k if it still holds old.
 func (m *Memory) CompareAndDelete(ctx context.Context, k Key, old *Record) error {
-	k, err := k.Normalize()
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	cur := m.lookup(k)
-	if cur == nil {
-		return nil
-	}
-	if err := Compare(k, cur, old); err != nil {
-		return err
-	}
-	delete(m.records, k)
-	return nil
+	return m.remove(ctx, k, func(k Key, cur *Record) error { return Compare(k, cur, old) })
 }
 
 // lookup returns a copy of the record under k, nil if none; m.mu is held.

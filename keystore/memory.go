@@ -77,7 +77,11 @@ func (m *Memory) store(ctx context.Context, k Key, r *Record, check func(k Key, 
 }
 
 // Delete removes the entry under k.
-func (m *Memory) Delete(ctx context.Context, k Key) error {
+func (m *Memory) Delete(ctx context.Context, k Key) error { return m.remove(ctx, k, nil) }
+
+// remove deletes the entry under k, if check (when not nil) accepts the
+// stored record; an absent entry is not an error.
+func (m *Memory) remove(ctx context.Context, k Key, check func(Key, *Record) error) error {
 	k, err := k.Normalize()
 	if err != nil {
 		return err
@@ -87,6 +91,11 @@ func (m *Memory) Delete(ctx context.Context, k Key) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if cur := m.lookup(k); cur != nil && check != nil {
+		if err := check(k, cur); err != nil {
+			return err
+		}
+	}
 	delete(m.records, k)
 	return nil
 }

@@ -124,10 +124,6 @@ const (
 	BackendRedis   = "redis"
 )
 
-// EnvBackend is the environment variable a program reads to choose the
-// backend (PMX_KEYSTORE=file). This package never reads it.
-const EnvBackend = "PMX_KEYSTORE"
-
 // Normalize validates k and returns it with Item defaulted to
 // [ItemSession]. Every backend calls it first.
 func (k Key) Normalize() (Key, error) {

@@ -40,8 +40,9 @@ func (b *background) cue() {
 	}
 }
 
-// Start runs a background refresher until ctx ends or [Manager.Close] is
-// called: each access token is refreshed as soon as it goes stale (after a
+// Start starts a background refresher and returns at once; the
+// refresher runs until ctx ends or [Manager.Close] is called (Close waits
+// for it): each access token is refreshed as soon as it goes stale (after a
 // failed refresh, once the back-off allows), so that a bot's requests never
 // wait on a refresh; it also notices a jump of the wall clock (a laptop's
 // sleep) and re-checks the token. Calling Start while a refresher runs

@@ -17,7 +17,7 @@ import (
 // clock) instead of ending the session.
 func TestReloginTriesNextWindowAfterUsedCode(t *testing.T) {
 	t.Parallel()
-	var codes session.CodeSource
+	var codes mfa.CodeSource
 	b := setupMFABot(t, func(*mfa.Generator) func(context.Context, string) (session.Credentials, error) {
 		return func(ctx context.Context, u string) (session.Credentials, error) {
 			return session.PasswordRelogin(session.StaticPassword(testPassword), codes)(ctx, u)

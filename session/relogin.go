@@ -5,16 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pmx-login/pmx-login/mfa"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
-
-// CodeSource hands out one-time codes; a *mfa.Generator (for a TOTP secret
-// loaded with mfa.LoadGenerator) and a *mfa.CommandSource are code
-// sources.
-type CodeSource interface {
-	// Code returns a code valid now that it has not returned before.
-	Code(ctx context.Context) (traderapi.Secret, error)
-}
 
 // PasswordFunc returns the password of a user, from wherever an unattended
 // bot keeps it (a secrets manager, a file readable by the bot alone).
@@ -23,14 +16,15 @@ type PasswordFunc func(ctx context.Context, username string) (traderapi.Secret, 
 // PasswordRelogin returns a [Config.Relogin] for an unattended bot: when
 // the session ends, the manager logs in again with the password from
 // password and, if codes is not nil (the account has MFA on), a fresh code
-// from codes. It is called at most once per ended session, from the one
+// from codes (an [*mfa.Generator] for a TOTP secret loaded with
+// [mfa.LoadGenerator], or an [*mfa.CommandSource]). It is called at most once per ended session, from the one
 // refresh in flight, so codes is never asked twice at once by it.
 //
 // An error from password or codes (or an empty password) fails the
 // re-login; the session then ends and [Manager.Token] returns an error
 // matching [ErrSessionExpired] that wraps it. A nil password makes every
 // re-login fail that way.
-func PasswordRelogin(password PasswordFunc, codes CodeSource) func(ctx context.Context, username string) (Credentials, error) {
+func PasswordRelogin(password PasswordFunc, codes mfa.CodeSource) func(ctx context.Context, username string) (Credentials, error) {
 	return func(ctx context.Context, username string) (Credentials, error) {
 		if password == nil {
 			return Credentials{}, errors.New("re-login: no password source")

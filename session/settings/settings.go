@@ -25,7 +25,7 @@ const (
 	EnvBaseURL     = "PMX_BASE_URL" // --base-url: the URL to dial instead of the environment's
 	EnvHost        = "PMX_HOST"     // --host: the Host header to send instead of the environment's
 	EnvUsername    = "PMX_USERNAME" // --username: default the environment's last user
-	EnvKeystore    = keystore.EnvBackend
+	EnvKeystore    = "PMX_KEYSTORE" // --keystore: keyring (default), file, redis or memory
 	// EnvRedisURL is the Redis of the redis keystore (--redis-url), in a
 	// form [redis.ParseURL] reads: redis://, rediss://,
 	// redis-sentinel:// or redis-cluster://. It may hold a password.
