@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,7 +31,7 @@ return 0
 `)
 
 // Lock takes k's lease lock: SET lock owner NX PX lease, where owner is a
-// random id followed by the [WithSavedBy] tag. It polls with short,
+// random id, "/" and the lease in milliseconds, then the [WithSavedBy] tag. It polls with short,
 // jittered sleeps until it gets the lock or ctx is done (at most 5 minutes
 // when ctx has no deadline). While held, the lease ([WithLockLease]) is
 // renewed every third of it; the lock ends at unlock, or when a lease runs
@@ -47,7 +48,7 @@ func (s *Store) Lock(ctx context.Context, k keystore.Key) (func(), error) {
 		ctx, cancel = context.WithTimeout(ctx, securefs.HoldWait)
 		defer cancel()
 	}
-	owner := strings.ToLower(rand.Text()[:16]) + " " + s.cfg.savedBy
+	owner := strings.ToLower(rand.Text()[:16]) + "/" + strconv.FormatInt(s.cfg.lease.Milliseconds(), 10) + " " + s.cfg.savedBy
 	key := s.lockKey(k)
 	for wait := 5 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
 		err := s.rdb.SetArgs(ctx, key, owner, goredis.SetArgs{Mode: "NX", TTL: s.cfg.lease}).Err()
@@ -126,6 +127,11 @@ type Status struct {
 	Locked     bool
 	LockHolder string
 	LockTTL    time.Duration
+	// LockSilent is set when the holder has not renewed its lease for over
+	// two thirds of it (a live holder renews it every third, so it missed
+	// two renewals): it died or is stalled, and the lock ends when LockTTL
+	// runs out.
+	LockSilent bool
 }
 
 // Status reads k's generation, when and by whom it was saved, and who
@@ -159,8 +165,20 @@ func (s *Store) Status(ctx context.Context, k keystore.Key) (*Status, error) {
 		out.KeyID = shownKeyID(st.keyID)
 	}
 	if o := owner.Val(); o != "" {
-		_, tag, _ := strings.Cut(o, " ")
+		id, tag, _ := strings.Cut(o, " ")
 		out.Locked, out.LockHolder, out.LockTTL = true, printable(tag), max(ttl.Val(), 0)
+		out.LockSilent = out.LockTTL < s.holderLease(id)/3
 	}
 	return out, nil
+}
+
+// holderLease reads the lease a holder took from the id part of its lock
+// value ("random/ms"); a lock of an older pmx-login, which does not say,
+// is taken to have this store's lease.
+func (s *Store) holderLease(id string) time.Duration {
+	_, ms, ok := strings.Cut(id, "/")
+	if n, err := strconv.ParseInt(ms, 10, 64); ok && err == nil && n > 0 {
+		return time.Duration(n) * time.Millisecond
+	}
+	return s.cfg.lease
 }

@@ -140,3 +140,45 @@ func TestRedisLeaseRenewed(t *testing.T) {
 	}
 	unlockOther()
 }
+
+// TestStatusTellsALiveHolderFromASilentOne: a holder that renews its
+// lease shows as live through more than a lease; one that stalls (its
+// renewals stop) shows as silent once two thirds of its lease have gone
+// unrenewed,
+// before the lock ends.
+func TestStatusTellsALiveHolderFromASilentOne(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.StartServer(t).Client(t)
+	key := testKey(t)
+	env := storetest.UniqueEnv("preprod")
+	live, stalled := keystore.Key{Environment: env, Username: "alice"}, keystore.Key{Environment: env, Username: "bob"}
+	const lease = 1200 * time.Millisecond
+	reader := newRedisStore(t, rdb, key, WithLockLease(lease))
+	unlock, err := newRedisStore(t, rdb, key, WithSavedBy("live/1"), WithLockLease(lease)).Lock(t.Context(), live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := newRedisStore(t, rdb, key, WithSavedBy("stalled/2"), WithLockLease(lease), stalls()).Lock(t.Context(), stalled); err != nil {
+		t.Fatal(err)
+	}
+	sawSilent := false
+	for end := time.Now().Add(2 * lease); time.Now().Before(end); time.Sleep(lease / 10) {
+		if st, err := reader.Status(t.Context(), live); err != nil || !st.Locked || st.LockSilent {
+			t.Fatalf("the live holder's lock: %+v, %v; want locked and not silent", st, err)
+		}
+		st, err := reader.Status(t.Context(), stalled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Locked && st.LockSilent {
+			sawSilent = true
+			if st.LockTTL >= lease/3 || st.LockHolder != "stalled/2" {
+				t.Errorf("silent holder: %+v, want under a third of the lease left, holder stalled/2", st)
+			}
+		}
+	}
+	if !sawSilent {
+		t.Error("the stalled holder never showed as silent before its lease ran out")
+	}
+}

@@ -143,9 +143,12 @@ func (a *app) printRedisStatus(rs *redis.Status) {
 		fmt.Fprintf(w, "generation:  %d (key %s)\n", rs.Generation, rs.KeyID)
 		fmt.Fprintf(w, "saved:       %s (%s ago) by %s\n", clock(rs.SavedAt), shortDuration(max(now.Sub(rs.SavedAt), 0)), or(rs.SavedBy, "(unknown)"))
 	}
-	if rs.Locked {
-		fmt.Fprintf(w, "lock:        held by %s for %s more (a refresh is running)\n", or(rs.LockHolder, "(unknown)"), rs.LockTTL.Round(time.Millisecond))
-	} else {
+	switch {
+	case rs.Locked && rs.LockSilent:
+		fmt.Fprintf(w, "lock:        held by %s, which stopped renewing it (dead or stalled); it ends in %s\n", or(rs.LockHolder, "(unknown)"), rs.LockTTL.Round(time.Millisecond))
+	case rs.Locked:
+		fmt.Fprintf(w, "lock:        held by %s for %s more, renewed while it works (a refresh is running)\n", or(rs.LockHolder, "(unknown)"), rs.LockTTL.Round(time.Millisecond))
+	default:
 		fmt.Fprintf(w, "lock:        free\n")
 	}
 }
@@ -155,7 +158,7 @@ func redisStatusJSON(rs *redis.Status) map[string]any {
 	out := map[string]any{
 		"stored": rs.Stored, "generation": rs.Generation, "key_id": rs.KeyID,
 		"saved_at": nil, "saved_by": rs.SavedBy,
-		"locked": rs.Locked, "lock_holder": rs.LockHolder, "lock_ttl_ms": rs.LockTTL.Milliseconds(),
+		"locked": rs.Locked, "lock_holder": rs.LockHolder, "lock_ttl_ms": rs.LockTTL.Milliseconds(), "lock_silent": rs.LockSilent,
 	}
 	if !rs.SavedAt.IsZero() {
 		out["saved_at"] = rs.SavedAt.UTC().Format(time.RFC3339Nano)
