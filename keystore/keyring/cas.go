@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
@@ -16,11 +17,11 @@ import (
 // and write under a lock file, since a keychain has no compare-and-set.
 // The lock file serialises it with Set, Delete and CompareAndDelete.
 func (k *Store) CompareAndSwap(ctx context.Context, key keystore.Key, old, r *keystore.Record) error {
-	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	w, err := k.writeLock(ctx, key)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer w.release()
 	cur, err := getOrNil(k.Get(ctx, key))
 	if err != nil {
 		return err
@@ -28,16 +29,16 @@ func (k *Store) CompareAndSwap(ctx context.Context, key keystore.Key, old, r *ke
 	if err := keystore.Compare(key, cur, k.asStored(key, old)); err != nil {
 		return err
 	}
-	return k.set(ctx, key, r)
+	return k.set(ctx, key, r, w)
 }
 
 // CompareAndDelete removes the entry under key if it still holds old.
 func (k *Store) CompareAndDelete(ctx context.Context, key keystore.Key, old *keystore.Record) error {
-	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	w, err := k.writeLock(ctx, key)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer w.release()
 	cur, err := getOrNil(k.Get(ctx, key))
 	if err != nil || cur == nil {
 		return err
@@ -45,7 +46,58 @@ func (k *Store) CompareAndDelete(ctx context.Context, key keystore.Key, old *key
 	if err := keystore.Compare(key, cur, k.asStored(key, old)); err != nil {
 		return err
 	}
-	return k.delete(ctx, key)
+	return k.delete(ctx, key, w)
+}
+
+// heldLock is a write's lock file. It is released when the write returns,
+// unless a keychain call of the write was abandoned at its deadline: then
+// only once that call has returned, so that no other write, of this
+// process or another, lands between a late write and its caller's
+// error. A write reported as failed never replaces one reported as
+// done.
+type heldLock struct {
+	unlock  func()
+	mu      sync.Mutex
+	pending []<-chan struct{}
+}
+
+// writeLock takes the environment's write lock file; while a write of
+// this store that timed out has not returned, it fails at once with the
+// keychain's timeout rather than wait for that write.
+func (k *Store) writeLock(ctx context.Context, key keystore.Key) (*heldLock, error) {
+	if k.stalled.Load() > 0 {
+		return nil, &keystore.UnavailableError{Backend: keystore.BackendKeyring, Keychain: keychainName(k.goos), Reason: Timeout,
+			Err: fmt.Errorf("no answer within %s: an earlier write to the keychain has not returned yet", k.timeout)}
+	}
+	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	if err != nil {
+		return nil, err
+	}
+	return &heldLock{unlock: unlock}, nil
+}
+
+// abandoned records a keychain call left running past its deadline.
+func (w *heldLock) abandoned(finished <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending = append(w.pending, finished)
+}
+
+// release unlocks now, or once the abandoned calls have returned.
+func (w *heldLock) release() {
+	w.mu.Lock()
+	pending := w.pending
+	w.mu.Unlock()
+	if len(pending) == 0 {
+		w.unlock()
+		return
+	}
+	go func() {
+		for _, c := range pending {
+			<-c
+		}
+		w.unlock()
+	}()
 }
 
 // Lock takes the cross-process lock on key: a lock file in the lock

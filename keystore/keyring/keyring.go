@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	gokeyring "github.com/zalando/go-keyring"
@@ -46,13 +47,18 @@ func (osKeychain) Delete(service, user string) error { return gokeyring.Delete(s
 // use.
 //
 // go-keyring has no way to cancel a call: when one times out, its goroutine
-// is left to finish (or block) in the background.
+// is left to finish (or block) in the background. A write that timed out
+// keeps its write lock until its call returns, and meanwhile this store's
+// writes fail at once with the keychain's timeout.
 type Store struct {
 	timeout time.Duration
 	prefix  string
 	goos    string
 	kc      secrets
 	lockDir string
+	// stalled counts the writes abandoned at their deadline that have
+	// not returned yet.
+	stalled atomic.Int32
 }
 
 // Option configures a [Store].
@@ -119,8 +125,10 @@ func (k *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 }
 
 // call runs f off the caller's goroutine and waits for it, ctx, or the
-// operation's deadline, then classifies the error.
-func call[T any](ctx context.Context, k *Store, f func() (T, error)) (T, error) {
+// operation's deadline, then classifies the error. A write passes its
+// lock (w; nil for a read), which then stays held until an f abandoned at
+// the deadline has returned.
+func call[T any](ctx context.Context, k *Store, w *heldLock, f func() (T, error)) (T, error) {
 	type result struct {
 		v   T
 		err error
@@ -129,8 +137,9 @@ func call[T any](ctx context.Context, k *Store, f func() (T, error)) (T, error) 
 	if err := ctx.Err(); err != nil {
 		return zero, k.ctxError(ctx)
 	}
-	done := make(chan result, 1)
+	done, finished := make(chan result, 1), make(chan struct{})
 	go func() {
+		defer close(finished)
 		v, err := f()
 		done <- result{v, err}
 	}()
@@ -138,6 +147,11 @@ func call[T any](ctx context.Context, k *Store, f func() (T, error)) (T, error) 
 	case r := <-done:
 		return r.v, k.named(classify(r.err))
 	case <-ctx.Done():
+		if w != nil {
+			k.stalled.Add(1)
+			w.abandoned(finished)
+			go func() { <-finished; k.stalled.Add(-1) }()
+		}
 		return zero, k.ctxError(ctx)
 	}
 }
@@ -176,7 +190,7 @@ func (k *Store) Get(ctx context.Context, key keystore.Key) (*keystore.Record, er
 	}
 	ctx, cancel := k.bound(ctx)
 	defer cancel()
-	s, err := call(ctx, k, func() (string, error) { return k.kc.Get(k.service(key.Environment, key.Item), key.Username) })
+	s, err := call(ctx, k, nil, func() (string, error) { return k.kc.Get(k.service(key.Environment, key.Item), key.Username) })
 	if err != nil {
 		return nil, wrapOp("reading", key, err)
 	}
@@ -196,16 +210,16 @@ func (k *Store) Get(ctx context.Context, key keystore.Key) (*keystore.Record, er
 // lock file that [Store.CompareAndSwap] takes, so that a compare-and-set
 // never overwrites a Set that came between its read and its write.
 func (k *Store) Set(ctx context.Context, key keystore.Key, r *keystore.Record) error {
-	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	w, err := k.writeLock(ctx, key)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	return k.set(ctx, key, r)
+	defer w.release()
+	return k.set(ctx, key, r, w)
 }
 
-// set is Set under the write lock.
-func (k *Store) set(ctx context.Context, key keystore.Key, r *keystore.Record) error {
+// set is Set under the write lock w.
+func (k *Store) set(ctx context.Context, key keystore.Key, r *keystore.Record, w *heldLock) error {
 	key, rec, err := keystore.Prepare(key, r)
 	if err != nil {
 		return err
@@ -217,7 +231,7 @@ func (k *Store) set(ctx context.Context, key keystore.Key, r *keystore.Record) e
 	}
 	ctx, cancel := k.bound(ctx)
 	defer cancel()
-	if _, err := call(ctx, k, func() (struct{}, error) {
+	if _, err := call(ctx, k, w, func() (struct{}, error) {
 		return struct{}{}, k.kc.Set(service, key.Username, string(b))
 	}); err != nil {
 		return wrapOp("writing", key, err)
@@ -225,7 +239,7 @@ func (k *Store) set(ctx context.Context, key keystore.Key, r *keystore.Record) e
 	if key.Item != keystore.ItemSession {
 		return nil
 	}
-	if _, err := call(ctx, k, func() (struct{}, error) {
+	if _, err := call(ctx, k, w, func() (struct{}, error) {
 		return struct{}{}, k.kc.Set(k.lastUserService(key.Environment), lastUserAccount, key.Username)
 	}); err != nil {
 		return fmt.Errorf("keystore: session stored, but recording the last user of %s failed: %w", key.Environment, err)
@@ -236,23 +250,23 @@ func (k *Store) set(ctx context.Context, key keystore.Key, r *keystore.Record) e
 // Delete removes the entry under key; an absent entry is not an error.
 // The last user is kept. It takes the write lock file, as Set does.
 func (k *Store) Delete(ctx context.Context, key keystore.Key) error {
-	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
+	w, err := k.writeLock(ctx, key)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	return k.delete(ctx, key)
+	defer w.release()
+	return k.delete(ctx, key, w)
 }
 
-// delete is Delete under the write lock.
-func (k *Store) delete(ctx context.Context, key keystore.Key) error {
+// delete is Delete under the write lock w.
+func (k *Store) delete(ctx context.Context, key keystore.Key, w *heldLock) error {
 	key, err := key.Normalize()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := k.bound(ctx)
 	defer cancel()
-	_, err = call(ctx, k, func() (struct{}, error) {
+	_, err = call(ctx, k, w, func() (struct{}, error) {
 		return struct{}{}, k.kc.Delete(k.service(key.Environment, key.Item), key.Username)
 	})
 	if err != nil && !errors.Is(err, keystore.ErrNotFound) {
@@ -272,7 +286,7 @@ func (k *Store) LastUser(ctx context.Context, env string) (string, error) {
 }
 
 func (k *Store) lastUser(ctx context.Context, env string) (string, error) {
-	u, err := call(ctx, k, func() (string, error) { return k.kc.Get(k.lastUserService(env), lastUserAccount) })
+	u, err := call(ctx, k, nil, func() (string, error) { return k.kc.Get(k.lastUserService(env), lastUserAccount) })
 	if err != nil {
 		if errors.Is(err, keystore.ErrNotFound) {
 			return "", fmt.Errorf("%w: no last user recorded for %s", keystore.ErrNotFound, env)

@@ -130,7 +130,10 @@ func TestKeyringTimeout(t *testing.T) {
 		if !errors.As(err, &ue) || ue.Reason != Timeout || !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, keystore.ErrNotFound) {
 			t.Fatalf("%s: got %v, want UnavailableError{Reason: Timeout}", name, err)
 		}
-		if took < 50*time.Millisecond || took > 2*time.Second {
+		// A write after another write timed out fails at once: that write
+		// still holds the write lock until it returns.
+		early := strings.Contains(err.Error(), "an earlier write to the keychain has not returned yet")
+		if (took < 50*time.Millisecond && !early) || took > 2*time.Second {
 			t.Errorf("%s took %s, want about the 50ms timeout", name, took)
 		}
 		if !strings.Contains(err.Error(), "no answer within 50ms") || strings.Contains(err.Error(), "--keystore") {
