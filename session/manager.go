@@ -21,7 +21,7 @@ const closeWait = 2 * time.Second
 // concurrent use. Create it with [New]; release it with [Manager.Close].
 type Manager struct {
 	cfg   Config
-	raw   Store // cfg.Store before the rollback guard: the one to watch
+	raw   Store // cfg.Store before the back-off and the rollback guard: the one to watch
 	cache *tokencache.Cache[sess]
 	bg    background
 	// storeDown: the store was unavailable when the current refresh
@@ -44,7 +44,8 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{cfg: cfg, raw: cfg.Store, bg: newBackground(), events: newEventQueue(cfg.Events, cfg.EventBuffer)}
-	m.cfg.Store = guarded{Store: cfg.Store, env: cfg.Environment, seen: cfg.Generations}
+	backoff := backoffStore{Store: cfg.Store, now: cfg.Now, state: m.storeState, b: &storeBackoff{}}
+	m.cfg.Store = guarded{Store: backoff, env: cfg.Environment, seen: cfg.Generations}
 	m.cache = tokencache.New(tokencache.Config[sess]{
 		Fetch:   m.fetch,
 		Commit:  m.commit,

@@ -38,7 +38,8 @@ const lockPatience = 100 * time.Millisecond
 
 // lockLimit bounds a refresh's wait for the store's lock: a frozen store
 // or a lock held past it cannot hold the refresh up for longer (it goes on
-// without the lock, fenced by the compare-and-set).
+// without the lock, fenced by the compare-and-set). [Manager.lockWait]
+// shortens it for a token close to its expiry.
 const lockLimit = 5 * time.Second
 
 // lock takes the store's cross-process lock for one refresh flight; the
@@ -54,17 +55,27 @@ func (m *Manager) lock(ctx context.Context, from *entry) func() {
 	}
 	start := m.cfg.Now()
 	busy := time.AfterFunc(lockPatience, func() { m.cache.LockWaiting(from) })
-	lctx, cancel := context.WithTimeout(ctx, lockLimit)
+	lctx, cancel := context.WithTimeout(ctx, m.lockWait(from, start))
 	unlock, err := m.cfg.Store.Lock(lctx, m.key(from.Data.username))
 	cancel()
 	busy.Stop()
-	m.storeState(err)
 	if err != nil {
 		m.cfg.Logger.Warn("refreshing without the store's lock", "env", m.cfg.Environment, "error", err)
 		return func() {}
 	}
 	m.emit(Event{Type: EventLockWaited, Username: from.Data.username, Duration: m.cfg.Now().Sub(start)})
 	return unlock
+}
+
+// lockWait is how long a flight may wait for the lock: lockLimit, and
+// while its token is valid at most half the time it stays valid (never
+// under lockPatience), so that a frozen store or a silent holder does not
+// make the refresh late.
+func (m *Manager) lockWait(from *entry, now time.Time) time.Duration {
+	if rem := from.Expiry.Sub(now); rem > 0 {
+		return min(lockLimit, max(rem/2, lockPatience))
+	}
+	return lockLimit
 }
 
 // fetch is one refresh flight, run under the store's lock ([Manager.lock]):
