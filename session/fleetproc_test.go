@@ -39,7 +39,8 @@ const (
 // binary: it opens the Redis store (lease 1 s), resumes the session, runs
 // Start, and has fleetWorkers goroutines send orders through Transport
 // every 50 ms until its stdin closes. It prints "ready", "gen G" every
-// 100 ms and "done ok=N bad=M"; a failure to open or resume is printed as
+// 100 ms and "done ok=N bad=M slow=S maxwait=D" (S: orders whose token
+// took over a second to get); a failure to open or resume is printed as
 // "error ..." and ends it. Its log goes to stderr.
 func TestHelperFleetProcess(t *testing.T) {
 	if os.Getenv(fleetProcEnv) != "1" {
@@ -64,17 +65,36 @@ func TestHelperFleetProcess(t *testing.T) {
 		return
 	}
 	say("ready")
-	var ok, bad atomic.Int64
+	var c orderCounts
 	var wg sync.WaitGroup
 	for range fleetWorkers {
-		wg.Go(func() { fleetOrders(ctx, m, &ok, &bad) })
+		wg.Go(func() { fleetOrders(ctx, m, &c) })
 	}
 	for ctx.Err() == nil {
 		say("gen %d", m.Status().Generation)
 		pause(ctx, 100*time.Millisecond)
 	}
 	wg.Wait()
-	say("done ok=%d bad=%d", ok.Load(), bad.Load())
+	say("done ok=%d bad=%d slow=%d maxwait=%s", c.ok.Load(), c.bad.Load(), c.slow.Load(), time.Duration(c.maxWait.Load()))
+}
+
+// orderCounts are a fleet process's orders: accepted, refused, and how
+// many waited over a second for their token (and the longest wait).
+type orderCounts struct {
+	ok, bad, slow, maxWait atomic.Int64
+}
+
+// waited counts the wait of one order for its token.
+func (c *orderCounts) waited(d time.Duration) {
+	if d > time.Second {
+		c.slow.Add(1)
+	}
+	for {
+		cur := c.maxWait.Load()
+		if int64(d) <= cur || c.maxWait.CompareAndSwap(cur, int64(d)) {
+			return
+		}
+	}
 }
 
 func openFleetProcess() (*session.Manager, error) {
@@ -92,11 +112,17 @@ func openFleetProcess() (*session.Manager, error) {
 	return session.New(session.Config{Client: client, Store: store, Username: testUser, Retry: fleetRetry, Logger: log})
 }
 
-// fleetOrders posts orders through m's transport until ctx ends.
-func fleetOrders(ctx context.Context, m *session.Manager, ok, bad *atomic.Int64) {
+// fleetOrders posts orders through m's transport until ctx ends,
+// measuring how long each waits for its token first.
+func fleetOrders(ctx context.Context, m *session.Manager, c *orderCounts) {
+	ok, bad := &c.ok, &c.bad
 	hc := &http.Client{Transport: m.Transport(nil), Timeout: 5 * time.Second}
 	url := os.Getenv(botURLEnv) + traderapi.PathInsertOrder
 	for ctx.Err() == nil {
+		start := time.Now()
+		if _, err := m.Token(ctx); err == nil {
+			c.waited(time.Since(start))
+		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(order))
 		req.Host = os.Getenv(botHostEnv)
 		req.Header.Set("Content-Type", "application/json")

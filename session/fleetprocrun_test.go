@@ -45,23 +45,7 @@ func TestFleetProcesses(t *testing.T) {
 	}
 	t.Parallel()
 	const ttl = 3 * time.Second
-	f := &processFleet{x: startFleetExchange(t, traderapitest.Options{AccessTTL: ttl}), redis: redistest.StartServer(t), keyFile: writeRedisKey(t)}
-	f.admin = openFleetStore(t, f.redis.URL(), f.keyFile, "test")
-	f.key = keystore.Key{Environment: traderapitest.SandboxEnvironment, Username: testUser, Item: keystore.ItemSession}
-	human, err := session.New(session.Config{Client: f.x.client(t), Store: f.admin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := human.Login(t.Context(), testUser, testPassword, ""); err != nil {
-		t.Fatal(err)
-	}
-	_ = human.Close()
-	for i := range 4 {
-		f.procs = append(f.procs, startFleetProcess(t, f.x, f.redis.URL(), f.keyFile, "p"+strconv.Itoa(i)))
-	}
-	for _, p := range f.procs {
-		p.waitReady(t)
-	}
+	f := newProcessFleet(t, ttl, 4)
 	f.steadyWithPubSubKilled(t, ttl)
 	t.Logf("401s so far: %v", f.x.rejections())
 	f.wrongKey(t)
@@ -73,6 +57,30 @@ func TestFleetProcesses(t *testing.T) {
 	f.redisDown(t, ttl)
 	t.Logf("401s so far: %v", f.x.rejections())
 	f.finish(t)
+}
+
+// newProcessFleet logs a human in to a new Redis and starts n fleet
+// processes on the session, with access tokens of lifetime ttl.
+func newProcessFleet(t *testing.T, ttl time.Duration, n int) *processFleet {
+	t.Helper()
+	f := &processFleet{x: startFleetExchange(t, traderapitest.Options{AccessTTL: ttl}), redis: redistest.StartServer(t), keyFile: writeRedisKey(t)}
+	f.admin = openFleetStore(t, f.redis.URL(), f.keyFile, "test")
+	f.key = keystore.Key{Environment: traderapitest.SandboxEnvironment, Username: testUser, Item: keystore.ItemSession}
+	human, err := session.New(session.Config{Client: f.x.client(t), Store: f.admin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := human.Login(t.Context(), testUser, testPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	_ = human.Close()
+	for i := range n {
+		f.procs = append(f.procs, startFleetProcess(t, f.x, f.redis.URL(), f.keyFile, "p"+strconv.Itoa(i)))
+	}
+	for _, p := range f.procs {
+		p.waitReady(t)
+	}
+	return f
 }
 
 // steadyWithPubSubKilled runs two lifetimes, killing every Pub/Sub
