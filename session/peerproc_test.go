@@ -41,7 +41,8 @@ const (
 )
 
 // TestHelperPeer is the peer process; on its own it does nothing. Its
-// commands: login USER, resume, start, token, refresh, logout, offset.
+// commands: login USER, resume, start, token, refresh, logout, status,
+// offset.
 // It answers each with one line, "ok [VALUE]" or "err KIND: MESSAGE"
 // (KIND from session.Classify, or rolledback / notrevoked).
 func TestHelperPeer(t *testing.T) {
@@ -106,6 +107,9 @@ func runPeerCommand(ctx context.Context, m *session.Manager, cmd, arg string) (s
 	case "token":
 		tok, err := m.Token(ctx)
 		return tok.Reveal(), err
+	case "status":
+		st := m.Status()
+		return fmt.Sprintf("gen=%d failures=%d retrying=%v", st.Generation, st.Failures, st.Retrying != nil), nil
 	case "offset":
 		st := m.Status()
 		return fmt.Sprintf("%s %v", st.ClockOffset, st.ClockMeasured), nil

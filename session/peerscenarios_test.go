@@ -256,3 +256,76 @@ func TestPeersClockSkew(t *testing.T) {
 		})
 	}
 }
+
+// TestPeersEndedBotLeavesANewerLogin (scenario 3): a bot whose session
+// ended (its refresh token rejected) meets a person who logged in again
+// in another process; the bot shuts down with Logout. The person's newer
+// session stays, in the store and on the exchange.
+func TestPeersEndedBotLeavesANewerLogin(t *testing.T) {
+	t.Parallel()
+	for _, kind := range peerStores {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			srv, st := newPeerExchange(t, traderapitest.Options{}), newPeerStore(t, kind)
+			bot := startPeer(t, "bot", srv, srv.URL, st, testUser, 0, false)
+			bot.must("login " + testUser)
+			srv.RevokeRefreshTokens(testUser)
+			if got := bot.do("refresh"); !strings.HasPrefix(got, "err session ended") {
+				t.Fatalf("the bot's refresh with its refresh token revoked: %s, want session ended", got)
+			}
+			startPeer(t, "person", srv, srv.URL, st, testUser, 0, false).must("login " + testUser)
+			key := keystore.Key{Environment: srv.Environment().Name, Username: testUser}
+			human, err := st.open(t).Get(t.Context(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("the ended bot's logout: %s", bot.do("logout"))
+			rec, err := st.open(t).Get(t.Context(), key)
+			if err != nil || rec.RefreshToken != human.RefreshToken || rec.LoggedOut {
+				t.Fatalf("the ended bot's logout replaced the person's newer login in the store (%v)", err)
+			}
+			client, _ := srv.Client()
+			if !liveRefresh(t, client, human.RefreshToken) {
+				t.Fatal("the ended bot's logout revoked the person's newer session on the exchange")
+			}
+		})
+	}
+}
+
+// TestPeersTakeUpClearsFailures (scenario 8): a started process whose
+// refresh failed takes up the token another process refreshed: its
+// failure streak is over.
+func TestPeersTakeUpClearsFailures(t *testing.T) {
+	t.Parallel()
+	for _, kind := range peerStores {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			srv, st := newPeerExchange(t, traderapitest.Options{}), newPeerStore(t, kind)
+			a := startPeer(t, "A", srv, srv.URL, st, testUser, 0, false)
+			a.must("login " + testUser)
+			a.must("start")
+			srv.InjectFault(traderapi.PathRefresh, traderapitest.Fault{Status: 503})
+			if got := a.do("refresh"); !strings.HasPrefix(got, "err") {
+				t.Fatalf("A's refresh under a 503: %s", got)
+			}
+			if got := a.must("status"); !strings.Contains(got, "failures=1 retrying=true") {
+				t.Fatalf("A after a failed refresh: %s", got)
+			}
+			srv.ClearFaults()
+			b := startPeer(t, "B", srv, srv.URL, st, testUser, 0, false)
+			b.must("resume")
+			b.must("refresh")
+			gen := strings.Fields(b.must("status"))[0]
+			deadline := time.Now().Add(followBound)
+			for got := a.must("status"); !strings.HasPrefix(got, gen+" "); got = a.must("status") {
+				if time.Now().After(deadline) {
+					t.Fatalf("A did not take up B's token (%s) within %s: %s", gen, followBound, got)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if got := a.must("status"); !strings.HasSuffix(got, "failures=0 retrying=false") {
+				t.Fatalf("A after taking up B's token: %s, want no failures", got)
+			}
+		})
+	}
+}
