@@ -12,6 +12,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/session/metrics"
@@ -166,7 +167,7 @@ func sum(t *testing.T, r *sdkmetric.ManualReader, name string) float64 {
 // relogin is an INFO "logged in again". No line holds a token.
 func TestLogLevels(t *testing.T) {
 	t.Parallel()
-	var buf lockedBuffer
+	var buf helperproc.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	f := setup(t, traderapitest.Options{}, session.Config{Logger: logger})
 	tok := f.login(t)
@@ -187,7 +188,7 @@ func TestLogLevels(t *testing.T) {
 		t.Error("a log line holds the access token")
 	}
 
-	var rbuf lockedBuffer
+	var rbuf helperproc.Buffer
 	r := setup(t, traderapitest.Options{}, session.Config{
 		Logger:  slog.New(slog.NewTextHandler(&rbuf, nil)),
 		Relogin: session.PasswordRelogin(session.StaticPassword(testPassword), nil),

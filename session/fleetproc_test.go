@@ -3,14 +3,12 @@
 package session_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -153,10 +152,8 @@ func pause(ctx context.Context, d time.Duration) {
 
 // fleetProc is a running fleet process.
 type fleetProc struct {
+	*helperproc.LineProc
 	tag   string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	log   *lockedBuffer
 	ready chan struct{}
 	ended chan struct{} // its stdout ended
 
@@ -168,38 +165,18 @@ type fleetProc struct {
 // startFleetProcess starts one fleet process tagged tag with keyFile.
 func startFleetProcess(t *testing.T, x *fleetExchange, redisURL, keyFile, tag string) *fleetProc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperFleetProcess$", "-test.timeout=120s")
-	cmd.Env = append(os.Environ(), fleetProcEnv+"=1", botURLEnv+"="+x.URL, botHostEnv+"="+x.Host(),
+	cmd := helperproc.Test(t, "TestHelperFleetProcess", fleetProcEnv+"=1", botURLEnv+"="+x.URL, botHostEnv+"="+x.Host(),
 		fleetRedisEnv+"="+redisURL, fleetKeyEnv+"="+keyFile, fleetTagEnv+"="+tag)
-	cmd.WaitDelay = 5 * time.Second
-	p := &fleetProc{tag: tag, cmd: cmd, log: &lockedBuffer{}, ready: make(chan struct{}), ended: make(chan struct{})}
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = p.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go p.read(stdout)
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := &fleetProc{LineProc: helperproc.StartLines(t, cmd, fleetPrefix), tag: tag, ready: make(chan struct{}), ended: make(chan struct{})}
+	go p.read()
 	return p
 }
 
-func (p *fleetProc) read(stdout io.Reader) {
+// read follows the process's lines: its generation, its last line, and
+// when it is ready.
+func (p *fleetProc) read() {
 	defer close(p.ended)
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
-		_, _ = p.log.Write([]byte(line + "\n"))
-		ev, ok := strings.CutPrefix(line, fleetPrefix)
-		if !ok {
-			continue
-		}
+	for ev := range p.Lines {
 		p.mu.Lock()
 		p.last = ev
 		if g, isGen := strings.CutPrefix(ev, "gen "); isGen {
@@ -225,21 +202,21 @@ func (p *fleetProc) waitReady(t *testing.T) {
 	select {
 	case <-p.ready:
 	case <-p.ended:
-		t.Fatalf("fleet process %s ended before it was ready:\n%s", p.tag, p.log)
+		t.Fatalf("fleet process %s ended before it was ready:\n%s", p.tag, p.Log)
 	case <-time.After(30 * time.Second):
-		t.Fatalf("fleet process %s not ready after 30 s:\n%s", p.tag, p.log)
+		t.Fatalf("fleet process %s not ready after 30 s:\n%s", p.tag, p.Log)
 	}
 }
 
 // finish closes the process's stdin and returns its summary line.
 func (p *fleetProc) finish(t *testing.T) string {
 	t.Helper()
-	_ = p.stdin.Close()
+	_ = p.Stdin.Close()
 	<-p.ended
-	if err := p.cmd.Wait(); err != nil {
-		t.Errorf("fleet process %s: %v\n%s", p.tag, err, p.log)
+	if err := p.Cmd.Wait(); err != nil {
+		t.Errorf("fleet process %s: %v\n%s", p.tag, err, p.Log)
 	}
-	if out := p.log.String(); strings.Contains(out, "panic") || strings.Contains(out, "DATA RACE") {
+	if out := p.Log.String(); strings.Contains(out, "panic") || strings.Contains(out, "DATA RACE") {
 		t.Errorf("fleet process %s panicked or raced:\n%s", p.tag, out)
 	}
 	p.mu.Lock()
@@ -254,7 +231,7 @@ func (p *fleetProc) result(t *testing.T) string {
 	select {
 	case <-p.ended:
 	case <-time.After(60 * time.Second):
-		t.Fatalf("fleet process %s still runs after 60 s:\n%s", p.tag, p.log)
+		t.Fatalf("fleet process %s still runs after 60 s:\n%s", p.tag, p.Log)
 	}
 	return p.finish(t)
 }

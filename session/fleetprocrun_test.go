@@ -188,7 +188,7 @@ func (f *processFleet) takenOver(t *testing.T, old *redis.Status) time.Duration 
 func (f *processFleet) killHolder(t *testing.T, ttl time.Duration) {
 	h, p, st := f.holder(t)
 	defer h.Release()
-	_ = p.cmd.Process.Kill()
+	_ = p.Cmd.Process.Kill()
 	took := f.takenOver(t, st)
 	t.Logf("SIGKILL of lock holder %s mid-refresh (lease %s left: %s): another process stored generation +1 after %s",
 		p.tag, fleetLease, st.LockTTL, took.Round(time.Millisecond))
@@ -205,21 +205,21 @@ func (f *processFleet) killHolder(t *testing.T, ttl time.Duration) {
 // newer record.
 func (f *processFleet) stopHolder(t *testing.T) {
 	h, p, st := f.holder(t)
-	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	h.Release() // its answer waits in the socket
 	took := f.takenOver(t, st)
 	time.Sleep(fleetLease / 2)
-	if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	f.procs = append(f.procs, p)
 	waitFor(t, 15*time.Second, "the stalled process's write to be refused", func() bool {
-		return strings.Contains(p.log.String(), "another process stored a newer session; adopting it") ||
-			strings.Contains(p.log.String(), "took up the stored session another process wrote")
+		return strings.Contains(p.Log.String(), "another process stored a newer session; adopting it") ||
+			strings.Contains(p.Log.String(), "took up the stored session another process wrote")
 	})
-	t.Logf("the stalled process's log after SIGCONT:\n%s", tail(p.log.String(), 3))
+	t.Logf("the stalled process's log after SIGCONT:\n%s", tail(p.Log.String(), 3))
 	t.Logf("SIGSTOP of lock holder %s mid-refresh: another process stored a newer generation %s later; after SIGCONT its late write was refused (generation fencing) and it adopted the newer record",
 		p.tag, took.Round(time.Millisecond))
 	f.converged(t, "after the stalled holder continued")

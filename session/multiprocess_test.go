@@ -1,22 +1,19 @@
 package session_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/session"
@@ -108,65 +105,15 @@ func TestHelperBot(t *testing.T) {
 
 // bot is a running bot process and the events it printed.
 type bot struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	events chan string // closed at the end of its stdout
-	seen   []string
-	log    *lockedBuffer // all of stdout and stderr, for failures
-}
-
-// lockedBuffer is a buffer two goroutines write to.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	*helperproc.LineProc
+	seen []string
 }
 
 func startBot(t *testing.T, srv *traderapitest.Server, storeDir string, relogin bool) *bot {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperBot$", "-test.timeout=30s")
-	cmd.Env = append(os.Environ(), botEnv+"=1", botURLEnv+"="+srv.URL, botHostEnv+"="+srv.Host(),
+	cmd := helperproc.Test(t, "TestHelperBot", botEnv+"=1", botURLEnv+"="+srv.URL, botHostEnv+"="+srv.Host(),
 		botStoreEnv+"="+storeDir, botReloginEnv+"="+map[bool]string{true: "1", false: "0"}[relogin])
-	cmd.WaitDelay = 5 * time.Second
-	b := &bot{cmd: cmd, events: make(chan string, 1000), log: &lockedBuffer{}}
-	var err error
-	if b.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = b.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(b.events)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			if ev, ok := strings.CutPrefix(line, botPrefix); ok {
-				b.events <- ev
-			}
-			_, _ = b.log.Write([]byte(line + "\n"))
-		}
-	}()
-	t.Cleanup(func() { _ = b.stdin.Close(); _ = cmd.Wait() })
-	return b
+	return &bot{LineProc: helperproc.StartLines(t, cmd, botPrefix)}
 }
 
 // wait consumes events until n more of them are ev; any "error" or
@@ -176,7 +123,7 @@ func (b *bot) wait(t *testing.T, ev string, n int) {
 	timeout := time.After(10 * time.Second)
 	for n > 0 {
 		select {
-		case got, ok := <-b.events:
+		case got, ok := <-b.Lines:
 			if !ok {
 				t.Fatalf("the bot ended before %d more %q events; it printed:\n%s", n, ev, b.dump())
 			}
@@ -197,11 +144,11 @@ func (b *bot) wait(t *testing.T, ev string, n int) {
 // cleanly and returns the number of orders it reported accepted.
 func (b *bot) finish(t *testing.T) int {
 	t.Helper()
-	_ = b.stdin.Close()
-	for ev := range b.events {
+	_ = b.Stdin.Close()
+	for ev := range b.Lines {
 		b.seen = append(b.seen, ev)
 	}
-	if err := b.cmd.Wait(); err != nil {
+	if err := b.Cmd.Wait(); err != nil {
 		t.Fatalf("the bot exited with %v; it printed:\n%s", err, b.dump())
 	}
 	if out := b.dump(); strings.Contains(out, "panic") || strings.Contains(out, "DATA RACE") {
@@ -247,7 +194,7 @@ func (b *bot) count(ev string) int {
 	return n
 }
 
-func (b *bot) dump() string { return b.log.String() }
+func (b *bot) dump() string { return b.Log.String() }
 
 // TestTwoProcessesOneSession: a CLI (this process) and a bot (another
 // process) share a session in a file store. The CLI's refresh leaves the

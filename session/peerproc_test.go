@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/keystore/redis"
@@ -164,52 +164,25 @@ func newPeerStore(t *testing.T, kind string) peerStore {
 
 // peer is a running peer process.
 type peer struct {
-	t     *testing.T
-	name  string
-	stdin io.WriteCloser
-	lines chan string
-	log   *lockedBuffer
+	*helperproc.LineProc
+	t    *testing.T
+	name string
 }
 
 // startPeer starts a peer for user on st, dialing url (the exchange srv,
 // or a gate in front of it), its clock off by skew.
 func startPeer(t *testing.T, name string, srv *traderapitest.Server, url string, st peerStore, user string, skew time.Duration, relogin bool) *peer {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestHelperPeer$", "-test.timeout=2m")
-	cmd.Env = append(os.Environ(), peerEnv+"=1", peerURLEnv+"="+url, peerHostEnv+"="+srv.Host(), peerStoreEnv+"="+st.spec, peerKeyEnv+"="+st.keyFile,
-		peerGensEnv+"="+st.gens, peerSkewEnv+"="+skew.String(), peerUserEnv+"="+user,
+	cmd := helperproc.Test(t, "TestHelperPeer", peerEnv+"=1", peerURLEnv+"="+url, peerHostEnv+"="+srv.Host(), peerStoreEnv+"="+st.spec,
+		peerKeyEnv+"="+st.keyFile, peerGensEnv+"="+st.gens, peerSkewEnv+"="+skew.String(), peerUserEnv+"="+user,
 		peerReEnv+"="+map[bool]string{true: "1", false: "0"}[relogin])
-	cmd.WaitDelay = 5 * time.Second
-	p := &peer{t: t, name: name, lines: make(chan string, 100), log: &lockedBuffer{}}
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = p.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if line, ok := strings.CutPrefix(sc.Text(), peerPrefix); ok {
-				p.lines <- line
-			}
-		}
-	}()
-	t.Cleanup(func() { _ = p.stdin.Close(); _ = cmd.Wait() })
-	return p
+	return &peer{LineProc: helperproc.StartLines(t, cmd, peerPrefix), t: t, name: name}
 }
 
 // send writes a command without waiting for its answer.
 func (p *peer) send(cmd string) {
 	p.t.Helper()
-	if _, err := io.WriteString(p.stdin, cmd+"\n"); err != nil {
+	if _, err := io.WriteString(p.Stdin, cmd+"\n"); err != nil {
 		p.t.Fatalf("%s: %s: %v", p.name, cmd, err)
 	}
 }
@@ -218,13 +191,13 @@ func (p *peer) send(cmd string) {
 func (p *peer) answer() string {
 	p.t.Helper()
 	select {
-	case line, ok := <-p.lines:
+	case line, ok := <-p.Lines:
 		if !ok {
-			p.t.Fatalf("%s ended; its stderr:\n%s", p.name, p.log)
+			p.t.Fatalf("%s ended; it printed:\n%s", p.name, p.Log)
 		}
 		return line
 	case <-time.After(time.Minute):
-		p.t.Fatalf("%s gave no answer within a minute; its stderr:\n%s", p.name, p.log)
+		p.t.Fatalf("%s gave no answer within a minute; it printed:\n%s", p.name, p.Log)
 	}
 	return ""
 }

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore/storetest"
 	"github.com/pmx-login/pmx-login/traderapi"
 )

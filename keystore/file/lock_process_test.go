@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore/keyring"
 )
 

@@ -15,9 +15,9 @@ import (
 
 	gokeyring "github.com/zalando/go-keyring"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/internal/tooltest"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore/storetest"
 	"github.com/pmx-login/pmx-login/traderapi"
 )

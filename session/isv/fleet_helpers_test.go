@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -30,7 +31,7 @@ func fleetBed(t testing.TB) *testbed {
 }
 
 // sharedSource returns a Source of tb sharing store, logging to log.
-func (tb *testbed) sharedSource(t *testing.T, store Store, log *lockedBuffer) *Source {
+func (tb *testbed) sharedSource(t *testing.T, store Store, log *helperproc.Buffer) *Source {
 	t.Helper()
 	return tb.source(t, func(c *Config) {
 		c.Store, c.Margin = store, fleetMargin

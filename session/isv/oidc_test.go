@@ -2,16 +2,15 @@ package isv
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/internal/tooltest"
 )
 
@@ -22,28 +21,10 @@ func requireTool(t *testing.T, msg string) {
 	tooltest.Skip(t, msg, "run .ci/run (it installs node and oidc-provider and sets PMX_OIDC_DIR)")
 }
 
-// lockedBuffer collects a subprocess's stderr.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startOIDCProvider runs .ci/oidc/server.mjs (oidc-provider) on a free
 // loopback port with the test client registered, and returns its URL and
 // its stderr, where it names the cause of each refusal.
-func startOIDCProvider(t *testing.T, audience string, env ...string) (url string, stderr *lockedBuffer) {
+func startOIDCProvider(t *testing.T, audience string, env ...string) (url string, stderr *helperproc.Buffer) {
 	t.Helper()
 	dir := os.Getenv("PMX_OIDC_DIR")
 	if dir == "" {
@@ -74,7 +55,7 @@ func startOIDCProvider(t *testing.T, audience string, env ...string) (url string
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr = &lockedBuffer{}
+	stderr = &helperproc.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", cmd, err)

@@ -10,6 +10,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/keystore/redis"
@@ -27,7 +28,7 @@ type fleetRunResult struct {
 }
 
 // runFleet drives n Sources of tb sharing store for d.
-func runFleet(t *testing.T, tb *testbed, store Store, n int, d time.Duration, log *lockedBuffer) fleetRunResult {
+func runFleet(t *testing.T, tb *testbed, store Store, n int, d time.Duration, log *helperproc.Buffer) fleetRunResult {
 	t.Helper()
 	srcs := make([]*Source, n)
 	for i := range srcs {
@@ -157,7 +158,7 @@ func TestSharedRedisDown(t *testing.T) {
 	srv.Kill()
 	<-srv.Exited()
 	tb := fleetBed(t)
-	log := &lockedBuffer{}
+	log := &helperproc.Buffer{}
 	run := runFleet(t, tb, store, 3, 2*fleetTTL, log)
 	res, srcs, elapsed := run.res, run.srcs, run.elapsed
 	got := tb.auth.Requests()

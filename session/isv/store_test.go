@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -153,7 +154,7 @@ func TestSharedRedisWrongKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb := setup(t, traderapitest.AuthOptions{})
-	log := &lockedBuffer{}
+	log := &helperproc.Buffer{}
 	a, b := tb.sharedSource(t, good, nil), tb.sharedSource(t, wrong, log)
 	ta, err := a.Token(t.Context())
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	redisstore "github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session/settings"
@@ -138,7 +139,7 @@ func startPrometheus(t *testing.T, target string) *promServer {
 	p := &promServer{addr: freePort(t)}
 	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+p.addr, "--log.level=warn")
-	log := &lockedBuffer{}
+	log := &helperproc.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

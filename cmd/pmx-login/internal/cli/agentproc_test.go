@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/internal/tooltest"
 	"github.com/pmx-login/pmx-login/session"
@@ -32,7 +33,7 @@ type agentRig struct {
 	env      []string // the agent's (and the CLI's) environment
 	sock     string
 	cmd      *exec.Cmd
-	stderr   *lockedBuffer
+	stderr   *helperproc.Buffer
 	waited   chan error
 	redis    *redistest.Server // the Redis of newRedisAgentRig, else nil
 }
@@ -88,7 +89,7 @@ func (r *agentRig) start(t testing.TB, ready bool, args ...string) {
 	t.Helper()
 	r.cmd = exec.Command(pmxBinary(t), append([]string{"agent"}, args...)...)
 	r.cmd.Env = r.env
-	r.stderr = &lockedBuffer{}
+	r.stderr = &helperproc.Buffer{}
 	r.cmd.Stderr = r.stderr
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -37,7 +38,7 @@ func TestLeakAuditAgent(t *testing.T) {
 	cmd := exec.Command(s.bin, "agent", "--debug", "--log-format", "json", "--socket", sock, "--sink", sink,
 		"--sink-format", "json", "--proxy", proxy, "--metrics", metrics)
 	cmd.Env = s.env
-	var stdout, stderr lockedBuffer
+	var stdout, stderr helperproc.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

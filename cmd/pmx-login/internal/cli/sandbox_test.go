@@ -7,30 +7,12 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
-
-// lockedBuffer is a buffer a running command writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 var exportLine = regexp.MustCompile(`(?m)^export ([A-Z_]+)=(\S+)$`)
 
@@ -49,7 +31,7 @@ func TestSandbox(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var out, errb lockedBuffer
+	var out, errb helperproc.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, []string{"sandbox", "--access-ttl", "2m", "--refresh-ttl", "10m"}, IOStreams{Out: &out, Err: &errb})

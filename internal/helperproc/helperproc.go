@@ -1,6 +1,9 @@
 // Package helperproc re-executes a test binary as a helper process, for
-// the keystore backends' tests that need more than one process (locks
-// across processes, one D-Bus connection per process).
+// the tests that need more than one process: the keystore backends' (locks
+// across processes, one D-Bus connection per process) selected by an
+// environment variable their TestMain reads ([Command], [Start]), and the
+// session's bots, fleet processes and peers, each a TestHelper function
+// that speaks in lines ([Test], [StartLines]).
 package helperproc
 
 import (
