@@ -8,12 +8,15 @@ package helperproc
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/pmx-login/pmx-login/internal/tooltest"
 )
 
 // Command returns a command that re-executes the test binary with
@@ -84,3 +87,18 @@ func (c *Cmd) Wait() { <-c.done }
 
 // Done is closed when the process has exited.
 func (c *Cmd) Done() <-chan struct{} { return c.done }
+
+// Main is a TestMain for a package whose test binary is also its helper
+// process: with selector set in the environment it runs that mode with
+// run and exits (1, the error on stderr, when run fails); otherwise it
+// runs the tests through tooltest.Main.
+func Main(m *testing.M, selector string, run func(mode string) error) {
+	if mode := os.Getenv(selector); mode != "" {
+		if err := run(mode); err != nil {
+			fmt.Fprintln(os.Stderr, "helper:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(tooltest.Main(m))
+}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmx-login/pmx-login/internal/tooltest"
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/storetest"
 )
@@ -20,16 +20,7 @@ import (
 // because godbus keeps one session bus connection per process.
 const helperEnv = "PMX_KEYSTORE_TEST_HELPER"
 
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(helperEnv); mode != "" {
-		if err := runHelper(mode); err != nil {
-			fmt.Fprintln(os.Stderr, "helper:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(tooltest.Main(m))
-}
+func TestMain(m *testing.M) { helperproc.Main(m, helperEnv, runHelper) }
 
 // runHelper runs one helper mode; its result is the exit status and output.
 func runHelper(mode string) error {

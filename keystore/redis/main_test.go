@@ -5,23 +5,14 @@ import (
 	"os"
 	"testing"
 
-	"github.com/pmx-login/pmx-login/internal/tooltest"
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 )
 
 // helperEnv selects a helper mode when the test binary is re-executed as
 // another process (keyfile_unix_test.go runs one as another user).
 const helperEnv = "PMX_REDIS_TEST_HELPER"
 
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(helperEnv); mode != "" {
-		if err := runHelper(mode); err != nil {
-			fmt.Println("helper:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(tooltest.Main(m))
-}
+func TestMain(m *testing.M) { helperproc.Main(m, helperEnv, runHelper) }
 
 // runHelper runs one helper mode on the key file PMX_REDIS_TEST_KEY_FILE:
 // "plant" writes a new key there and loads it back; "load" loads it.
