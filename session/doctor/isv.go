@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/session/isv"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
@@ -54,7 +55,7 @@ func (r *runner) isvKey(context.Context) Check {
 	case err != nil:
 		return newCheck(NameISVKey, Fail, errText(err), "use the PEM RSA private key (PKCS#1 or PKCS#8) whose public half you registered; the message says how to convert this one")
 	}
-	saw := fmt.Sprintf("%s: RSA-%d private key, public thumbprint %s", r.cfg.ISV.KeyFile, key.N.BitLen(), isv.Thumbprint(&key.PublicKey))
+	saw := fmt.Sprintf("%s: RSA-%d private key, public thumbprint %s", r.cfg.ISV.KeyFile, key.N.BitLen(), isvkit.Thumbprint(&key.PublicKey))
 	if fi, err := os.Stat(r.cfg.ISV.KeyFile); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return newCheck(NameISVKey, Warn, fmt.Sprintf("%s; the file's mode %v lets other users read it", saw, fi.Mode().Perm()),
 			"chmod 600 "+r.cfg.ISV.KeyFile)
@@ -77,18 +78,18 @@ func (r *runner) isvPublicKey(context.Context) Check {
 	if err != nil {
 		return newCheck(NameISVPublicKey, Fail, "reading the public key: "+err.Error(), "give the public key file registered at onboarding with --public-key PATH")
 	}
-	ok, err := isv.PublicKeyMatches(key, data)
+	ok, err := isvkit.PublicKeyMatches(key, data)
 	if err != nil {
 		return newCheck(NameISVPublicKey, Fail, pubFile+": "+errText(err), "give the PEM public key (-----BEGIN PUBLIC KEY-----) registered at onboarding")
 	}
 	if !ok {
-		pub, _ := isv.ParsePublicKeyPEM(data)
+		pub, _ := isvkit.ParsePublicKeyPEM(data)
 		return newCheck(NameISVPublicKey, Fail,
 			fmt.Sprintf("the private key (thumbprint %s) is not the private half of %s (thumbprint %s): the token endpoint will answer invalid_client",
-				isv.Thumbprint(&key.PublicKey), pubFile, isv.Thumbprint(pub)),
+				isvkit.Thumbprint(&key.PublicKey), pubFile, isvkit.Thumbprint(pub)),
 			"use the private key whose public half you registered for this environment; if it is lost, make a new pair and re-onboard its public key (openssl rsa -in private_key.pem -pubout -out public_key.pem)")
 	}
-	return newCheck(NameISVPublicKey, OK, fmt.Sprintf("the private key matches %s (thumbprint %s)", pubFile, isv.Thumbprint(&key.PublicKey)), "")
+	return newCheck(NameISVPublicKey, OK, fmt.Sprintf("the private key matches %s (thumbprint %s)", pubFile, isvkit.Thumbprint(&key.PublicKey)), "")
 }
 
 // source builds the partner token source, once per run.
@@ -137,23 +138,23 @@ func (r *runner) isvAssertion(context.Context) Check {
 	if saw, fix, bad := r.authURLMistake(src); bad {
 		return newCheck(NameISVAssertion, Fail, saw, fix)
 	}
-	want := isv.Expectations{ClientID: r.cfg.ISV.ClientID, Audience: src.TokenURL(), APIAudience: src.Audience(), Now: r.cfg.Now()}
+	want := isvkit.Expectations{ClientID: r.cfg.ISV.ClientID, Audience: src.TokenURL(), APIAudience: src.Audience(), Now: r.cfg.Now()}
 	if r.cfg.ISV.PublicKeyFile != "" {
 		if data, err := os.ReadFile(r.cfg.ISV.PublicKeyFile); err == nil {
-			want.PublicKey, _ = isv.ParsePublicKeyPEM(data) // nil when it does not parse: no signature check
+			want.PublicKey, _ = isvkit.ParsePublicKeyPEM(data) // nil when it does not parse: no signature check
 		}
 	}
-	var problems []isv.Problem
+	var problems []isvkit.Problem
 	what := "the assertion this client signs"
 	if own := r.cfg.ISV.Assertion; !own.IsZero() {
 		what = "the given assertion"
-		problems = isv.LintAssertion(own.Reveal(), want)
+		problems = isvkit.LintAssertion(own.Reveal(), want)
 	} else {
 		a, err := src.Assertion()
 		if err != nil {
 			return newCheck(NameISVAssertion, Fail, "signing an assertion failed: "+errText(err), "")
 		}
-		problems = isv.LintAssertion(a, want)
+		problems = isvkit.LintAssertion(a, want)
 	}
 	if len(problems) == 0 {
 		return newCheck(NameISVAssertion, OK, fmt.Sprintf("%s passes every rule: RS256; iss = sub = %s; aud = %s; exp ≤ iat + 300s; a UUID jti",
@@ -172,16 +173,16 @@ func (r *runner) isvAssertion(context.Context) Check {
 
 // ruleFixes say what to do about each rule an assertion breaks.
 var ruleFixes = map[string]string{
-	isv.RuleFormat:         "send the assertion as a compact JWT: three base64url parts, JSON header and claims",
-	isv.RuleAlgorithm:      "sign with RS256 (not HS256, RS384, PS256 or none)",
-	isv.RuleSignature:      "sign with the private key whose public half is registered for this client ID",
-	isv.RuleMissingClaim:   "include all of iss, sub, aud, iat, exp and jti",
-	isv.RuleIssuer:         "set iss and sub both to the client ID from clientid.txt",
-	isv.RuleAudience:       "the assertion's aud must be the token endpoint https://{authDomain}/oauth/token, not the API URL",
-	isv.RuleExpired:        "sign a fresh assertion for every token request, and synchronise the clock with NTP",
-	isv.RuleLifetime:       "set exp at most 300 s after iat",
-	isv.RuleIssuedInFuture: "synchronise the clock with NTP: iat is ahead of the real time",
-	isv.RuleJTI:            "use a fresh random UUID as jti for every token request",
+	isvkit.RuleFormat:         "send the assertion as a compact JWT: three base64url parts, JSON header and claims",
+	isvkit.RuleAlgorithm:      "sign with RS256 (not HS256, RS384, PS256 or none)",
+	isvkit.RuleSignature:      "sign with the private key whose public half is registered for this client ID",
+	isvkit.RuleMissingClaim:   "include all of iss, sub, aud, iat, exp and jti",
+	isvkit.RuleIssuer:         "set iss and sub both to the client ID from clientid.txt",
+	isvkit.RuleAudience:       "the assertion's aud must be the token endpoint https://{authDomain}/oauth/token, not the API URL",
+	isvkit.RuleExpired:        "sign a fresh assertion for every token request, and synchronise the clock with NTP",
+	isvkit.RuleLifetime:       "set exp at most 300 s after iat",
+	isvkit.RuleIssuedInFuture: "synchronise the clock with NTP: iat is ahead of the real time",
+	isvkit.RuleJTI:            "use a fresh random UUID as jti for every token request",
 }
 
 // authURLMistake spots an auth URL that is the API's, or another

@@ -13,7 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/pmx-login/pmx-login/session/isv"
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -24,7 +24,7 @@ const clientID = "client-1"
 var testKeys = sync.OnceValues(func() ([2]*rsa.PrivateKey, error) {
 	var ks [2]*rsa.PrivateKey
 	for i := range ks {
-		k, err := isv.GenerateKey(2048)
+		k, err := isvkit.GenerateKey(2048)
 		if err != nil {
 			return ks, err
 		}
@@ -54,7 +54,7 @@ func setupISV(t *testing.T, scopes ...string) *isvBed {
 	b.srv = httptest.NewServer(b.auth)
 	t.Cleanup(b.srv.Close)
 	b.auth.RegisterClient(clientID, &b.key.PublicKey, scopes)
-	b.keyFile = b.write(t, "private_key.pem", isv.MarshalPrivateKeyPEM(b.key), 0o600)
+	b.keyFile = b.write(t, "private_key.pem", isvkit.MarshalPrivateKeyPEM(b.key), 0o600)
 	b.pubFile = b.write(t, "public_key.pem", publicPEM(t, b.key), 0o644)
 	b.other = b.write(t, "other_public_key.pem", publicPEM(t, ks[1]), 0o644)
 	return b
@@ -62,7 +62,7 @@ func setupISV(t *testing.T, scopes ...string) *isvBed {
 
 func publicPEM(t *testing.T, k *rsa.PrivateKey) []byte {
 	t.Helper()
-	p, err := isv.MarshalPublicKeyPEM(&k.PublicKey)
+	p, err := isvkit.MarshalPublicKeyPEM(&k.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestISVKeyFormat(t *testing.T) {
 	cfg.ISV.KeyFile = ""
 	want(t, check(t, cfg, (*runner).isvKey), Fail, "no private key file given", "--key PATH")
 
-	cfg.ISV.KeyFile = b.write(t, "shared.pem", isv.MarshalPrivateKeyPEM(b.key), 0o644)
+	cfg.ISV.KeyFile = b.write(t, "shared.pem", isvkit.MarshalPrivateKeyPEM(b.key), 0o644)
 	want(t, check(t, cfg, (*runner).isvKey), Warn, "lets other users read it", "chmod 600 "+cfg.ISV.KeyFile)
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"strings"
 	"time"
 
@@ -15,7 +16,7 @@ const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 
 // MaxAssertionLifetime is the longest exp − iat the token endpoint accepts
 // (the ISV authentication guide: "max 5 minutes from iat").
-const MaxAssertionLifetime = 300 * time.Second
+const MaxAssertionLifetime = isvkit.MaxAssertionLifetime
 
 // DefaultAssertionLifetime is the exp − iat of the assertions a [Source]
 // signs: well under [MaxAssertionLifetime], long enough for a slow network.

@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -18,7 +19,7 @@ func TestClientAssertionsPassEveryRule(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, traderapitest.AuthOptions{})
 	src := tb.source(t)
-	want := Expectations{
+	want := isvkit.Expectations{
 		ClientID: testClientID, Audience: tb.authURL + "/oauth/token", APIAudience: tb.auth.Audience(),
 		PublicKey: &tb.key.PublicKey,
 	}
@@ -29,7 +30,7 @@ func TestClientAssertionsPassEveryRule(t *testing.T) {
 			t.Fatal(err)
 		}
 		want.Now = time.Now()
-		if ps := LintAssertion(a, want); len(ps) != 0 {
+		if ps := isvkit.LintAssertion(a, want); len(ps) != 0 {
 			t.Fatalf("the client's assertion breaks rules: %v", ps)
 		}
 		header, claims := decodeForTest(t, a)
@@ -96,13 +97,13 @@ func TestAssertionClaimsForAnEnvironment(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, c[k], v)
 		}
 	}
-	ps := LintAssertion(a, Expectations{ClientID: "YOUR_CLIENT_ID", Audience: "https://pmx-preprod.us.auth0.com/oauth/token", Now: at.Add(time.Second)})
+	ps := isvkit.LintAssertion(a, isvkit.Expectations{ClientID: "YOUR_CLIENT_ID", Audience: "https://pmx-preprod.us.auth0.com/oauth/token", Now: at.Add(time.Second)})
 	if len(ps) != 0 {
 		t.Fatalf("lint: %v", ps)
 	}
 	// Linted later, the same assertion is expired.
-	ps = LintAssertion(a, Expectations{ClientID: "YOUR_CLIENT_ID", Audience: "https://pmx-preprod.us.auth0.com/oauth/token", Now: at.Add(301 * time.Second)})
-	if len(ps) != 1 || ps[0].Rule != RuleExpired {
+	ps = isvkit.LintAssertion(a, isvkit.Expectations{ClientID: "YOUR_CLIENT_ID", Audience: "https://pmx-preprod.us.auth0.com/oauth/token", Now: at.Add(301 * time.Second)})
+	if len(ps) != 1 || ps[0].Rule != isvkit.RuleExpired {
 		t.Fatalf("lint after exp: %v, want one expired problem", ps)
 	}
 }
@@ -140,9 +141,9 @@ func TestNewAssertionRefusesBadClaims(t *testing.T) {
 func TestLintReportsMalformedTokens(t *testing.T) {
 	t.Parallel()
 	for _, tok := range []string{"", "a.b", "not.a.jwt", "eyJ.eyJ.x"} {
-		ps := LintAssertion(tok, Expectations{})
-		if len(ps) != 1 || ps[0].Rule != RuleFormat {
-			t.Errorf("LintAssertion(%q) = %v, want one format problem", tok, ps)
+		ps := isvkit.LintAssertion(tok, isvkit.Expectations{})
+		if len(ps) != 1 || ps[0].Rule != isvkit.RuleFormat {
+			t.Errorf("isvkit.LintAssertion(%q) = %v, want one format problem", tok, ps)
 		}
 	}
 	// An array aud that includes the token endpoint is fine; a non-UUID jti is flagged.
@@ -154,8 +155,8 @@ func TestLintReportsMalformedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := LintAssertion(tok, Expectations{ClientID: "c", Audience: "https://x/oauth/token", Now: now})
-	if len(ps) != 1 || ps[0].Rule != RuleJTI {
+	ps := isvkit.LintAssertion(tok, isvkit.Expectations{ClientID: "c", Audience: "https://x/oauth/token", Now: now})
+	if len(ps) != 1 || ps[0].Rule != isvkit.RuleJTI {
 		t.Fatalf("lint = %v, want one jti problem", ps)
 	}
 }
@@ -165,7 +166,7 @@ func FuzzLintAssertion(f *testing.F) {
 	f.Add("a.b.c")
 	f.Add("eyJhbGciOiJub25lIn0.eyJleHAiOiJ4IiwiaWF0IjpbXX0.")
 	f.Fuzz(func(t *testing.T, tok string) {
-		for _, p := range LintAssertion(tok, Expectations{ClientID: "c", Audience: "a"}) {
+		for _, p := range isvkit.LintAssertion(tok, isvkit.Expectations{ClientID: "c", Audience: "a"}) {
 			if p.Rule == "" || p.Message == "" {
 				t.Fatalf("empty problem %#v", p)
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -227,5 +228,5 @@ func describeKey(k *rsa.PrivateKey) string {
 	if k == nil || k.N == nil {
 		return "<nil>"
 	}
-	return fmt.Sprintf("RSA-%d[%s]", k.N.BitLen(), Thumbprint(&k.PublicKey))
+	return fmt.Sprintf("RSA-%d[%s]", k.N.BitLen(), isvkit.Thumbprint(&k.PublicKey))
 }

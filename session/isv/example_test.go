@@ -2,6 +2,7 @@ package isv_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,30 +59,11 @@ func Example() {
 		return
 	}
 	defer resp.Body.Close()
-	if se, ok := isv.AsScopeError(isv.CheckResponse(resp)); ok {
+	var se *isv.ScopeError
+	if errors.As(isv.CheckResponse(resp), &se) {
 		fmt.Println(resp.StatusCode, "missing scope:", se.Scope)
 	}
 	// Output:
 	// 200 {"participantId":"firms/ISV-Participant-Acme/users/alice","positions":[]}
 	// 403 missing scope: read:accounts
-}
-
-// Linting an assertion shows what the token endpoint would refuse.
-func ExampleLintAssertion() {
-	key, _ := isv.LoadPrivateKeyFile("testdata/client-pkcs1.pem")
-	src, _ := isv.New(isv.Config{Environment: "preprod", ClientID: "my-client-id", Key: key})
-	assertion, _ := src.Assertion()
-	// Checked as if the API URL were expected, the common mistake in reverse:
-	for _, p := range isv.LintAssertion(assertion, isv.Expectations{
-		ClientID: "my-client-id",
-		Audience: "https://api.preprod.polymarketexchange.com",
-	}) {
-		fmt.Println(p.Rule)
-	}
-	fmt.Println(len(isv.LintAssertion(assertion, isv.Expectations{
-		ClientID: "my-client-id", Audience: src.TokenURL(),
-	})), "problems with the right audience")
-	// Output:
-	// aud
-	// 0 problems with the right audience
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -148,7 +149,7 @@ func tokenLifetime(tr tokenResponse) (time.Duration, error) {
 		Exp, Iat int64
 	}
 	parts := strings.Split(tr.AccessToken.Reveal(), ".")
-	if len(parts) == 3 && decodePart(parts[1], &c) == nil && c.Exp > c.Iat && c.Iat > 0 {
+	if len(parts) == 3 && isvkit.DecodePart(parts[1], &c) == nil && c.Exp > c.Iat && c.Iat > 0 {
 		return time.Duration(c.Exp-c.Iat) * time.Second, nil
 	}
 	return 0, fmt.Errorf("no expires_in, and the access token carries no exp and iat to tell its lifetime")

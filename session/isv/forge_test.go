@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -23,7 +24,7 @@ type forgery struct {
 	edit func(c jwt.MapClaims, tokenURL, apiURL string, now time.Time)
 	sign func(t *testing.T, c jwt.MapClaims, key *rsa.PrivateKey) string
 	// wantErr is the sentinel the Go error matches; wantDesc is in the
-	// server's error_description; wantRule is what LintAssertion reports.
+	// server's error_description; wantRule is what isvkit.LintAssertion reports.
 	wantErr  error
 	wantDesc string
 	wantRule string
@@ -47,47 +48,47 @@ func forgeries() []forgery {
 		return func(c jwt.MapClaims, _, _ string, _ time.Time) { delete(c, claim) }
 	}
 	fs := []forgery{
-		{name: "wrong key", wantErr: ErrInvalidClient, wantDesc: "signature does not verify", wantRule: RuleSignature,
+		{name: "wrong key", wantErr: ErrInvalidClient, wantDesc: "signature does not verify", wantRule: isvkit.RuleSignature,
 			sign: signWith(jwt.SigningMethodRS256, func(t *testing.T, _ *rsa.PrivateKey) any { return loadKey(t, "other-pkcs8.pem") })},
-		{name: "aud is the API URL", wantErr: ErrInvalidClientAssertion, wantDesc: "aud must be the token endpoint", wantRule: RuleAudience,
+		{name: "aud is the API URL", wantErr: ErrInvalidClientAssertion, wantDesc: "aud must be the token endpoint", wantRule: isvkit.RuleAudience,
 			edit: func(c jwt.MapClaims, _, api string, _ time.Time) { c["aud"] = api }},
-		{name: "aud is the auth domain without /oauth/token", wantErr: ErrInvalidClientAssertion, wantDesc: "aud must be the token endpoint", wantRule: RuleAudience,
+		{name: "aud is the auth domain without /oauth/token", wantErr: ErrInvalidClientAssertion, wantDesc: "aud must be the token endpoint", wantRule: isvkit.RuleAudience,
 			edit: func(c jwt.MapClaims, tokenURL, _ string, _ time.Time) {
 				c["aud"] = strings.TrimSuffix(tokenURL, "/oauth/token")
 			}},
-		{name: "expired", wantErr: ErrInvalidClientAssertion, wantDesc: "exp is in the past", wantRule: RuleExpired,
+		{name: "expired", wantErr: ErrInvalidClientAssertion, wantDesc: "exp is in the past", wantRule: isvkit.RuleExpired,
 			edit: func(c jwt.MapClaims, _, _ string, now time.Time) {
 				c["iat"], c["exp"] = now.Add(-200*time.Second).Unix(), now.Add(-10*time.Second).Unix()
 			}},
-		{name: "exp more than 5 minutes after iat", wantErr: ErrInvalidClientAssertion, wantDesc: "at most 5 minutes", wantRule: RuleLifetime,
+		{name: "exp more than 5 minutes after iat", wantErr: ErrInvalidClientAssertion, wantDesc: "at most 5 minutes", wantRule: isvkit.RuleLifetime,
 			edit: func(c jwt.MapClaims, _, _ string, now time.Time) {
 				c["iat"], c["exp"] = now.Unix(), now.Add(301*time.Second).Unix()
 			}},
-		{name: "iat in the future", wantErr: ErrInvalidClientAssertion, wantDesc: "iat is in the future", wantRule: RuleIssuedInFuture,
+		{name: "iat in the future", wantErr: ErrInvalidClientAssertion, wantDesc: "iat is in the future", wantRule: isvkit.RuleIssuedInFuture,
 			edit: func(c jwt.MapClaims, _, _ string, now time.Time) {
 				c["iat"], c["exp"] = now.Add(2*time.Minute).Unix(), now.Add(4*time.Minute).Unix()
 			}},
-		{name: "iss not the client", wantErr: ErrInvalidClientAssertion, wantDesc: "iss must be the client ID", wantRule: RuleIssuer,
+		{name: "iss not the client", wantErr: ErrInvalidClientAssertion, wantDesc: "iss must be the client ID", wantRule: isvkit.RuleIssuer,
 			edit: func(c jwt.MapClaims, _, _ string, _ time.Time) { c["iss"] = "someone-else" }},
-		{name: "sub not the client", wantErr: ErrInvalidClientAssertion, wantDesc: "sub must be the client ID", wantRule: RuleIssuer,
+		{name: "sub not the client", wantErr: ErrInvalidClientAssertion, wantDesc: "sub must be the client ID", wantRule: isvkit.RuleIssuer,
 			edit: func(c jwt.MapClaims, _, _ string, _ time.Time) { c["sub"] = "someone-else" }},
-		{name: "alg HS256", wantErr: ErrInvalidClientAssertion, wantDesc: `alg must be RS256, got "HS256"`, wantRule: RuleAlgorithm,
+		{name: "alg HS256", wantErr: ErrInvalidClientAssertion, wantDesc: `alg must be RS256, got "HS256"`, wantRule: isvkit.RuleAlgorithm,
 			sign: signWith(jwt.SigningMethodHS256, func(t *testing.T, k *rsa.PrivateKey) any {
-				pub, err := MarshalPublicKeyPEM(&k.PublicKey) // the classic confusion: the public key as HMAC secret
+				pub, err := isvkit.MarshalPublicKeyPEM(&k.PublicKey) // the classic confusion: the public key as HMAC secret
 				if err != nil {
 					t.Fatal(err)
 				}
 				return pub
 			})},
-		{name: "alg RS384", wantErr: ErrInvalidClientAssertion, wantDesc: `got "RS384"`, wantRule: RuleAlgorithm, sign: signWith(jwt.SigningMethodRS384, sameKey)},
-		{name: "alg RS512", wantErr: ErrInvalidClientAssertion, wantDesc: `got "RS512"`, wantRule: RuleAlgorithm, sign: signWith(jwt.SigningMethodRS512, sameKey)},
-		{name: "alg PS256", wantErr: ErrInvalidClientAssertion, wantDesc: `got "PS256"`, wantRule: RuleAlgorithm, sign: signWith(jwt.SigningMethodPS256, sameKey)},
-		{name: "alg none", wantErr: ErrInvalidClientAssertion, wantDesc: `got "none"`, wantRule: RuleAlgorithm,
+		{name: "alg RS384", wantErr: ErrInvalidClientAssertion, wantDesc: `got "RS384"`, wantRule: isvkit.RuleAlgorithm, sign: signWith(jwt.SigningMethodRS384, sameKey)},
+		{name: "alg RS512", wantErr: ErrInvalidClientAssertion, wantDesc: `got "RS512"`, wantRule: isvkit.RuleAlgorithm, sign: signWith(jwt.SigningMethodRS512, sameKey)},
+		{name: "alg PS256", wantErr: ErrInvalidClientAssertion, wantDesc: `got "PS256"`, wantRule: isvkit.RuleAlgorithm, sign: signWith(jwt.SigningMethodPS256, sameKey)},
+		{name: "alg none", wantErr: ErrInvalidClientAssertion, wantDesc: `got "none"`, wantRule: isvkit.RuleAlgorithm,
 			sign: signWith(jwt.SigningMethodNone, func(*testing.T, *rsa.PrivateKey) any { return jwt.UnsafeAllowNoneSignatureType })},
 	}
 	for _, c := range []string{"iss", "sub", "aud", "iat", "exp", "jti"} {
 		fs = append(fs, forgery{name: "missing " + c, edit: del(c), wantErr: ErrInvalidClientAssertion,
-			wantDesc: `missing required claim "` + c + `"`, wantRule: RuleMissingClaim})
+			wantDesc: `missing required claim "` + c + `"`, wantRule: isvkit.RuleMissingClaim})
 	}
 	return fs
 }
@@ -156,17 +157,17 @@ func TestLintCatchesEachForgedMistake(t *testing.T) {
 	tb := setup(t, traderapitest.AuthOptions{})
 	tokenURL := tb.authURL + "/oauth/token"
 	now := time.Now()
-	want := Expectations{ClientID: testClientID, Audience: tokenURL, APIAudience: tb.auth.Audience(), Now: now, PublicKey: &tb.key.PublicKey}
+	want := isvkit.Expectations{ClientID: testClientID, Audience: tokenURL, APIAudience: tb.auth.Audience(), Now: now, PublicKey: &tb.key.PublicKey}
 	for _, f := range forgeries() {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
-			ps := LintAssertion(f.forge(t, tb, tokenURL, now), want)
+			ps := isvkit.LintAssertion(f.forge(t, tb, tokenURL, now), want)
 			found := false
 			for _, p := range ps {
 				found = found || p.Rule == f.wantRule
 			}
 			if !found {
-				t.Fatalf("LintAssertion = %v, want a %q problem", ps, f.wantRule)
+				t.Fatalf("isvkit.LintAssertion = %v, want a %q problem", ps, f.wantRule)
 			}
 		})
 	}

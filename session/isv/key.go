@@ -5,52 +5,38 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-)
 
-// MinKeyBits is the smallest RSA key accepted, as in the ISV authentication guide's
-// "openssl genrsa ... 2048".
-const MinKeyBits = 2048
+	"github.com/pmx-login/pmx-login/internal/isvkit"
+)
 
 // ErrBadKey matches every error about a private or public key that cannot
 // be used. The errors say what to do; they never contain key material.
-var ErrBadKey = errors.New("unusable key")
-
-// keyError is an [ErrBadKey] with a message saying what to do.
-type keyError struct{ msg string }
-
-func (e *keyError) Error() string        { return "isv: " + e.msg }
-func (e *keyError) Is(target error) bool { return target == ErrBadKey }
-
-func badKey(format string, args ...any) error { return &keyError{msg: fmt.Sprintf(format, args...)} }
-
-const generateHint = "generate one with: openssl genrsa -out private_key.pem 2048"
+var ErrBadKey = isvkit.ErrBadKey
 
 // LoadPrivateKey parses an RSA private key from PEM: PKCS#1 ("RSA PRIVATE
 // KEY", as the authentication troubleshooting guide shows) or PKCS#8 ("PRIVATE KEY", what OpenSSL 3's genrsa
 // writes). Other inputs are refused with an error that says how to convert
 // them: a DER file, a JWK, an encrypted key, an EC, Ed25519 or OpenSSH key, a
-// public key, or a key shorter than [MinKeyBits]. The errors match
+// public key, or a key shorter than 2048 bits. The errors match
 // [ErrBadKey] and never contain key bytes.
 func LoadPrivateKey(data []byte) (*rsa.PrivateKey, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
-		return nil, badKey("the private key is empty; %s", generateHint)
+		return nil, isvkit.BadKey("the private key is empty; %s", isvkit.GenerateHint)
 	}
 	if trimmed[0] == '{' {
 		if bytes.Contains(trimmed, []byte(`"kty"`)) {
-			return nil, badKey("the private key is a JWK (JSON Web Key), not PEM; convert it to PEM first, " +
+			return nil, isvkit.BadKey("the private key is a JWK (JSON Web Key), not PEM; convert it to PEM first, " +
 				"e.g. with `step crypto key format --pem --out key.pem key.jwk` (smallstep CLI) or the jwk-to-pem npm package")
 		}
-		return nil, badKey("the private key is JSON, not PEM; it must start with -----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----")
+		return nil, isvkit.BadKey("the private key is JSON, not PEM; it must start with -----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----")
 	}
 	rest := data
 	sawPublic := false
@@ -62,31 +48,31 @@ func LoadPrivateKey(data []byte) (*rsa.PrivateKey, error) {
 		}
 		switch {
 		case strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") || block.Type == "ENCRYPTED PRIVATE KEY":
-			return nil, badKey("the private key is encrypted with a passphrase; write a decrypted copy (kept private) " +
+			return nil, isvkit.BadKey("the private key is encrypted with a passphrase; write a decrypted copy (kept private) " +
 				"with: openssl rsa -in key.pem -out key-decrypted.pem")
 		case block.Type == "RSA PRIVATE KEY":
 			k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
 			if err != nil {
-				return nil, badKey("the RSA PRIVATE KEY block does not parse (%v); is the file truncated or corrupted?", err)
+				return nil, isvkit.BadKey("the RSA PRIVATE KEY block does not parse (%v); is the file truncated or corrupted?", err)
 			}
 			return checkRSA(k)
 		case block.Type == "PRIVATE KEY":
 			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 			if err != nil {
-				return nil, badKey("the PRIVATE KEY block does not parse as PKCS#8 (%v); is the file truncated or corrupted?", err)
+				return nil, isvkit.BadKey("the PRIVATE KEY block does not parse as PKCS#8 (%v); is the file truncated or corrupted?", err)
 			}
 			return rsaOnly(k)
 		case block.Type == "EC PRIVATE KEY":
-			return nil, badKey("this is an EC key; RS256 needs an RSA key: %s", generateHint)
+			return nil, isvkit.BadKey("this is an EC key; RS256 needs an RSA key: %s", isvkit.GenerateHint)
 		case block.Type == "OPENSSH PRIVATE KEY":
-			return nil, badKey("this is an OpenSSH key, not PEM; for an RSA one, rewrite it as PEM with: " +
-				"ssh-keygen -p -m PEM -f key (this edits the file in place), or " + generateHint)
+			return nil, isvkit.BadKey("this is an OpenSSH key, not PEM; for an RSA one, rewrite it as PEM with: " +
+				"ssh-keygen -p -m PEM -f key (this edits the file in place), or " + isvkit.GenerateHint)
 		case strings.Contains(block.Type, "PUBLIC KEY") || block.Type == "CERTIFICATE":
 			sawPublic = true
 		}
 	}
 	if sawPublic {
-		return nil, badKey("the file holds a public key or certificate only; the client signs with the private key " +
+		return nil, isvkit.BadKey("the file holds a public key or certificate only; the client signs with the private key " +
 			"(the file given to openssl genrsa -out, not the -pubout one)")
 	}
 	if data[0] == 0x30 || trimmed[0] == 0x30 { // an ASN.1 SEQUENCE: DER (parsed untrimmed: its last byte may be "whitespace")
@@ -98,14 +84,14 @@ func LoadPrivateKey(data []byte) (*rsa.PrivateKey, error) {
 				return nil, derError()
 			}
 		}
-		return nil, badKey("the private key looks like binary DER but does not parse; if it is a PKCS#12 (.p12/.pfx) file, " +
+		return nil, isvkit.BadKey("the private key looks like binary DER but does not parse; if it is a PKCS#12 (.p12/.pfx) file, " +
 			"extract the key with: openssl pkcs12 -in key.p12 -nocerts -nodes -out key.pem")
 	}
-	return nil, badKey("the private key is not PEM: expected -----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----; %s", generateHint)
+	return nil, isvkit.BadKey("the private key is not PEM: expected -----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----; %s", isvkit.GenerateHint)
 }
 
 func derError() error {
-	return badKey("the private key is DER (binary), not PEM; convert it with: openssl rsa -inform DER -in key.der -out key.pem")
+	return isvkit.BadKey("the private key is DER (binary), not PEM; convert it with: openssl rsa -inform DER -in key.der -out key.pem")
 }
 
 // rsaOnly accepts an RSA key from PKCS#8 and names any other kind.
@@ -114,21 +100,21 @@ func rsaOnly(k any) (*rsa.PrivateKey, error) {
 	case *rsa.PrivateKey:
 		return checkRSA(k)
 	case *ecdsa.PrivateKey, *ecdh.PrivateKey:
-		return nil, badKey("this is an EC key; RS256 needs an RSA key: %s", generateHint)
+		return nil, isvkit.BadKey("this is an EC key; RS256 needs an RSA key: %s", isvkit.GenerateHint)
 	case ed25519.PrivateKey:
-		return nil, badKey("this is an Ed25519 key; RS256 needs an RSA key: %s", generateHint)
+		return nil, isvkit.BadKey("this is an Ed25519 key; RS256 needs an RSA key: %s", isvkit.GenerateHint)
 	default:
-		return nil, badKey("this is a %T key; RS256 needs an RSA key: %s", k, generateHint)
+		return nil, isvkit.BadKey("this is a %T key; RS256 needs an RSA key: %s", k, isvkit.GenerateHint)
 	}
 }
 
 // checkRSA refuses short or inconsistent keys.
 func checkRSA(k *rsa.PrivateKey) (*rsa.PrivateKey, error) {
-	if bits := k.N.BitLen(); bits < MinKeyBits {
-		return nil, badKey("the RSA key has %d bits; at least %d are needed: %s", bits, MinKeyBits, generateHint)
+	if bits := k.N.BitLen(); bits < isvkit.MinKeyBits {
+		return nil, isvkit.BadKey("the RSA key has %d bits; at least %d are needed: %s", bits, isvkit.MinKeyBits, isvkit.GenerateHint)
 	}
 	if err := k.Validate(); err != nil {
-		return nil, badKey("the RSA key is inconsistent (%v); is the file corrupted?", err)
+		return nil, isvkit.BadKey("the RSA key is inconsistent (%v); is the file corrupted?", err)
 	}
 	return k, nil
 }
@@ -165,83 +151,8 @@ func readKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("isv: read private key: %w", err)
 	}
 	if len(data) > MaxKeyFileSize {
-		return nil, fmt.Errorf("%s: %w", path, badKey("the file is over %d KiB, the most a private key file may be; "+
+		return nil, fmt.Errorf("%s: %w", path, isvkit.BadKey("the file is over %d KiB, the most a private key file may be; "+
 			"is this the key file?", MaxKeyFileSize>>10))
 	}
 	return data, nil
-}
-
-// GenerateKey returns a new RSA key of the given size (at least
-// [MinKeyBits]), like openssl genrsa.
-func GenerateKey(bits int) (*rsa.PrivateKey, error) {
-	if bits < MinKeyBits {
-		return nil, badKey("a %d-bit key is too short; use at least %d bits", bits, MinKeyBits)
-	}
-	k, err := rsa.GenerateKey(rand.Reader, bits)
-	if err != nil {
-		return nil, fmt.Errorf("isv: generate key: %w", err)
-	}
-	return k, nil
-}
-
-// MarshalPrivateKeyPEM encodes the key as PKCS#1 PEM ("RSA PRIVATE KEY"),
-// the form the authentication troubleshooting guide shows and the ISV authentication guide's Go example parses. Write it to a
-// file of mode 0600.
-func MarshalPrivateKeyPEM(k *rsa.PrivateKey) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
-}
-
-// MarshalPublicKeyPEM encodes the public key as PKIX PEM ("PUBLIC KEY"), as
-// openssl rsa -pubout does: the file partners hand over at onboarding.
-func MarshalPublicKeyPEM(pub *rsa.PublicKey) ([]byte, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return nil, fmt.Errorf("isv: encode public key: %w", err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
-}
-
-// ParsePublicKeyPEM parses an RSA public key from PEM: PKIX ("PUBLIC KEY"),
-// PKCS#1 ("RSA PUBLIC KEY") or a certificate.
-func ParsePublicKeyPEM(data []byte) (*rsa.PublicKey, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, badKey("the public key is not PEM: expected -----BEGIN PUBLIC KEY-----")
-	}
-	var pub any
-	var err error
-	switch block.Type {
-	case "PUBLIC KEY":
-		pub, err = x509.ParsePKIXPublicKey(block.Bytes)
-	case "RSA PUBLIC KEY":
-		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
-	case "CERTIFICATE":
-		var c *x509.Certificate
-		if c, err = x509.ParseCertificate(block.Bytes); err == nil {
-			pub = c.PublicKey
-		}
-	default:
-		return nil, badKey("expected a PUBLIC KEY block, got %q", block.Type)
-	}
-	if err != nil {
-		return nil, badKey("the public key does not parse (%v)", err)
-	}
-	rpub, ok := pub.(*rsa.PublicKey)
-	if !ok {
-		return nil, badKey("the public key is a %T, not RSA", pub)
-	}
-	return rpub, nil
-}
-
-// PublicKeyMatches reports whether pubPEM (the public key registered at
-// onboarding) is the public half of priv: the check for invalid_client.
-func PublicKeyMatches(priv *rsa.PrivateKey, pubPEM []byte) (bool, error) {
-	if priv == nil {
-		return false, badKey("no private key")
-	}
-	pub, err := ParsePublicKeyPEM(pubPEM)
-	if err != nil {
-		return false, err
-	}
-	return priv.PublicKey.Equal(pub), nil
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 )
 
 func TestLoadPrivateKeyAcceptsPKCS1AndPKCS8(t *testing.T) {
@@ -96,34 +98,34 @@ func assertNoKeyMaterial(t *testing.T, s, path string) {
 func TestMarshalMatchesOpenSSL(t *testing.T) {
 	t.Parallel()
 	k := loadKey(t, "client-pkcs8.pem")
-	pubPEM, err := MarshalPublicKeyPEM(&k.PublicKey)
+	pubPEM, err := isvkit.MarshalPublicKeyPEM(&k.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want, _ := os.ReadFile(filepath.Join("testdata", "client-public.pem"))
 	if !bytes.Equal(pubPEM, want) {
-		t.Fatalf("MarshalPublicKeyPEM differs from openssl rsa -pubout:\n%s\nwant\n%s", pubPEM, want)
+		t.Fatalf("isvkit.MarshalPublicKeyPEM differs from openssl rsa -pubout:\n%s\nwant\n%s", pubPEM, want)
 	}
-	privPEM := MarshalPrivateKeyPEM(k)
+	privPEM := isvkit.MarshalPrivateKeyPEM(k)
 	want1, _ := os.ReadFile(filepath.Join("testdata", "client-pkcs1.pem"))
 	if !bytes.Equal(privPEM, want1) {
-		t.Fatal("MarshalPrivateKeyPEM differs from openssl genrsa -traditional")
+		t.Fatal("isvkit.MarshalPrivateKeyPEM differs from openssl genrsa -traditional")
 	}
-	if ok, err := PublicKeyMatches(k, want); err != nil || !ok {
-		t.Fatalf("PublicKeyMatches(own public key) = %v, %v", ok, err)
+	if ok, err := isvkit.PublicKeyMatches(k, want); err != nil || !ok {
+		t.Fatalf("isvkit.PublicKeyMatches(own public key) = %v, %v", ok, err)
 	}
-	if ok, err := PublicKeyMatches(loadKey(t, "other-pkcs8.pem"), want); err != nil || ok {
-		t.Fatalf("PublicKeyMatches(other key) = %v, %v", ok, err)
+	if ok, err := isvkit.PublicKeyMatches(loadKey(t, "other-pkcs8.pem"), want); err != nil || ok {
+		t.Fatalf("isvkit.PublicKeyMatches(other key) = %v, %v", ok, err)
 	}
-	if _, err := PublicKeyMatches(k, []byte("garbage")); !errors.Is(err, ErrBadKey) {
-		t.Fatalf("PublicKeyMatches(garbage) = %v", err)
+	if _, err := isvkit.PublicKeyMatches(k, []byte("garbage")); !errors.Is(err, ErrBadKey) {
+		t.Fatalf("isvkit.PublicKeyMatches(garbage) = %v", err)
 	}
 }
 
 func TestPublicJWKMatchesTheKey(t *testing.T) {
 	t.Parallel()
 	k := loadKey(t, "client-pkcs1.pem")
-	raw, err := PublicJWK(&k.PublicKey)
+	raw, err := isvkit.PublicJWK(&k.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,21 +139,21 @@ func TestPublicJWKMatchesTheKey(t *testing.T) {
 	if _, ok := got["d"]; ok {
 		t.Fatal("the public JWK carries the private exponent")
 	}
-	if got["kid"] != Thumbprint(&k.PublicKey) || len(got["kid"]) != 43 {
+	if got["kid"] != isvkit.Thumbprint(&k.PublicKey) || len(got["kid"]) != 43 {
 		t.Fatalf("kid = %q", got["kid"])
 	}
 }
 
 func TestGenerateKey(t *testing.T) {
 	t.Parallel()
-	if _, err := GenerateKey(1024); !errors.Is(err, ErrBadKey) {
-		t.Fatalf("GenerateKey(1024) = %v", err)
+	if _, err := isvkit.GenerateKey(1024); !errors.Is(err, ErrBadKey) {
+		t.Fatalf("isvkit.GenerateKey(1024) = %v", err)
 	}
-	k, err := GenerateKey(2048)
+	k, err := isvkit.GenerateKey(2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := LoadPrivateKey(MarshalPrivateKeyPEM(k))
+	back, err := LoadPrivateKey(isvkit.MarshalPrivateKeyPEM(k))
 	if err != nil || !back.Equal(k) {
 		t.Fatalf("round trip: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/internal/helperproc"
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/internal/tooltest"
 )
 
@@ -38,7 +39,7 @@ func startOIDCProvider(t *testing.T, audience string, env ...string) (url string
 		requireTool(t, "oidc-provider is not installed in "+dir+": run `npm ci --prefix "+dir+"`")
 	}
 	key := loadKey(t, "client-pkcs1.pem")
-	jwk, err := PublicJWK(&key.PublicKey)
+	jwk, err := isvkit.PublicJWK(&key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}

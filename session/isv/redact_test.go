@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -54,7 +55,7 @@ func TestNothingSecretIsPrinted(t *testing.T) {
 		"private exponent hex":  tb.key.D.Text(16),
 		"prime":                 tb.key.Primes[0].String(),
 		"PEM":                   "PRIVATE KEY",
-		"marshalled key prefix": string(MarshalPrivateKeyPEM(tb.key)[32:64]),
+		"marshalled key prefix": string(isvkit.MarshalPrivateKeyPEM(tb.key)[32:64]),
 	}
 	for what, s := range secrets {
 		if strings.Contains(text, s) {

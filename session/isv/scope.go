@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -167,7 +168,7 @@ func tokenScopes(token string) string {
 		Permissions []string `json:"permissions"`
 		SCP         []string `json:"scp"`
 	}
-	if decodePart(parts[1], &c) != nil {
+	if isvkit.DecodePart(parts[1], &c) != nil {
 		return ""
 	}
 	return strings.Join(append(append([]string{c.Scope}, c.Permissions...), c.SCP...), " ")
@@ -225,10 +226,10 @@ func (e *ScopeError) Unwrap() error {
 
 const missingScopePrefix = "permission denied: missing required scope "
 
-// AsScopeError returns the [*ScopeError] err is or holds, turning an
+// asScopeError returns the [*ScopeError] err is or holds, turning an
 // [*traderapi.APIError] that says "permission denied: missing required scope
 // X" (403 or code 7) into one naming X.
-func AsScopeError(err error) (*ScopeError, bool) {
+func asScopeError(err error) (*ScopeError, bool) {
 	if se, ok := errors.AsType[*ScopeError](err); ok {
 		return se, true
 	}
@@ -256,7 +257,7 @@ func CheckResponse(resp *http.Response) error {
 	}
 	body, _ := readCapped(resp.Body)
 	ae := traderapi.DecodeError(resp.Request.URL.Path, resp, body)
-	if se, ok := AsScopeError(ae); ok {
+	if se, ok := asScopeError(ae); ok {
 		return se
 	}
 	return ae

@@ -78,15 +78,15 @@ func TestAsScopeError(t *testing.T) {
 	t.Parallel()
 	scopeErr := &traderapi.APIError{Endpoint: "/v1/positions", StatusCode: 403, Code: 7,
 		Message: "permission denied: missing required scope read:positions"}
-	se, ok := AsScopeError(scopeErr)
+	se, ok := asScopeError(scopeErr)
 	if !ok || se.Scope != "read:positions" || se.Endpoint != "/v1/positions" {
-		t.Fatalf("AsScopeError = %#v, %v", se, ok)
+		t.Fatalf("asScopeError = %#v, %v", se, ok)
 	}
 	if !errors.Is(se, traderapi.ErrForbidden) || !errors.Is(se, scopeErr) {
 		t.Fatal("ScopeError does not match ErrForbidden and its APIError")
 	}
 	// gRPC code 7 through a gateway that answers 200 is still recognised.
-	if se, ok := AsScopeError(&traderapi.APIError{StatusCode: 200, Code: 7, Message: scopeErr.Message}); !ok || se.Scope != "read:positions" {
+	if se, ok := asScopeError(&traderapi.APIError{StatusCode: 200, Code: 7, Message: scopeErr.Message}); !ok || se.Scope != "read:positions" {
 		t.Fatal("code 7 not recognised")
 	}
 	for _, err := range []error{
@@ -95,8 +95,8 @@ func TestAsScopeError(t *testing.T) {
 		&traderapi.APIError{StatusCode: 403, Message: "permission denied: missing required scope "},
 		errors.New("permission denied: missing required scope read:x"),
 	} {
-		if _, ok := AsScopeError(err); ok {
-			t.Errorf("AsScopeError(%v) recognised a scope error", err)
+		if _, ok := asScopeError(err); ok {
+			t.Errorf("asScopeError(%v) recognised a scope error", err)
 		}
 	}
 	resp := &http.Response{StatusCode: 200, Request: &http.Request{}}

@@ -145,7 +145,7 @@ const closeWait = 2 * time.Second
 // Assertion signs a fresh client assertion: iss = sub = the client ID, aud =
 // the token endpoint, iat = now, exp = iat + the assertion lifetime, a new
 // UUID jti. It is what each token request sends; it is exported for
-// linting ([LintAssertion]) and diagnosis.
+// linting (pmx-login doctor) and diagnosis.
 func (s *Source) Assertion() (string, error) {
 	return NewAssertion(s.cfg.key, AssertionClaims{
 		ClientID: s.cfg.clientID,

@@ -168,7 +168,7 @@ func TestTransportReturns403AsIs(t *testing.T) {
 		t.Fatal("a 403 was retried or caused a new token")
 	}
 	err := CheckResponse(resp)
-	se, ok := AsScopeError(err)
+	se, ok := asScopeError(err)
 	if !ok || se.Scope != "read:positions" || !errors.Is(err, traderapi.ErrForbidden) {
 		t.Fatalf("CheckResponse = %v, want a ScopeError for read:positions", err)
 	}

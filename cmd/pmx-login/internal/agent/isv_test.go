@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/session/isv"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -25,7 +26,7 @@ const (
 func TestISVTokenAndProxyRoute(t *testing.T) {
 	f := setup(t, traderapitest.Options{})
 	auth := traderapitest.NewAuthServer(traderapitest.AuthOptions{})
-	key, err := isv.GenerateKey(2048)
+	key, err := isvkit.GenerateKey(2048)
 	if err != nil {
 		t.Fatal(err)
 	}

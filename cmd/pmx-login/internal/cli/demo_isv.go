@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/session/isv"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -38,12 +39,12 @@ func (d *demo) isvKeygen(context.Context) (string, error) {
 	x.api = traderapitest.NewAPIServer(x.auth)
 	x.authSrv, x.apiSrv = httptest.NewServer(x.auth), httptest.NewServer(x.api)
 	d.isv = x
-	key, err := isv.GenerateKey(2048)
+	key, err := isvkit.GenerateKey(2048)
 	if err != nil {
 		return "", err
 	}
 	x.auth.RegisterClient(sandboxClientID, &key.PublicKey, sandboxScopes)
-	x.keyThumb = isv.Thumbprint(&key.PublicKey)
+	x.keyThumb = isvkit.Thumbprint(&key.PublicKey)
 	x.src, err = isv.New(isv.Config{ClientID: sandboxClientID, Key: key, AuthURL: x.authSrv.URL,
 		Audience: x.auth.Audience(), APIURL: x.apiSrv.URL, Now: d.o.io.Now, HTTPClient: x.authSrv.Client()})
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pmx-login/pmx-login/session/isv"
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -124,13 +124,13 @@ func TestDoctorISV(t *testing.T) {
 	auth := traderapitest.NewAuthServer(traderapitest.AuthOptions{})
 	authSrv := httptest.NewServer(auth)
 	t.Cleanup(authSrv.Close)
-	key, err := isv.GenerateKey(2048)
+	key, err := isvkit.GenerateKey(2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	auth.RegisterClient("client-1", &key.PublicKey, []string{"read:positions"})
-	pub, _ := isv.MarshalPublicKeyPEM(&key.PublicKey)
-	keyFile := writeFile(t, "private_key.pem", string(isv.MarshalPrivateKeyPEM(key)))
+	pub, _ := isvkit.MarshalPublicKeyPEM(&key.PublicKey)
+	keyFile := writeFile(t, "private_key.pem", string(isvkit.MarshalPrivateKeyPEM(key)))
 	pubFile := writeFile(t, "public_key.pem", string(pub))
 	isvArgs := []string{"doctor", "--client-id", "client-1", "--key", keyFile, "--public-key", pubFile,
 		"--auth-url", authSrv.URL, "--endpoint", "GET /v1/positions"}

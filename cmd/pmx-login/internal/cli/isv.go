@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session/isv"
 )
@@ -179,5 +180,5 @@ func validParticipant(id string) bool {
 
 // describeISVKey names a key by size and RFC 7638 thumbprint: nothing secret.
 func describeISVKey(k *rsa.PrivateKey) string {
-	return fmt.Sprintf("RSA-%d, thumbprint %s", k.N.BitLen(), isv.Thumbprint(&k.PublicKey))
+	return fmt.Sprintf("RSA-%d, thumbprint %s", k.N.BitLen(), isvkit.Thumbprint(&k.PublicKey))
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/pmx-login/pmx-login/session/isv"
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 )
 
 type isvKeygenOptions struct {
@@ -34,7 +34,7 @@ pmx-login isv keygen --out ~/.config/pmx/acme_prod --json`,
 		setup: func(a *app, fs *pflag.FlagSet) func(context.Context) error {
 			o := &isvKeygenOptions{app: a}
 			fs.StringVar(&o.out, "out", "", "write `NAME`_private_key.pem and NAME_public_key.pem (NAME may include a directory)")
-			fs.IntVar(&o.bits, "bits", isv.MinKeyBits, "RSA key size: 2048 (as onboarding asks), 3072 or 4096")
+			fs.IntVar(&o.bits, "bits", isvkit.MinKeyBits, "RSA key size: 2048 (as onboarding asks), 3072 or 4096")
 			return func(context.Context) error { return runISVKeygen(o) }
 		},
 	}
@@ -59,22 +59,22 @@ func runISVKeygen(o *isvKeygenOptions) error {
 			return usageErrorf(o.cmd, "%s already exists: keygen never overwrites a key; choose another --out NAME or move the file away", p)
 		}
 	}
-	key, err := isv.GenerateKey(o.bits)
+	key, err := isvkit.GenerateKey(o.bits)
 	if err != nil {
 		return err
 	}
-	pubPEM, err := isv.MarshalPublicKeyPEM(&key.PublicKey)
+	pubPEM, err := isvkit.MarshalPublicKeyPEM(&key.PublicKey)
 	if err != nil {
 		return err
 	}
-	if err := writeNewFile(privPath, isv.MarshalPrivateKeyPEM(key), 0o600); err != nil {
+	if err := writeNewFile(privPath, isvkit.MarshalPrivateKeyPEM(key), 0o600); err != nil {
 		return err
 	}
 	if err := writeNewFile(pubPath, pubPEM, 0o644); err != nil {
 		_ = os.Remove(privPath) // no half pair: the next run may use the same NAME
 		return err
 	}
-	thumb := isv.Thumbprint(&key.PublicKey)
+	thumb := isvkit.Thumbprint(&key.PublicKey)
 	if o.g.json {
 		return writeJSON(o.io.Out, map[string]any{
 			"private_key": privPath, "public_key": pubPath, "bits": o.bits, "thumbprint": thumb,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/session/isv"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -39,13 +40,13 @@ func TestISVKeygen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := isv.PublicKeyMatches(key, pubPEM); !ok || err != nil {
+	if ok, err := isvkit.PublicKeyMatches(key, pubPEM); !ok || err != nil {
 		t.Fatalf("the public key is not the private key's: %v %v", ok, err)
 	}
 	if key.N.BitLen() != 2048 {
 		t.Errorf("%d bits", key.N.BitLen())
 	}
-	thumb := isv.Thumbprint(&key.PublicKey)
+	thumb := isvkit.Thumbprint(&key.PublicKey)
 	for _, want := range []string{priv, pub, thumb, "onboarding", "isv token --env preprod --client-id ID --key " + priv} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("keygen output lacks %q:\n%s", want, r.out)
@@ -64,7 +65,7 @@ func TestISVKeygen(t *testing.T) {
 		t.Fatal("a second keygen changed the private key")
 	}
 
-	pubKey, err := isv.ParsePublicKeyPEM(pubPEM)
+	pubKey, err := isvkit.ParsePublicKeyPEM(pubPEM)
 	if err != nil {
 		t.Fatal(err)
 	}

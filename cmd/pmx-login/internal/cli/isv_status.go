@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/pmx-login/pmx-login/session/isv"
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -101,7 +101,7 @@ func (t *isvTarget) printSetup(w io.Writer) {
 func (t *isvTarget) setupJSON() map[string]any {
 	return map[string]any{
 		"environment": t.envName, "client_id": t.flags.clientID, "key_file": t.flags.keyFile,
-		"key_bits": t.key.N.BitLen(), "key_thumbprint": isv.Thumbprint(&t.key.PublicKey),
+		"key_bits": t.key.N.BitLen(), "key_thumbprint": isvkit.Thumbprint(&t.key.PublicKey),
 		"token_endpoint": t.src.TokenURL(), "audience": t.src.Audience(), "api_url": t.src.APIURL(),
 		"participant_id": nilIfEmpty(t.flags.participantID), "participant_id_set": t.flags.participantID != "",
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmx-login/pmx-login/session/isv"
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -44,7 +44,7 @@ func isvSetup(t *testing.T, opts traderapitest.AuthOptions) *isvFixture {
 	f.url = srv.URL
 	f.key = newTestKey(t)
 	f.auth.RegisterClient(testClientID, &f.key.PublicKey, []string{"read:accounts", "write:orders"})
-	f.keyFile = writeFile(t, "acme_preprod_private_key.pem", string(isv.MarshalPrivateKeyPEM(f.key)))
+	f.keyFile = writeFile(t, "acme_preprod_private_key.pem", string(isvkit.MarshalPrivateKeyPEM(f.key)))
 	f.fixture = &fixture{dir: t.TempDir(), vars: map[string]string{envAuthURL: srv.URL}}
 	return f
 }
@@ -70,7 +70,7 @@ func (f *isvFixture) sentAssertions() []string {
 
 func newTestKey(t *testing.T) *rsa.PrivateKey {
 	t.Helper()
-	k, err := isv.GenerateKey(2048)
+	k, err := isvkit.GenerateKey(2048)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func newTestKey(t *testing.T) *rsa.PrivateKey {
 // it), any assertion the token service received, or tok (when given).
 func (f *isvFixture) noSecrets(t *testing.T, out string, tok string) {
 	t.Helper()
-	pemText := string(isv.MarshalPrivateKeyPEM(f.key))
+	pemText := string(isvkit.MarshalPrivateKeyPEM(f.key))
 	for _, line := range strings.Split(pemText, "\n")[1:4] {
 		if strings.Contains(out, line) {
 			t.Errorf("the output holds a line of the private key")
@@ -182,7 +182,7 @@ func TestISVTokenFlagsFromEnvironment(t *testing.T) {
 func TestISVTokenRejected(t *testing.T) {
 	t.Parallel()
 	f := isvSetup(t, traderapitest.AuthOptions{})
-	other := writeFile(t, "other_private_key.pem", string(isv.MarshalPrivateKeyPEM(newTestKey(t))))
+	other := writeFile(t, "other_private_key.pem", string(isvkit.MarshalPrivateKeyPEM(newTestKey(t))))
 	r := f.run(t, "", "isv", "token", "--client-id", testClientID, "--key", other)
 	wantCode(t, r, 4, "invalid_client", "the private key does not match the public key registered at onboarding")
 	if r.out != "" {
@@ -306,7 +306,7 @@ func TestISVUsageErrors(t *testing.T) {
 
 func derOf(t *testing.T, k *rsa.PrivateKey) []byte {
 	t.Helper()
-	p := isv.MarshalPrivateKeyPEM(k)
+	p := isvkit.MarshalPrivateKeyPEM(k)
 	lines := strings.Split(strings.TrimSpace(string(p)), "\n")
 	der, err := base64.StdEncoding.DecodeString(strings.Join(lines[1:len(lines)-1], ""))
 	if err != nil {
@@ -317,7 +317,7 @@ func derOf(t *testing.T, k *rsa.PrivateKey) []byte {
 
 func mustPublicPEM(t *testing.T, k *rsa.PrivateKey) []byte {
 	t.Helper()
-	p, err := isv.MarshalPublicKeyPEM(&k.PublicKey)
+	p, err := isvkit.MarshalPublicKeyPEM(&k.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func TestISVStatus(t *testing.T) {
 	for _, want := range []string{
 		"environment:    preprod\n",
 		"client id:      " + testClientID + "\n",
-		"key:            " + f.keyFile + " (RSA-2048, thumbprint " + isv.Thumbprint(&f.key.PublicKey) + ")\n",
+		"key:            " + f.keyFile + " (RSA-2048, thumbprint " + isvkit.Thumbprint(&f.key.PublicKey) + ")\n",
 		"token endpoint: " + f.url + "/oauth/token\n",
 		"audience:       https://api.preprod.polymarketexchange.com\n",
 		"api url:        https://api.preprod.polymarketexchange.com\n",
@@ -388,7 +388,7 @@ func TestISVStatus(t *testing.T) {
 		t.Errorf("expires_at %q (%v)", out.ExpiresAt, err)
 	}
 	if out.Environment != "preprod" || out.ClientID != testClientID || out.KeyBits != 2048 ||
-		out.KeyThumbprint != isv.Thumbprint(&f.key.PublicKey) || out.TokenEndpoint != f.url+"/oauth/token" ||
+		out.KeyThumbprint != isvkit.Thumbprint(&f.key.PublicKey) || out.TokenEndpoint != f.url+"/oauth/token" ||
 		out.Audience != traderapitest.DefaultISVAudience || out.ExpiresIn < 170 || out.ExpiresIn > 180 ||
 		strings.Join(out.Scopes, " ") != "read:accounts write:orders" || out.ParticipantID == nil ||
 		*out.ParticipantID != "firms/Acme/users/alice" || !out.ParticipantIDSet || out.TokenSubject != testClientID+"@clients" {
@@ -399,7 +399,7 @@ func TestISVStatus(t *testing.T) {
 	}
 
 	// A refused key: the setup is on stdout, the error on stderr, exit 4.
-	other := writeFile(t, "other_private_key.pem", string(isv.MarshalPrivateKeyPEM(newTestKey(t))))
+	other := writeFile(t, "other_private_key.pem", string(isvkit.MarshalPrivateKeyPEM(newTestKey(t))))
 	bad := f.run(t, "", "isv", "status", "--client-id", testClientID, "--key", other)
 	wantCode(t, bad, 4, "registered at onboarding")
 	if !strings.Contains(bad.out, "token endpoint: "+f.url) || strings.Contains(bad.out, "scopes") {

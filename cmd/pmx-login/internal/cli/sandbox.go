@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/session/isv"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -115,19 +116,19 @@ func (o *sandboxOptions) newSandbox(dir string) (*sandbox, error) {
 		if err != nil {
 			return nil, usageErrorf(o.cmd, "--isv-public-key: %v", err)
 		}
-		pub, err := isv.ParsePublicKeyPEM(b)
+		pub, err := isvkit.ParsePublicKeyPEM(b)
 		if err != nil {
 			return nil, usageErrorf(o.cmd, "--isv-public-key %s: %v", o.isvPublicKey, err)
 		}
 		s.auth.RegisterClient(sandboxClientID, pub, sandboxScopes)
 		return s, nil
 	}
-	key, err := isv.GenerateKey(2048)
+	key, err := isvkit.GenerateKey(2048)
 	if err != nil {
 		return nil, err
 	}
 	s.keyFile = filepath.Join(dir, "sandbox_private_key.pem")
-	if err := writeNewFile(s.keyFile, isv.MarshalPrivateKeyPEM(key), 0o600); err != nil {
+	if err := writeNewFile(s.keyFile, isvkit.MarshalPrivateKeyPEM(key), 0o600); err != nil {
 		return nil, err
 	}
 	s.auth.RegisterClient(sandboxClientID, &key.PublicKey, sandboxScopes)

@@ -1,4 +1,4 @@
-package isv
+package isvkit
 
 import (
 	"crypto/rsa"
@@ -13,7 +13,7 @@ import (
 // standard OAuth servers (and oidc-provider) register a client's key in.
 func PublicJWK(pub *rsa.PublicKey) ([]byte, error) {
 	if pub == nil || pub.N == nil {
-		return nil, badKey("no public key")
+		return nil, BadKey("no public key")
 	}
 	n := b64(pub.N.Bytes())
 	e := b64(big.NewInt(int64(pub.E)).Bytes())

@@ -1,7 +1,8 @@
-package isv
+package isvkit
 
 import (
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -72,7 +73,7 @@ func LintAssertion(token string, want Expectations) []Problem {
 		Alg string `json:"alg"`
 	}
 	var claims map[string]any
-	if decodePart(parts[0], &header) != nil || decodePart(parts[1], &claims) != nil {
+	if DecodePart(parts[0], &header) != nil || DecodePart(parts[1], &claims) != nil {
 		add(RuleFormat, "the header or claims are not base64url-encoded JSON objects")
 		return ps
 	}
@@ -168,9 +169,9 @@ func lintTimes(claims map[string]any, want Expectations, add func(string, string
 	}
 }
 
-// decodePart decodes one base64url JWT part as JSON into v.
-func decodePart(part string, v any) error {
-	raw, err := jwtSegment(part)
+// DecodePart decodes one base64url JWT part as JSON into v.
+func DecodePart(part string, v any) error {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(part, "="))
 	if err != nil {
 		return err
 	}
