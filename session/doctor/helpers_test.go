@@ -24,27 +24,23 @@ const (
 // memory store.
 type testbed struct {
 	ex     *traderapitest.Exchange
-	srv    *httptest.Server
+	srv    *traderapitest.Server
 	env    traderapi.Environment
 	client *traderapi.Client
 	store  *keystore.Memory
 }
 
-// newExchange serves a local exchange whose Date header follows the
-// exchange's own clock, so that skewing that clock skews what the doctor
-// sees (traderapitest sets it from its clock too).
-func newExchange(t *testing.T, opts traderapitest.Options) (*traderapitest.Exchange, *httptest.Server) {
+// newExchange starts a local exchange with the user; its Date header
+// follows the exchange's own clock, so that skewing that clock skews what
+// the doctor sees.
+func newExchange(t *testing.T, opts traderapitest.Options) (*traderapitest.Exchange, *traderapitest.Server) {
 	t.Helper()
-	ex := traderapitest.New(opts)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Date", ex.Now().UTC().Format(http.TimeFormat))
-		ex.ServeHTTP(w, r)
-	}))
+	srv := traderapitest.NewServer(opts)
 	t.Cleanup(srv.Close)
-	if err := ex.AddUser(user, password.Reveal()); err != nil {
+	if err := srv.AddUser(user, password.Reveal()); err != nil {
 		t.Fatal(err)
 	}
-	return ex, srv
+	return srv.Exchange, srv
 }
 
 // setup starts an exchange and logs the user in through a session.Manager
@@ -54,7 +50,7 @@ func setup(t *testing.T, opts traderapitest.Options) *testbed {
 	ex, srv := newExchange(t, opts)
 	tb := &testbed{ex: ex, srv: srv, store: keystore.NewMemory(),
 		env: traderapi.Environment{Name: traderapitest.SandboxEnvironment, BaseURL: srv.URL, Host: ex.Host()}}
-	c, err := traderapi.NewClient(tb.env, traderapi.WithHTTPClient(srv.Client()))
+	c, err := traderapi.NewClient(tb.env, traderapi.WithHTTPClient(srv.HTTPClient()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +76,7 @@ func (tb *testbed) login(t *testing.T, c *traderapi.Client, env string) {
 func (tb *testbed) config() Config {
 	return Config{
 		Env:        tb.env,
-		HTTPClient: tb.srv.Client(),
+		HTTPClient: tb.srv.HTTPClient(),
 		Store:      tb.store,
 		Username:   user,
 		Refresh:    TrialRefresh(tb.client, tb.store, tb.env.Name, user),
