@@ -132,19 +132,22 @@ func classifyOTP(err error) (int, string, bool) {
 	return 0, "", false
 }
 
-// classifyExchange: the exchange could not be reached, or refused.
+// classifyExchange: the exchange could not be reached, or refused. What
+// the library decides (rate limited, unavailable: unreachable, a 5xx, an
+// answer that is not the exchange's own) is session.Classify's; the CLI
+// adds what its commands know (which endpoint refused which credential).
 func classifyExchange(err error) (int, string, bool) {
 	ae, isAPI := errors.AsType[*traderapi.APIError](err)
+	kind := session.Classify(err)
 	switch {
 	case errors.Is(err, session.ErrNotRevoked):
 		return exitUnreachable, "the session was removed here, but the exchange did not confirm the revoke: its tokens stay valid until they expire; " +
 			"`pmx-login doctor` checks the way to the exchange", true
-	case errors.Is(err, traderapi.ErrRateLimited):
+	case kind == session.KindRateLimited:
 		return exitUnreachable, "wait a little and try again", true
 	case errors.Is(err, context.DeadlineExceeded):
 		return exitUnreachable, "the command ran out of time: check the network, or give a longer --timeout", true
-	case errors.Is(err, traderapi.ErrUnreachable), errors.Is(err, traderapi.ErrUnavailable),
-		errors.Is(err, traderapi.ErrMalformedResponse), misdirected(err):
+	case kind == session.KindUnavailable, misdirected(err):
 		return exitUnreachable, hintNetwork, true
 	case isAPI && ae.Endpoint == traderapi.PathEnrollMFA && ae.Code == grpcFailedPrecondition:
 		return exitFailure, "MFA is already on for this account, and its secret was handed out only at enrollment: " +
@@ -153,10 +156,6 @@ func classifyExchange(err error) (int, string, bool) {
 		return exitRejected, credentialHint(ae), true
 	case isAPI && credentialPaths[ae.Endpoint]:
 		return exitFailure, credentialHint(ae), true
-	case session.Classify(err) == session.KindUnavailable:
-		// Something in front of the exchange answered (a WAF's or a load
-		// balancer's page): the library retries it, and so may the user.
-		return exitUnreachable, hintNetwork, true
 	}
 	return 0, "", false
 }
