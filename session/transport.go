@@ -152,3 +152,13 @@ func drain(resp *http.Response) {
 	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 	resp.Body.Close()
 }
+
+// TokenSource is what a bot's code needs of a session to authorize its own
+// calls: a valid access token. [*Manager] and isv.Source satisfy it; a
+// bot that depends on TokenSource rather than on either tests its code
+// with sessiontest.Source, a fake that needs no exchange.
+type TokenSource interface {
+	Token(ctx context.Context) (traderapi.Secret, error)
+}
+
+var _ TokenSource = (*Manager)(nil)

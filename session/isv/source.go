@@ -206,3 +206,7 @@ func (s *Source) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("client_id", s.cfg.clientID), slog.String("token_url", s.cfg.tokenURL),
 		slog.String("key", describeKey(s.cfg.key)), slog.Time("expiry", s.Expiry()))
 }
+
+// A Source is a session.TokenSource: bot code written against that
+// interface takes a Source or a trader's *session.Manager alike.
+var _ session.TokenSource = (*Source)(nil)
