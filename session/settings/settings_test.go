@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/file"
@@ -196,3 +197,49 @@ const (
 	testUser     = "trader1"
 	testPassword = traderapi.Secret("correct-horse-42-battery")
 )
+
+// TestStartResumesAndRefreshes: Start opens the store the settings name,
+// resumes what `pmx-login login` stored there and refreshes in the
+// background; Close ends it. Without a stored session it says not logged
+// in.
+func TestStartResumesAndRefreshes(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("needs XDG_CONFIG_HOME")
+	}
+	srv := traderapitest.NewServer(traderapitest.Options{AccessTTL: 2 * time.Second})
+	t.Cleanup(srv.Close)
+	if err := srv.AddUser(testUser, testPassword.Reveal()); err != nil {
+		t.Fatal(err)
+	}
+	s := settings.Settings{Env: "local", BaseURL: srv.URL, Host: srv.Host(), Keystore: "file", ConfigHome: t.TempDir()}
+	if _, err := s.Start(t.Context(), nil); !errors.Is(err, session.ErrNotLoggedIn) {
+		t.Fatalf("Start with nothing stored: %v, want ErrNotLoggedIn", err)
+	}
+	human := newFromEnv(t, env(map[string]string{"PMX_ENV": "local", "PMX_BASE_URL": srv.URL, "PMX_HOST": srv.Host(),
+		"PMX_KEYSTORE": "file", "XDG_CONFIG_HOME": s.ConfigHome}))
+	if err := human.Login(t.Context(), testUser, testPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	bot, err := s.Start(t.Context(), func(c *session.Config) { c.Margin = time.Second })
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := bot.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Calls(traderapi.PathRefresh) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the started bot made no refresh in 10 s of 2 s tokens")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := bot.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := bot.Token(t.Context()); !errors.Is(err, session.ErrClosed) {
+		t.Errorf("Token after Close = %v, want ErrClosed (first token %v)", err, first != "")
+	}
+}
