@@ -144,6 +144,13 @@ func (f *Store) store(ctx context.Context, k keystore.Key, r *keystore.Record, c
 	if err != nil {
 		return err
 	}
+	return f.checked(ctx, d, k, check, false, func() error { return f.write(d, k, b) })
+}
+
+// checked runs do under the environment directory d's exclusive lock,
+// once check (if set) has accepted what is stored under k; with
+// absentOK, nothing stored means nothing to do.
+func (f *Store) checked(ctx context.Context, d string, k keystore.Key, check func(keystore.Key, *keystore.Record) error, absentOK bool, do func() error) error {
 	unlock, err := securefs.LockDir(ctx, d, true, f.lockWait)
 	if err != nil {
 		return err
@@ -151,14 +158,17 @@ func (f *Store) store(ctx context.Context, k keystore.Key, r *keystore.Record, c
 	defer unlock()
 	if check != nil {
 		cur, err := getOrNil(f.read(d, k))
-		if err != nil {
+		switch {
+		case err != nil:
 			return err
+		case cur == nil && absentOK:
+			return nil
 		}
 		if err := check(k, cur); err != nil {
 			return err
 		}
 	}
-	return f.write(d, k, b)
+	return do()
 }
 
 // write stores an encoded record and, for a session, the last user; the
@@ -196,21 +206,7 @@ func (f *Store) drop(ctx context.Context, k keystore.Key, check func(k keystore.
 	} else if err != nil {
 		return err
 	}
-	unlock, err := securefs.LockDir(ctx, d, true, f.lockWait)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if check != nil {
-		cur, err := getOrNil(f.read(d, k))
-		if err != nil || cur == nil {
-			return err
-		}
-		if err := check(k, cur); err != nil {
-			return err
-		}
-	}
-	return f.remove(d, k)
+	return f.checked(ctx, d, k, check, true, func() error { return f.remove(d, k) })
 }
 
 // remove deletes k's file, keeping the last user; the caller holds the

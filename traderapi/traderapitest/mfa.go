@@ -8,8 +8,6 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
-
-	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // TOTP parameters: those of Google Authenticator, which the exchange's
@@ -52,14 +50,8 @@ func (e *Exchange) acceptOTP(u *user, secret, code string) bool {
 // serveEnrollMFA checks the password and hands out a fresh TOTP secret as an
 // otpauth:// URL. MFA stays off until confirm_mfa.
 func (e *Exchange) serveEnrollMFA(_ *http.Request, body []byte) reply {
-	var in struct {
-		Username string           `json:"username"`
-		Password traderapi.Secret `json:"password"`
-	}
-	if rep := decodeRequest(body, &in); rep != nil {
-		return *rep
-	}
-	if rep := required("username", in.Username, "password", in.Password.Reveal()); rep != nil {
+	in, rep := decodeCredentials(body, false)
+	if rep != nil {
 		return *rep
 	}
 	e.mu.Lock()
@@ -81,15 +73,8 @@ func (e *Exchange) serveEnrollMFA(_ *http.Request, body []byte) reply {
 
 // serveConfirmMFA turns MFA on once a code of the pending secret checks out.
 func (e *Exchange) serveConfirmMFA(_ *http.Request, body []byte) reply {
-	var in struct {
-		Username string           `json:"username"`
-		Password traderapi.Secret `json:"password"`
-		OTP      traderapi.Secret `json:"otp"`
-	}
-	if rep := decodeRequest(body, &in); rep != nil {
-		return *rep
-	}
-	if rep := required("username", in.Username, "password", in.Password.Reveal(), "otp", in.OTP.Reveal()); rep != nil {
+	in, rep := decodeCredentials(body, true)
+	if rep != nil {
 		return *rep
 	}
 	e.mu.Lock()

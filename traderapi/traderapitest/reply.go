@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // gRPC status codes the exchange answers with.
@@ -152,4 +154,26 @@ func required(fields ...string) *reply {
 		}
 	}
 	return nil
+}
+
+// credentials is the body of the calls that take a username, a password
+// and, for some, a one-time code.
+type credentials struct {
+	Username string           `json:"username"`
+	Password traderapi.Secret `json:"password"`
+	OTP      traderapi.Secret `json:"otp"`
+}
+
+// decodeCredentials decodes body as credentials; the username and the
+// password are required, and the code too when needOTP is set.
+func decodeCredentials(body []byte, needOTP bool) (credentials, *reply) {
+	var in credentials
+	if rep := decodeRequest(body, &in); rep != nil {
+		return in, rep
+	}
+	fields := []string{"username", in.Username, "password", in.Password.Reveal()}
+	if needOTP {
+		fields = append(fields, "otp", in.OTP.Reveal())
+	}
+	return in, required(fields...)
 }

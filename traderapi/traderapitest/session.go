@@ -26,15 +26,8 @@ type refreshReply struct {
 }
 
 func (e *Exchange) serveLogin(_ *http.Request, body []byte) reply {
-	var in struct {
-		Username string           `json:"username"`
-		Password traderapi.Secret `json:"password"`
-		OTP      traderapi.Secret `json:"otp"`
-	}
-	if rep := decodeRequest(body, &in); rep != nil {
-		return *rep
-	}
-	if rep := required("username", in.Username, "password", in.Password.Reveal()); rep != nil {
+	in, rep := decodeCredentials(body, false)
+	if rep != nil {
 		return *rep
 	}
 	e.mu.Lock()

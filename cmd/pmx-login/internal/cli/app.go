@@ -158,6 +158,20 @@ func (a *app) manager() (*session.Manager, *traderapi.Client, error) {
 	return m, c, nil
 }
 
+// resumed returns a manager with the stored session of --username (or the
+// last user) resumed; the caller closes it.
+func (a *app) resumed(ctx context.Context) (*session.Manager, error) {
+	m, _, err := a.manager()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Resume(ctx); err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
 // generations is this machine's record of the highest generation seen of
 // each session and of the exchange's clock offset, in the file keystore's
 // directory (whatever the keystore), so that a record written back from an

@@ -23,14 +23,11 @@ pmx-login refresh --username trader1 --json`,
 }
 
 func runRefresh(ctx context.Context, o *refreshOptions) error {
-	m, _, err := o.manager()
+	m, err := o.resumed(ctx)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if err := m.Resume(ctx); err != nil {
-		return err
-	}
 	if err := m.Refresh(ctx); err != nil {
 		return fmt.Errorf("refresh: %w", err) // a new token the keystore did not take matches session.ErrNotStored
 	}

@@ -45,14 +45,11 @@ func runToken(ctx context.Context, o *tokenOptions) error {
 	if _, ok := o.askAgent(ctx, o.agentFirst, agent.PathToken, &tj); ok {
 		return o.printToken(traderapi.Secret(tj.Token), tj.Expiry)
 	}
-	m, _, err := o.manager()
+	m, err := o.resumed(ctx)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if err := m.Resume(ctx); err != nil {
-		return err
-	}
 	ti, err := m.FreshToken(ctx)
 	if err != nil {
 		return err
