@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -16,11 +16,11 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	t.Parallel()
 	zone := time.FixedZone("UTC+2", 2*3600)
 	for _, r := range []*keystore.Record{
-		storetest.Record("preprod", "alice"),
+		storehelp.Record("preprod", "alice"),
 		{Environment: "prod", Username: "bob"},
 		{Environment: "prod", Username: "carol", Generation: 1795978930397522189, AccessLifetime: 6 * time.Second,
 			LastOTPStep: 59932631, LoggedOut: true, MFA: true},
-		{Environment: "dev01", Username: "名前 with spaces & <html>", OTPAuthURL: storetest.OTPURL,
+		{Environment: "dev01", Username: "名前 with spaces & <html>", OTPAuthURL: storehelp.OTPURL,
 			SavedAt: time.Date(2029, 5, 6, 7, 8, 9, 123456789, zone)},
 	} {
 		b, err := keystore.Encode(r)
@@ -31,11 +31,11 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("keystore.Decode(keystore.Encode(%s)): %v", r, err)
 		}
-		storetest.SameRecord(t, got, r)
+		storehelp.SameRecord(t, got, r)
 	}
-	b, _ := keystore.Encode(storetest.Record("preprod", "alice"))
+	b, _ := keystore.Encode(storehelp.Record("preprod", "alice"))
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil || m["v"] != 1.0 || m["rt"] != storetest.Refresh {
+	if err := json.Unmarshal(b, &m); err != nil || m["v"] != 1.0 || m["rt"] != storehelp.Refresh {
 		t.Fatalf("wire form %s: want a JSON object with v=1 and the token", b)
 	}
 	if strings.ContainsAny(string(b), "\n ") {
@@ -89,7 +89,7 @@ func TestDecodeRejectsGarbage(t *testing.T) {
 // FuzzDecode checks that keystore.Decode never panics, that what it accepts encodes
 // back to an equal record, and that its errors never quote a token.
 func FuzzDecode(f *testing.F) {
-	for _, r := range []*keystore.Record{storetest.Record("preprod", "alice"), {Environment: "p", Username: "u", OTPAuthURL: storetest.OTPURL}} {
+	for _, r := range []*keystore.Record{storehelp.Record("preprod", "alice"), {Environment: "p", Username: "u", OTPAuthURL: storehelp.OTPURL}} {
 		b, _ := keystore.Encode(r)
 		f.Add(b)
 	}
@@ -119,6 +119,6 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("keystore.Decode(keystore.Encode(keystore.Decode(b))): %v", err)
 		}
-		storetest.SameRecord(t, r2, r)
+		storehelp.SameRecord(t, r2, r)
 	})
 }

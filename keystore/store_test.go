@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 func TestKeyString(t *testing.T) {
@@ -16,10 +16,10 @@ func TestKeyString(t *testing.T) {
 
 func TestSame(t *testing.T) {
 	t.Parallel()
-	a := storetest.Generation("preprod", "alice", 1)
+	a := storehelp.Generation("preprod", "alice", 1)
 	b := *a
 	b.SavedAt, b.MFA = b.SavedAt.Add(1), true // not part of the version
-	totp := &keystore.Record{OTPAuthURL: storetest.OTPURL}
+	totp := &keystore.Record{OTPAuthURL: storehelp.OTPURL}
 	for _, tc := range []struct {
 		x, y *keystore.Record
 		want bool
@@ -27,8 +27,8 @@ func TestSame(t *testing.T) {
 		{nil, nil, true},
 		{a, nil, false},
 		{a, &b, true},
-		{a, storetest.Generation("preprod", "alice", 2), false},
-		{totp, &keystore.Record{OTPAuthURL: storetest.OTPURL}, true},
+		{a, storehelp.Generation("preprod", "alice", 2), false},
+		{totp, &keystore.Record{OTPAuthURL: storehelp.OTPURL}, true},
 		{totp, &keystore.Record{OTPAuthURL: "otpauth://totp/PMX:alice?secret=OTHER"}, false}, // re-enrolled
 	} {
 		if got := keystore.Same(tc.x, tc.y); got != tc.want {

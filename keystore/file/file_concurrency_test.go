@@ -12,7 +12,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -26,7 +26,7 @@ func TestFileConcurrentGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := keystore.Key{Environment: "preprod", Username: "shared"}
-	storetest.MustSet(t, a, k, hammerRecord("init", 0))
+	storehelp.MustSet(t, a, k, hammerRecord("init", 0))
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for w, s := range []*Store{a, b, a, b} {
@@ -55,7 +55,7 @@ func TestFileConcurrentGoroutines(t *testing.T) {
 // the token says how long it must be, so a torn record is detectable.
 func hammerRecord(id string, i int) *keystore.Record {
 	pad := (i % 7) * 300
-	r := storetest.Record("", "")
+	r := storehelp.Record("", "")
 	r.RefreshToken = traderapi.Secret(fmt.Sprintf("rt-%s-%d-%d-%s", id, i, pad, strings.Repeat("x", pad)))
 	return r
 }
@@ -104,7 +104,7 @@ func TestFileTwoProcesses(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "shared"}
-	storetest.MustSet(t, f, k, hammerRecord("init", 0))
+	storehelp.MustSet(t, f, k, hammerRecord("init", 0))
 	var cmds []*helperproc.Cmd
 	for _, id := range []string{"p1", "p2"} {
 		cmd := helperproc.Command(t, helperEnv, "hammer", map[string]string{"PMX_HAMMER_DIR": f.Dir(), "PMX_HAMMER_ID": id, "PMX_HAMMER_N": "100"})
@@ -133,7 +133,7 @@ func TestFileTwoProcesses(t *testing.T) {
 			t.Fatalf("helper: %v\n%s", c.Err, c.Output())
 		}
 	}
-	got := storetest.MustGet(t, f, k)
+	got := storehelp.MustGet(t, f, k)
 	if !strings.HasPrefix(got.RefreshToken.Reveal(), "rt-p1-99-") && !strings.HasPrefix(got.RefreshToken.Reveal(), "rt-p2-99-") {
 		t.Fatalf("final record %q is not a last write", got.RefreshToken.Reveal()[:12])
 	}
@@ -147,7 +147,7 @@ func TestFileCrashLeavesWholeRecord(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "shared"}
-	storetest.MustSet(t, f, k, hammerRecord("init", 0))
+	storehelp.MustSet(t, f, k, hammerRecord("init", 0))
 	for round := range 4 {
 		cmd := helperproc.Command(t, helperEnv, "hammer", map[string]string{"PMX_HAMMER_DIR": f.Dir(), "PMX_HAMMER_ID": "k", "PMX_HAMMER_N": "100000"})
 		c := helperproc.Start(t, cmd)
@@ -158,6 +158,6 @@ func TestFileCrashLeavesWholeRecord(t *testing.T) {
 			t.Fatalf("after kill %d: %v", round, err)
 		}
 	}
-	storetest.MustSet(t, f, k, hammerRecord("after", 1))
+	storehelp.MustSet(t, f, k, hammerRecord("after", 1))
 	noTempFiles(t, filepath.Join(f.Dir(), "preprod"))
 }

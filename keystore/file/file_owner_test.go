@@ -16,7 +16,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/internal/securefs"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 // TestFileRefusesSymlinkedLock plants .lock as a symbolic link to a file
@@ -25,7 +25,7 @@ func TestFileRefusesSymlinkedLock(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	storetest.MustSet(t, f, k, storetest.Record("", ""))
+	storehelp.MustSet(t, f, k, storehelp.Record("", ""))
 	env := filepath.Join(f.Dir(), "preprod")
 	victim := filepath.Join(t.TempDir(), "victim")
 	if err := os.Remove(filepath.Join(env, ".lock")); err != nil {
@@ -36,7 +36,7 @@ func TestFileRefusesSymlinkedLock(t *testing.T) {
 	}
 	for name, op := range map[string]func() error{
 		"Get":  func() error { _, err := f.Get(t.Context(), k); return err },
-		"Set":  func() error { return f.Set(t.Context(), k, storetest.Record("", "")) },
+		"Set":  func() error { return f.Set(t.Context(), k, storehelp.Record("", "")) },
 		"Lock": func() error { _, err := securefs.LockDir(t.Context(), env, true, defaultLockWait); return err },
 	} {
 		err := op()
@@ -68,7 +68,7 @@ func TestFileRefusesForeignOwner(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFile(t)
-			storetest.MustSet(t, f, k, storetest.Record("", ""))
+			storehelp.MustSet(t, f, k, storehelp.Record("", ""))
 			p := filepath.Join(f.Dir(), tc.path)
 			if err := os.Lchown(p, nobody, nobody); err != nil {
 				t.Fatal(err)
@@ -76,7 +76,7 @@ func TestFileRefusesForeignOwner(t *testing.T) {
 			_, errNew := New(f.Dir())
 			_, errGet := f.Get(t.Context(), k)
 			_, errLast := f.LastUser(t.Context(), "preprod")
-			errSet := f.Set(t.Context(), k, storetest.Record("", ""))
+			errSet := f.Set(t.Context(), k, storehelp.Record("", ""))
 			err := errors.Join(errNew, errGet, errLast, errSet)
 			if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "owned by uid 65534") {
 				t.Fatalf("%s owned by another user: %v, want a refusal naming it", p, err)
@@ -121,7 +121,7 @@ func TestFileReadOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			k := keystore.Key{Environment: "preprod", Username: "alice"}
-			storetest.MustSet(t, f, k, storetest.Record("", ""))
+			storehelp.MustSet(t, f, k, storehelp.Record("", ""))
 			env := filepath.Join(f.Dir(), "preprod")
 			if !withLock {
 				if err := os.Remove(filepath.Join(env, ".lock")); err != nil {
@@ -213,7 +213,7 @@ func TestFileRefusesFIFOLock(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	storetest.MustSet(t, f, k, storetest.Record("", ""))
+	storehelp.MustSet(t, f, k, storehelp.Record("", ""))
 	lock := filepath.Join(f.Dir(), "preprod", ".lock")
 	if err := os.Remove(lock); err != nil {
 		t.Fatal(err)

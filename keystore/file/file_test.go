@@ -13,7 +13,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/internal/securefs"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -53,8 +53,8 @@ func TestFileLayoutAndPermissions(t *testing.T) {
 		t.Skip("Windows has no Unix permission bits")
 	}
 	f := newFile(t)
-	storetest.MustSet(t, f, keystore.Key{Environment: "preprod", Username: "alice"}, storetest.Record("", ""))
-	storetest.MustSet(t, f, keystore.Key{Environment: "preprod", Username: "alice", Item: keystore.ItemTOTP}, &keystore.Record{OTPAuthURL: storetest.OTPURL})
+	storehelp.MustSet(t, f, keystore.Key{Environment: "preprod", Username: "alice"}, storehelp.Record("", ""))
+	storehelp.MustSet(t, f, keystore.Key{Environment: "preprod", Username: "alice", Item: keystore.ItemTOTP}, &keystore.Record{OTPAuthURL: storehelp.OTPURL})
 	env := filepath.Join(f.Dir(), "preprod")
 	wantMode(t, f.Dir(), 0o700)
 	wantMode(t, env, 0o700)
@@ -75,7 +75,7 @@ func TestFileRefusesInsecurePermissions(t *testing.T) {
 	}
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	storetest.MustSet(t, f, k, storetest.Record("", ""))
+	storehelp.MustSet(t, f, k, storehelp.Record("", ""))
 	path := filepath.Join(f.Dir(), "preprod", "alice.session.json")
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestFileRefusesInsecurePermissions(t *testing.T) {
 	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	storetest.MustGet(t, f, k)
+	storehelp.MustGet(t, f, k)
 
 	env := filepath.Join(f.Dir(), "preprod")
 	if err := os.Chmod(env, 0o755); err != nil {
@@ -112,7 +112,7 @@ func TestFileRefusesSpecialFiles(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	storetest.MustSet(t, f, keystore.Key{Environment: "preprod", Username: "bob"}, storetest.Record("", ""))
+	storehelp.MustSet(t, f, keystore.Key{Environment: "preprod", Username: "bob"}, storehelp.Record("", ""))
 	env := filepath.Join(f.Dir(), "preprod")
 	if err := os.Symlink(filepath.Join(env, "bob.session.json"), filepath.Join(env, "alice.session.json")); err != nil {
 		t.Skipf("cannot make a symbolic link here: %v", err)
@@ -127,12 +127,12 @@ func TestFileUsernamesCannotEscape(t *testing.T) {
 	f := newFile(t)
 	users := []string{"../../escape", "..", ".", "a/b", `a\b`, "a%2Fb", ".hidden", "a.session", "Ünïcode", "x y", strings.Repeat("é", 120)}
 	for i, u := range users {
-		r := storetest.Record("", "")
+		r := storehelp.Record("", "")
 		r.RefreshToken = traderapi.Secret("rt-" + strconv.Itoa(i))
-		storetest.MustSet(t, f, keystore.Key{Environment: "preprod", Username: u}, r)
+		storehelp.MustSet(t, f, keystore.Key{Environment: "preprod", Username: u}, r)
 	}
 	for i, u := range users {
-		got := storetest.MustGet(t, f, keystore.Key{Environment: "preprod", Username: u})
+		got := storehelp.MustGet(t, f, keystore.Key{Environment: "preprod", Username: u})
 		if got.Username != u || got.RefreshToken.Reveal() != "rt-"+strconv.Itoa(i) {
 			t.Fatalf("user %q read back %q with token %q", u, got.Username, got.RefreshToken.Reveal())
 		}
@@ -170,7 +170,7 @@ func TestFileAtomicWritesLeaveNoTempFiles(t *testing.T) {
 	t.Parallel()
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	storetest.MustSet(t, f, k, storetest.Record("", ""))
+	storehelp.MustSet(t, f, k, storehelp.Record("", ""))
 	env := filepath.Join(f.Dir(), "preprod")
 	// A writer killed before its rename leaves a temporary file behind:
 	// the next write under the lock removes it.
@@ -178,8 +178,8 @@ func TestFileAtomicWritesLeaveNoTempFiles(t *testing.T) {
 	if err := os.WriteFile(stale, []byte("half a rec"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	storetest.SameRecord(t, storetest.MustGet(t, f, k), storetest.Record("preprod", "alice"))
-	storetest.MustSet(t, f, k, storetest.Record("", ""))
+	storehelp.SameRecord(t, storehelp.MustGet(t, f, k), storehelp.Record("preprod", "alice"))
+	storehelp.MustSet(t, f, k, storehelp.Record("", ""))
 	noTempFiles(t, env)
 }
 
@@ -190,7 +190,7 @@ func TestFileLockWaitIsBounded(t *testing.T) {
 	}
 	f := newFile(t)
 	k := keystore.Key{Environment: "preprod", Username: "alice"}
-	storetest.MustSet(t, f, k, storetest.Record("", ""))
+	storehelp.MustSet(t, f, k, storehelp.Record("", ""))
 	unlock, err := securefs.LockDir(t.Context(), filepath.Join(f.Dir(), "preprod"), true, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestFileLockWaitIsBounded(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	f.lockWait = time.Minute
-	if err := f.Set(ctx, k, storetest.Record("", "")); !errors.Is(err, context.Canceled) {
+	if err := f.Set(ctx, k, storehelp.Record("", "")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Set with a cancelled context: %v", err)
 	}
 }

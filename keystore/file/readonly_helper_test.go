@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 // readOnlyCheck is run by a reader for whom the store's environment
@@ -21,13 +21,13 @@ func readOnlyCheck(dir string) error {
 	if err != nil {
 		return fmt.Errorf("Get: %w", err)
 	}
-	if r.RefreshToken != storetest.Refresh {
+	if r.RefreshToken != storehelp.Refresh {
 		return fmt.Errorf("Get returned another record")
 	}
 	if u, err := f.LastUser(ctx, "preprod"); err != nil || u != "alice" {
 		return fmt.Errorf("LastUser = %q, %v", u, err)
 	}
-	if err := f.Set(ctx, k, storetest.Record("", "")); err == nil {
+	if err := f.Set(ctx, k, storehelp.Record("", "")); err == nil {
 		return fmt.Errorf("Set on a read-only store succeeded")
 	}
 	fmt.Println("read-only ok")

@@ -18,7 +18,7 @@ import (
 	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/internal/tooltest"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -83,8 +83,8 @@ func TestKeyringServiceNames(t *testing.T) {
 	t.Parallel()
 	kc := newMapSecrets()
 	k := New(withSecrets(kc), testLockDir(t))
-	storetest.MustSet(t, k, keystore.Key{Environment: "preprod", Username: "alice"}, storetest.Record("", ""))
-	storetest.MustSet(t, k, keystore.Key{Environment: "preprod", Username: "alice", Item: keystore.ItemTOTP}, &keystore.Record{OTPAuthURL: storetest.OTPURL})
+	storehelp.MustSet(t, k, keystore.Key{Environment: "preprod", Username: "alice"}, storehelp.Record("", ""))
+	storehelp.MustSet(t, k, keystore.Key{Environment: "preprod", Username: "alice", Item: keystore.ItemTOTP}, &keystore.Record{OTPAuthURL: storehelp.OTPURL})
 	for _, want := range [][2]string{{"pmx-login:preprod", "alice"}, {"pmx-login:preprod:totp", "alice"}, {"pmx-login:preprod:last-user", "default"}} {
 		if _, ok := kc.m[want]; !ok {
 			t.Errorf("no keychain entry service=%q user=%q; have %v", want[0], want[1], kc.m)
@@ -97,7 +97,7 @@ func TestKeyringServiceNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storetest.SameRecord(t, r, storetest.Record("preprod", "alice"))
+	storehelp.SameRecord(t, r, storehelp.Record("preprod", "alice"))
 
 	// An entry holding another user's record is corrupt, not that user's.
 	kc.m[[2]string{"pmx-login:preprod", "mallory"}] = kc.m[[2]string{"pmx-login:preprod", "alice"}]
@@ -118,7 +118,7 @@ func TestKeyringTimeout(t *testing.T) {
 	key := keystore.Key{Environment: "preprod", Username: "alice"}
 	ops := map[string]func(context.Context) error{
 		"Get":      func(ctx context.Context) error { _, err := k.Get(ctx, key); return err },
-		"Set":      func(ctx context.Context) error { return k.Set(ctx, key, storetest.Record("", "")) },
+		"Set":      func(ctx context.Context) error { return k.Set(ctx, key, storehelp.Record("", "")) },
 		"Delete":   func(ctx context.Context) error { return k.Delete(ctx, key) },
 		"LastUser": func(ctx context.Context) error { _, err := k.LastUser(ctx, "preprod"); return err },
 	}
@@ -176,7 +176,7 @@ func TestKeyringErrorsMapped(t *testing.T) {
 	} {
 		kc := newMapSecrets()
 		kc.fail = errors.New(tc.err)
-		err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, storetest.Record("", ""))
+		err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, storehelp.Record("", ""))
 		var ue *keystore.UnavailableError
 		if !errors.As(err, &ue) || ue.Reason != tc.reason || ue.Backend != keystore.BackendKeyring {
 			t.Errorf("%q: got %v, want UnavailableError{Reason: %s}", tc.err, err, tc.reason)
@@ -188,7 +188,7 @@ func TestKeyringErrorsMapped(t *testing.T) {
 	}
 	kc := newMapSecrets()
 	kc.fail = gokeyring.ErrSetDataTooBig
-	err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, storetest.Record("", ""))
+	err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, storehelp.Record("", ""))
 	if !errors.Is(err, keystore.ErrTooLarge) {
 		t.Errorf("ErrSetDataTooBig: got %v, want ErrTooLarge", err)
 	}
@@ -204,10 +204,10 @@ func TestKeyringDropsAccessCacheWhenTooLarge(t *testing.T) {
 	k := New(withSecrets(kc), testLockDir(t))
 	k.goos = "windows"
 	key := keystore.Key{Environment: "preprod", Username: "alice"}
-	r := storetest.Record("preprod", "alice")
+	r := storehelp.Record("preprod", "alice")
 	r.AccessToken = traderapi.Secret(strings.Repeat("a", 2400))
-	storetest.MustSet(t, k, key, r)
-	got := storetest.MustGet(t, k, key)
+	storehelp.MustSet(t, k, key, r)
+	got := storehelp.MustGet(t, k, key)
 	if !got.AccessToken.IsZero() || !got.AccessExpiry.IsZero() || got.RefreshToken != r.RefreshToken {
 		t.Fatalf("stored %s: want the refresh token kept and the access cache dropped", got)
 	}
@@ -216,7 +216,7 @@ func TestKeyringDropsAccessCacheWhenTooLarge(t *testing.T) {
 	if !errors.Is(err, keystore.ErrTooLarge) || !strings.Contains(err.Error(), "2560") || strings.Contains(err.Error(), "--keystore") {
 		t.Fatalf("oversized record: %v, want ErrTooLarge naming the limit, with no CLI advice", err)
 	}
-	if got := storetest.MustGet(t, k, key); got.RefreshToken != storetest.Refresh {
+	if got := storehelp.MustGet(t, k, key); got.RefreshToken != storehelp.Refresh {
 		t.Fatal("a refused Set changed the stored record")
 	}
 }
@@ -229,15 +229,15 @@ func TestKeyringCompareAndSwapTooLarge(t *testing.T) {
 	k := New(withSecrets(newMapSecrets()), WithLockDir(filepath.Join(t.TempDir(), "locks")))
 	k.goos = "windows"
 	key := keystore.Key{Environment: "preprod", Username: "alice"}
-	r1 := storetest.Generation("preprod", "alice", 1)
+	r1 := storehelp.Generation("preprod", "alice", 1)
 	r1.AccessToken = traderapi.Secret(strings.Repeat("a", 2400))
 	if err := k.CompareAndSwap(t.Context(), key, nil, r1); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.CompareAndSwap(t.Context(), key, r1, storetest.Generation("preprod", "alice", 2)); err != nil {
+	if err := k.CompareAndSwap(t.Context(), key, r1, storehelp.Generation("preprod", "alice", 2)); err != nil {
 		t.Fatalf("CompareAndSwap from the record this caller wrote: %v", err)
 	}
-	if err := k.CompareAndDelete(t.Context(), key, storetest.Generation("preprod", "alice", 2)); err != nil {
+	if err := k.CompareAndDelete(t.Context(), key, storehelp.Generation("preprod", "alice", 2)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -258,7 +258,7 @@ func realKeyring(t *testing.T) {
 	if !required && runtime.GOOS == "linux" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		tooltest.Skip(t, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset)", keyringHow)
 	}
-	_, err := New(WithTimeout(5*time.Second)).LastUser(t.Context(), storetest.UniqueEnv("probe"))
+	_, err := New(WithTimeout(5*time.Second)).LastUser(t.Context(), storehelp.UniqueEnv("probe"))
 	switch {
 	case errors.Is(err, keystore.ErrNotFound):
 	case required:
@@ -289,11 +289,11 @@ func TestKeyringSecretToolReadsBack(t *testing.T) {
 	realKeyring(t)
 	requireTools(t, "secret-tool")
 	k := New(testLockDir(t))
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	key := keystore.Key{Environment: env, Username: "alice@example.com"}
-	storetest.CleanupKeys(t, k, key)
-	want := storetest.Record(env, key.Username)
-	storetest.MustSet(t, k, key, want)
+	storehelp.CleanupKeys(t, k, key)
+	want := storehelp.Record(env, key.Username)
+	storehelp.MustSet(t, k, key, want)
 	out, err := exec.CommandContext(t.Context(), "secret-tool", "lookup", "service", "pmx-login:"+env, "username", key.Username).Output()
 	if err != nil {
 		t.Fatalf("secret-tool lookup: %v", err)
@@ -302,7 +302,7 @@ func TestKeyringSecretToolReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decoding what secret-tool read: %v", err)
 	}
-	storetest.SameRecord(t, got, want)
+	storehelp.SameRecord(t, got, want)
 	out, err = exec.CommandContext(t.Context(), "secret-tool", "lookup", "service", "pmx-login:"+env+":last-user", "username", "default").Output()
 	if err != nil || strings.TrimSpace(string(out)) != key.Username {
 		t.Fatalf("last user via secret-tool: %q, %v", out, err)
@@ -375,12 +375,12 @@ func TestKeyringSetWaitsForCompareAndSwap(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	if err := k.Set(ctx, key, storetest.Record("", "")); !errors.Is(err, context.DeadlineExceeded) {
+	if err := k.Set(ctx, key, storehelp.Record("", "")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Set while a compare-and-set holds the lock: %v, want it to wait", err)
 	}
 	if err := k.Delete(ctx, key); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Delete while a compare-and-set holds the lock: %v, want it to wait", err)
 	}
 	unlock()
-	storetest.MustSet(t, k, key, storetest.Record("", ""))
+	storehelp.MustSet(t, k, key, storehelp.Record("", ""))
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 // slowFirstSet is a keychain whose first Set hangs until released and
@@ -44,7 +44,7 @@ func TestKeyringLateWriteNeverBeatsAReportedOne(t *testing.T) {
 	a := New(withSecrets(kc), dir, WithTimeout(50*time.Millisecond))
 	b := New(withSecrets(kc), dir, WithTimeout(5*time.Second)) // another process: same keychain, same lock directory
 	key := keystore.Key{Environment: "preprod", Username: "alice"}
-	recA, recB := storetest.Generation("preprod", "alice", 1), storetest.Generation("preprod", "alice", 2)
+	recA, recB := storehelp.Generation("preprod", "alice", 1), storehelp.Generation("preprod", "alice", 2)
 
 	if err := a.CompareAndSwap(t.Context(), key, nil, recA); !errors.Is(err, keystore.ErrUnavailable) {
 		t.Fatalf("A's compare-and-set with its write hanging: %v, want a keychain timeout", err)
@@ -54,7 +54,7 @@ func TestKeyringLateWriteNeverBeatsAReportedOne(t *testing.T) {
 	time.AfterFunc(100*time.Millisecond, func() { close(kc.release) })
 	errB := <-bDone
 	<-kc.landed
-	stored := storetest.MustGet(t, b, key)
+	stored := storehelp.MustGet(t, b, key)
 	if errB == nil && stored.Generation != recB.Generation {
 		t.Fatalf("B's compare-and-set reported success, then A's late write replaced it (stored generation %d)", stored.Generation)
 	}

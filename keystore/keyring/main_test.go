@@ -12,7 +12,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 // helperEnv selects a helper mode when the test binary is re-executed as a
@@ -50,7 +50,7 @@ func expectUnavailable(ctx context.Context, reason string) error {
 	defer os.RemoveAll(locks)
 	k := New(WithServicePrefix("pmx-login-test"), WithTimeout(10*time.Second), WithLockDir(locks))
 	start := time.Now()
-	err = k.Set(ctx, keystore.Key{Environment: "preprod", Username: "alice"}, storetest.Record("preprod", "alice"))
+	err = k.Set(ctx, keystore.Key{Environment: "preprod", Username: "alice"}, storehelp.Record("preprod", "alice"))
 	fmt.Printf("took=%s error=%v\n", time.Since(start).Round(time.Millisecond), err)
 	var ue *keystore.UnavailableError
 	switch {

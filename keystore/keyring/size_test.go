@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 func TestFitRecordPerPlatform(t *testing.T) {
 	t.Parallel()
 	big := func(rt, at int) keystore.Record {
-		r := *storetest.Record("preprod", "alice")
+		r := *storehelp.Record("preprod", "alice")
 		r.RefreshToken = traderapi.Secret(strings.Repeat("r", rt))
 		r.AccessToken = traderapi.Secret(strings.Repeat("a", at))
 		return r

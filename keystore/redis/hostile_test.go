@@ -9,7 +9,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 // TestStatusFieldsAreHostile: someone with write access to Redis plants
@@ -20,7 +20,7 @@ func TestStatusFieldsAreHostile(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	s := newRedisStore(t, rdb, testKey(t))
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	if err := s.Set(t.Context(), k, genRecord(env, "alice", 1)); err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestRecordBoundToPrefix(t *testing.T) {
 	key := testKey(t)
 	a := newRedisStore(t, rdb, key, WithKeyPrefix("firm-a"))
 	b := newRedisStore(t, rdb, key, WithKeyPrefix("firm-b"))
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	if err := a.Set(t.Context(), k, genRecord(env, "alice", 1)); err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestLastUserIsSealed(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	s := newRedisStore(t, rdb, testKey(t))
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	for _, u := range []string{"victim", "alice"} {
 		if err := s.Set(t.Context(), keystore.Key{Environment: env, Username: u}, genRecord(env, u, 1)); err != nil {
 			t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 // BenchmarkRedisCompareAndSwap measures one fenced, encrypted write to a
@@ -19,7 +19,7 @@ func BenchmarkRedisCompareAndSwap(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	cur := genRecord(env, "alice", 1)
 	if err := s.Set(b.Context(), k, cur); err != nil {
@@ -48,7 +48,7 @@ func BenchmarkRedisWatchPropagation(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

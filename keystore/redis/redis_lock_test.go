@@ -12,14 +12,14 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 func TestRedisLockExclusion(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	key := testKey(t)
-	k := keystore.Key{Environment: storetest.UniqueEnv("preprod"), Username: "alice"}
+	k := keystore.Key{Environment: storehelp.UniqueEnv("preprod"), Username: "alice"}
 	var inside, total atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 6 {
@@ -67,7 +67,7 @@ func TestRedisLeaseExpiry(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	key := testKey(t)
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	stalled := newRedisStore(t, rdb, key, WithLockLease(300*time.Millisecond), WithSavedBy("stalled/1"), stalls())
 	next := newRedisStore(t, rdb, key, WithLockLease(time.Minute), WithSavedBy("next/2"))
@@ -78,14 +78,14 @@ func TestRedisLeaseExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := storetest.MustGet(t, stalled, k)
+	seen := storehelp.MustGet(t, stalled, k)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	unlockNext, err := next.Lock(ctx, k) // waits until the lease ends
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := next.CompareAndSwap(t.Context(), k, storetest.MustGet(t, next, k), genRecord(env, "alice", 2)); err != nil {
+	if err := next.CompareAndSwap(t.Context(), k, storehelp.MustGet(t, next, k), genRecord(env, "alice", 2)); err != nil {
 		t.Fatal(err)
 	}
 	unlockStalled() // no longer the owner: must not release next's lock
@@ -117,7 +117,7 @@ func TestRedisLeaseRenewed(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	key := testKey(t)
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	holder := newRedisStore(t, rdb, key, WithSavedBy("holder/1"))
 	other := newRedisStore(t, rdb, key, WithSavedBy("other/2"))
@@ -150,7 +150,7 @@ func TestStatusTellsALiveHolderFromASilentOne(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	key := testKey(t)
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	live, stalled := keystore.Key{Environment: env, Username: "alice"}, keystore.Key{Environment: env, Username: "bob"}
 	const lease = 1200 * time.Millisecond
 	reader := newRedisStore(t, rdb, key, WithLockLease(lease))

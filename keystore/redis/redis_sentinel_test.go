@@ -10,7 +10,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 // TestRedisSentinelFailover kills the master while a writer keeps swapping
@@ -31,7 +31,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	env := storetest.UniqueEnv("prod")
+	env := storehelp.UniqueEnv("prod")
 	k := keystore.Key{Environment: env, Username: "alice", Item: keystore.ItemSession}
 	ch := watch(t, s, k)
 
@@ -46,12 +46,12 @@ func TestRedisSentinelFailover(t *testing.T) {
 	<-done
 
 	drain(ch)
-	cur := storetest.MustGet(t, s, k)
+	cur := storehelp.MustGet(t, s, k)
 	if err := s.CompareAndSwap(t.Context(), k, cur, genRecord(env, "alice", cur.Generation+1)); err != nil {
 		t.Fatal(err)
 	}
 	waitSignal(t, ch, "write after the failover")
-	if got := storetest.MustGet(t, s, k).Generation; got != cur.Generation+1 {
+	if got := storehelp.MustGet(t, s, k).Generation; got != cur.Generation+1 {
 		t.Errorf("generation %d after the failover, want %d", got, cur.Generation+1)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 	"github.com/pmx-login/pmx-login/keystore/storetest"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
@@ -52,9 +53,9 @@ func TestRedisConformance(t *testing.T) {
 
 // genRecord is a session record at generation gen with distinct tokens.
 func genRecord(env, user string, gen uint64) *keystore.Record {
-	r := storetest.Record(env, user)
+	r := storehelp.Record(env, user)
 	r.Generation = gen
-	r.RefreshToken = traderapi.Secret(fmt.Sprintf("%s-gen%d", storetest.Refresh, gen))
+	r.RefreshToken = traderapi.Secret(fmt.Sprintf("%s-gen%d", storehelp.Refresh, gen))
 	return r
 }
 
@@ -63,7 +64,7 @@ func TestRedisCompareAndSwapFencing(t *testing.T) {
 	rdb := redistest.StartServer(t).Client(t)
 	key := testKey(t)
 	a, b := newRedisStore(t, rdb, key, WithSavedBy("a/1")), newRedisStore(t, rdb, key, WithSavedBy("b/2"))
-	ctx, env := t.Context(), storetest.UniqueEnv("preprod")
+	ctx, env := t.Context(), storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 
 	if err := a.CompareAndSwap(ctx, k, nil, genRecord(env, "alice", 1)); err != nil {
@@ -73,9 +74,9 @@ func TestRedisCompareAndSwapFencing(t *testing.T) {
 	if err := b.CompareAndSwap(ctx, k, nil, genRecord(env, "alice", 1)); !errors.As(err, &ce) || ce.Current.Generation != 1 {
 		t.Fatalf("a second create: %v, want a conflict holding generation 1", err)
 	}
-	storetest.WantLastUser(t, a, env, "alice")
-	seen := storetest.MustGet(t, a, k) // a stale writer reads storetest.Generation 1 ...
-	if err := b.CompareAndSwap(ctx, k, storetest.MustGet(t, b, k), genRecord(env, "alice", 2)); err != nil {
+	storehelp.WantLastUser(t, a, env, "alice")
+	seen := storehelp.MustGet(t, a, k) // a stale writer reads storehelp.Generation 1 ...
+	if err := b.CompareAndSwap(ctx, k, storehelp.MustGet(t, b, k), genRecord(env, "alice", 2)); err != nil {
 		t.Fatal(err)
 	}
 	// ... and its late write is refused, with what is stored now.
@@ -85,7 +86,7 @@ func TestRedisCompareAndSwapFencing(t *testing.T) {
 		t.Fatalf("stale write: %v, want a conflict holding generation 2", err)
 	}
 	// Never a lower or equal generation.
-	cur := storetest.MustGet(t, a, k)
+	cur := storehelp.MustGet(t, a, k)
 	if err := a.CompareAndSwap(ctx, k, cur, genRecord(env, "alice", 2)); err == nil || errors.Is(err, keystore.ErrConflict) {
 		t.Fatalf("same generation: %v, want a plain error", err)
 	}
@@ -96,7 +97,7 @@ func TestRedisCompareAndSwapFencing(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = a.Get(ctx, k)
-	storetest.WantNotFound(t, err)
+	storehelp.WantNotFound(t, err)
 	if u, err := a.LastUser(ctx, env); err != nil || u != "alice" {
 		t.Errorf("last user after the delete: %q, %v; want alice (kept)", u, err)
 	}
@@ -114,7 +115,7 @@ func TestRedisConcurrentWriters(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	key := testKey(t)
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	const writers, each = 4, 15
 	var wins sync.Map
@@ -147,7 +148,7 @@ func TestRedisConcurrentWriters(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := storetest.MustGet(t, newRedisStore(t, rdb, key), k).Generation; got != writers*each {
+	if got := storehelp.MustGet(t, newRedisStore(t, rdb, key), k).Generation; got != writers*each {
 		t.Errorf("final generation %d, want %d", got, writers*each)
 	}
 }
@@ -160,10 +161,10 @@ func TestRedisWrongKey(t *testing.T) {
 	rdb := redistest.StartServer(t).Client(t)
 	good, wrong := testKey(t), testKey(t)
 	a, b := newRedisStore(t, rdb, good), newRedisStore(t, rdb, wrong)
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
 	want := genRecord(env, "alice", 3)
-	storetest.MustSet(t, a, k, want)
+	storehelp.MustSet(t, a, k, want)
 	before := dumpHash(t, rdb, a.base(k))
 	if !strings.Contains(before, "g:3") {
 		t.Fatalf("stored hash: %s", before)
@@ -186,10 +187,10 @@ func TestRedisWrongKey(t *testing.T) {
 	if after := dumpHash(t, rdb, a.base(k)); after != before {
 		t.Error("the record changed")
 	}
-	storetest.SameRecord(t, storetest.MustGet(t, a, k), want)
+	storehelp.SameRecord(t, storehelp.MustGet(t, a, k), want)
 
 	rotated := newRedisStore(t, rdb, wrong, WithOlderKeys(good))
-	storetest.SameRecord(t, storetest.MustGet(t, rotated, k), want)
+	storehelp.SameRecord(t, storehelp.MustGet(t, rotated, k), want)
 	if err := rotated.CompareAndSwap(t.Context(), k, want, genRecord(env, "alice", 4)); err != nil {
 		t.Fatal(err)
 	}
@@ -228,16 +229,16 @@ func TestRedisNothingReadable(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	s := newRedisStore(t, rdb, nil, WithWatchPoll(10*time.Millisecond))
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k, kt := keystore.Key{Environment: env, Username: "alice"}, keystore.Key{Environment: env, Username: "alice", Item: keystore.ItemTOTP}
 	ctx, cancel := context.WithCancel(t.Context())
 	ch, err := s.Watch(ctx, k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	storetest.MustSet(t, s, k, storetest.Record(env, "alice"))
-	storetest.MustSet(t, s, kt, &keystore.Record{OTPAuthURL: storetest.OTPURL})
-	if err := s.CompareAndSwap(t.Context(), k, storetest.MustGet(t, s, k), genRecord(env, "alice", 1)); err != nil {
+	storehelp.MustSet(t, s, k, storehelp.Record(env, "alice"))
+	storehelp.MustSet(t, s, kt, &keystore.Record{OTPAuthURL: storehelp.OTPURL})
+	if err := s.CompareAndSwap(t.Context(), k, storehelp.MustGet(t, s, k), genRecord(env, "alice", 1)); err != nil {
 		t.Fatal(err)
 	}
 	unlock, err := s.Lock(t.Context(), k)
@@ -275,7 +276,7 @@ func scanForSecrets(t *testing.T, rdb goredis.UniversalClient) {
 		t.Fatalf("scanned %d keys (KEYS says %d): %v", n, len(keys), iter.Err())
 	}
 	text := all.String()
-	for _, secret := range []string{storetest.Refresh, storetest.Access, storetest.OTPURL, "refresh-secret", "access-secret", "JBSWY3DP", "eyJhbGci"} {
+	for _, secret := range []string{storehelp.Refresh, storehelp.Access, storehelp.OTPURL, "refresh-secret", "access-secret", "JBSWY3DP", "eyJhbGci"} {
 		if strings.Contains(text, secret) {
 			t.Fatalf("Redis holds %q in plain text:\n%s", secret, text)
 		}

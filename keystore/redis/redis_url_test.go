@@ -13,7 +13,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 // testRedisPassword must never be printed.
@@ -102,7 +102,7 @@ func TestOpenRedisPassword(t *testing.T) {
 	if _, err := WriteKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
-	k := keystore.Key{Environment: storetest.UniqueEnv("preprod"), Username: "alice"}
+	k := keystore.Key{Environment: storehelp.UniqueEnv("preprod"), Username: "alice"}
 	wrong, err := Open("redis://:wrong-"+testRedisPassword+"@"+srv.Addr, keyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -120,8 +120,8 @@ func TestOpenRedisPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	storetest.MustSet(t, s, k, storetest.Record(k.Environment, "alice"))
-	storetest.SameRecord(t, storetest.MustGet(t, s, k), storetest.Record(k.Environment, "alice"))
+	storehelp.MustSet(t, s, k, storehelp.Record(k.Environment, "alice"))
+	storehelp.SameRecord(t, storehelp.MustGet(t, s, k), storehelp.Record(k.Environment, "alice"))
 	assertNoRedisPassword(t, s)
 
 	if _, err := Open(srv.URL(), filepath.Join(t.TempDir(), "missing.key")); err == nil || !strings.Contains(err.Error(), "missing.key") {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 // signalWait is how long a test waits for a watch signal: generous for a
@@ -63,7 +63,7 @@ func TestRedisWatch(t *testing.T) {
 	srv := redistest.StartServer(t)
 	rdb := srv.Client(t)
 	key := testKey(t)
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice", Item: keystore.ItemSession}
 	watcher := newRedisStore(t, rdb, key, WithWatchPoll(time.Hour)) // no polling: notices only
 	writer := newRedisStore(t, srv.Client(t), key)
@@ -73,7 +73,7 @@ func TestRedisWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSignal(t, ch, "create")
-	if got := storetest.MustGet(t, watcher, k).Generation; got != 1 {
+	if got := storehelp.MustGet(t, watcher, k).Generation; got != 1 {
 		t.Fatalf("generation %d after the signal", got)
 	}
 	if err := writer.Set(t.Context(), keystore.Key{Environment: env, Username: "bob"}, genRecord(env, "bob", 9)); err != nil {
@@ -102,9 +102,9 @@ func TestRedisWatchPolls(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	s := newRedisStore(t, rdb, nil, WithWatchPoll(20*time.Millisecond))
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice", Item: keystore.ItemSession}
-	storetest.MustSet(t, s, k, genRecord(env, "alice", 1))
+	storehelp.MustSet(t, s, k, genRecord(env, "alice", 1))
 	ch := watch(t, s, k)
 	time.Sleep(100 * time.Millisecond) // a few polls that find nothing new
 	drain(ch)
@@ -122,14 +122,14 @@ func TestRedisWatchNoLeak(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	s := newRedisStore(t, rdb, key, WithWatchPoll(10*time.Millisecond))
-	k := keystore.Key{Environment: storetest.UniqueEnv("preprod"), Username: "alice"}
+	k := keystore.Key{Environment: storehelp.UniqueEnv("preprod"), Username: "alice"}
 	ctx, cancel := context.WithCancel(t.Context())
 	ch, err := s.Watch(ctx, k)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitSignal(t, ch, "subscribe")
-	storetest.MustSet(t, s, k, genRecord(k.Environment, "alice", 1))
+	storehelp.MustSet(t, s, k, genRecord(k.Environment, "alice", 1))
 	waitSignal(t, ch, "write")
 	cancel()
 	for range ch {
@@ -156,7 +156,7 @@ func TestRedisCluster(t *testing.T) {
 		return s
 	}
 	a, b := open(), open()
-	env := storetest.UniqueEnv("prod")
+	env := storehelp.UniqueEnv("prod")
 	// Users spread over the Cluster's slots; each session in one slot.
 	for _, user := range []string{"alice", "bob", "carol", "dave", "eve", "trader{1}"} {
 		k := keystore.Key{Environment: env, Username: user, Item: keystore.ItemSession}
@@ -165,7 +165,7 @@ func TestRedisCluster(t *testing.T) {
 			t.Fatalf("%s: %v", user, err)
 		}
 		waitSignal(t, ch, user+" create")
-		old := storetest.MustGet(t, a, k)
+		old := storehelp.MustGet(t, a, k)
 		if err := a.CompareAndSwap(t.Context(), k, old, genRecord(env, user, 2)); err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +184,7 @@ func TestRedisCluster(t *testing.T) {
 		}
 		unlock()
 	}
-	storetest.WantLastUser(t, b, env, "trader{1}")
+	storehelp.WantLastUser(t, b, env, "trader{1}")
 }
 
 // TestRedisWatchRedisDown: a watch on a Redis that is down is no error,

@@ -8,7 +8,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/keystore/storetest"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
 
 // TestRekey rotates the key of a store holding sessions of two users and
@@ -19,22 +19,22 @@ func TestRekey(t *testing.T) {
 	rdb := redistest.StartServer(t).Client(t)
 	oldKey, newKey := testKey(t), testKey(t)
 	before := newRedisStore(t, rdb, oldKey)
-	ctx, env := t.Context(), storetest.UniqueEnv("preprod")
+	ctx, env := t.Context(), storehelp.UniqueEnv("preprod")
 	keys := []keystore.Key{
 		{Environment: env, Username: "alice"},
 		{Environment: env, Username: "alice", Item: keystore.ItemTOTP},
 		{Environment: env, Username: "bob"},
 	}
 	for _, k := range keys {
-		r := storetest.Record(env, k.Username)
+		r := storehelp.Record(env, k.Username)
 		if k.Item == keystore.ItemTOTP {
 			r = &keystore.Record{Environment: env, Username: k.Username, OTPAuthURL: "otpauth://totp/pmx:alice?secret=JBSWY3DPEHPK3PXP"}
 		}
-		storetest.MustSet(t, before, k, r)
+		storehelp.MustSet(t, before, k, r)
 	}
 	want := map[keystore.Key]*keystore.Record{}
 	for _, k := range keys {
-		want[k] = storetest.MustGet(t, before, k)
+		want[k] = storehelp.MustGet(t, before, k)
 	}
 
 	rotating := newRedisStore(t, rdb, newKey, WithOlderKeys(oldKey))
@@ -47,8 +47,8 @@ func TestRekey(t *testing.T) {
 	}
 	after := newRedisStore(t, rdb, newKey)
 	for _, k := range keys {
-		got := storetest.MustGet(t, after, k)
-		storetest.SameRecord(t, got, want[k])
+		got := storehelp.MustGet(t, after, k)
+		storehelp.SameRecord(t, got, want[k])
 		if got.Generation != want[k].Generation {
 			t.Errorf("%s: generation %d after rekey, want %d (unchanged)", k, got.Generation, want[k].Generation)
 		}
@@ -56,7 +56,7 @@ func TestRekey(t *testing.T) {
 			t.Errorf("%s with the old key only after rekey: %v, want ErrDecrypt", k, err)
 		}
 	}
-	storetest.WantLastUser(t, after, env, "bob")
+	storehelp.WantLastUser(t, after, env, "bob")
 
 	rekeyed, current, err = rotating.Rekey(ctx)
 	if err != nil || rekeyed != 0 || current != len(keys)+1 {
@@ -70,10 +70,10 @@ func TestRekeyLeavesForeignRecords(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	oldKey, newKey, strange := testKey(t), testKey(t), testKey(t)
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	ka, kb := keystore.Key{Environment: env, Username: "alice"}, keystore.Key{Environment: env, Username: "bob", Item: keystore.ItemSession}
-	storetest.MustSet(t, newRedisStore(t, rdb, oldKey), ka, storetest.Record(env, "alice"))
-	storetest.MustSet(t, newRedisStore(t, rdb, strange), kb, storetest.Record(env, "bob"))
+	storehelp.MustSet(t, newRedisStore(t, rdb, oldKey), ka, storehelp.Record(env, "alice"))
+	storehelp.MustSet(t, newRedisStore(t, rdb, strange), kb, storehelp.Record(env, "bob"))
 
 	rekeyed, _, err := newRedisStore(t, rdb, newKey, WithOlderKeys(oldKey)).Rekey(t.Context())
 	var de *DecryptError
@@ -83,8 +83,8 @@ func TestRekeyLeavesForeignRecords(t *testing.T) {
 	if rekeyed != 1 {
 		t.Errorf("Rekey re-encrypted %d, want alice's record", rekeyed)
 	}
-	storetest.MustGet(t, newRedisStore(t, rdb, strange), kb) // left as it was
-	storetest.MustGet(t, newRedisStore(t, rdb, newKey), ka)
+	storehelp.MustGet(t, newRedisStore(t, rdb, strange), kb) // left as it was
+	storehelp.MustGet(t, newRedisStore(t, rdb, newKey), ka)
 }
 
 // TestRekeyWhileWriting runs Rekey beside writers that keep swapping one
@@ -95,9 +95,9 @@ func TestRekeyWhileWriting(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.StartServer(t).Client(t)
 	oldKey, newKey := testKey(t), testKey(t)
-	env := storetest.UniqueEnv("preprod")
+	env := storehelp.UniqueEnv("preprod")
 	k := keystore.Key{Environment: env, Username: "alice"}
-	storetest.MustSet(t, newRedisStore(t, rdb, oldKey), k, genRecord(env, "alice", 1))
+	storehelp.MustSet(t, newRedisStore(t, rdb, oldKey), k, genRecord(env, "alice", 1))
 	var wg sync.WaitGroup
 	for w := range 4 {
 		main, older := oldKey, newKey
@@ -117,7 +117,7 @@ func TestRekeyWhileWriting(t *testing.T) {
 	if _, _, err := rotating.Rekey(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	got := storetest.MustGet(t, newRedisStore(t, rdb, newKey), k)
+	got := storehelp.MustGet(t, newRedisStore(t, rdb, newKey), k)
 	if got.Generation != 1+4*20 {
 		t.Errorf("generation %d after 80 swaps from 1, want 81", got.Generation)
 	}

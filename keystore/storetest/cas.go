@@ -10,17 +10,8 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
-	"github.com/pmx-login/pmx-login/traderapi"
+	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
 )
-
-// Generation returns the test record of env/user at Generation gen, with
-// tokens that differ per Generation.
-func Generation(env, user string, gen uint64) *keystore.Record {
-	r := Record(env, user)
-	r.Generation = gen
-	r.RefreshToken += traderapi.Secret(strings.Repeat("g", int(gen)))
-	return r
-}
 
 // wantConflict fails unless err is a *keystore.ConflictError whose Current is the
 // same version as want (nil: nothing stored), naming no secret.
@@ -33,7 +24,7 @@ func wantConflict(t *testing.T, err error, want *keystore.Record) {
 	if !keystore.Same(ce.Current, want) {
 		t.Fatalf("ConflictError.Current = %v, want %v", ce.Current, want)
 	}
-	if strings.Contains(err.Error(), Refresh) || strings.Contains(err.Error(), "secret") {
+	if strings.Contains(err.Error(), storehelp.Refresh) || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("conflict error holds a token: %v", err)
 	}
 }
@@ -42,93 +33,93 @@ func wantConflict(t *testing.T, err error, want *keystore.Record) {
 func testCAS(t *testing.T, newStore func(t *testing.T) keystore.Store) {
 	t.Run("CompareAndSwapNilOnEmpty", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), UniqueEnv("preprod")
+		s, env := newStore(t), storehelp.UniqueEnv("preprod")
 		k := keystore.Key{Environment: env, Username: "alice"}
-		CleanupKeys(t, s, k)
-		r1 := Generation(env, "alice", 1)
+		storehelp.CleanupKeys(t, s, k)
+		r1 := storehelp.Generation(env, "alice", 1)
 		if err := s.CompareAndSwap(t.Context(), k, nil, r1); err != nil {
 			t.Fatalf("CompareAndSwap(nil) on an empty entry: %v", err)
 		}
-		if got := MustGet(t, s, k); !keystore.Same(got, r1) {
+		if got := storehelp.MustGet(t, s, k); !keystore.Same(got, r1) {
 			t.Fatalf("stored %v, want %v", got, r1)
 		}
-		WantLastUser(t, s, env, "alice")
+		storehelp.WantLastUser(t, s, env, "alice")
 		// A second "create" loses to the first.
-		wantConflict(t, s.CompareAndSwap(t.Context(), k, nil, Generation(env, "alice", 2)), r1)
-		if got := MustGet(t, s, k); !keystore.Same(got, r1) {
+		wantConflict(t, s.CompareAndSwap(t.Context(), k, nil, storehelp.Generation(env, "alice", 2)), r1)
+		if got := storehelp.MustGet(t, s, k); !keystore.Same(got, r1) {
 			t.Fatalf("a lost CompareAndSwap changed the store to %v", got)
 		}
 	})
 	t.Run("CompareAndSwapStale", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), UniqueEnv("preprod")
+		s, env := newStore(t), storehelp.UniqueEnv("preprod")
 		k := keystore.Key{Environment: env, Username: "alice"}
-		CleanupKeys(t, s, k)
-		r1, r2, r3 := Generation(env, "alice", 1), Generation(env, "alice", 2), Generation(env, "alice", 3)
-		MustSet(t, s, k, r1)
-		if err := s.CompareAndSwap(t.Context(), k, MustGet(t, s, k), r2); err != nil {
+		storehelp.CleanupKeys(t, s, k)
+		r1, r2, r3 := storehelp.Generation(env, "alice", 1), storehelp.Generation(env, "alice", 2), storehelp.Generation(env, "alice", 3)
+		storehelp.MustSet(t, s, k, r1)
+		if err := s.CompareAndSwap(t.Context(), k, storehelp.MustGet(t, s, k), r2); err != nil {
 			t.Fatalf("CompareAndSwap from the stored record: %v", err)
 		}
 		wantConflict(t, s.CompareAndSwap(t.Context(), k, r1, r3), r2)
-		if got := MustGet(t, s, k); !keystore.Same(got, r2) {
+		if got := storehelp.MustGet(t, s, k); !keystore.Same(got, r2) {
 			t.Fatalf("a stale CompareAndSwap changed the store to %v", got)
 		}
 		// Expecting a record where none is stored is a conflict too.
 		k2 := keystore.Key{Environment: env, Username: "nobody"}
-		wantConflict(t, s.CompareAndSwap(t.Context(), k2, r1, Generation(env, "nobody", 2)), nil)
+		wantConflict(t, s.CompareAndSwap(t.Context(), k2, r1, storehelp.Generation(env, "nobody", 2)), nil)
 		_, err := s.Get(t.Context(), k2)
-		WantNotFound(t, err)
+		storehelp.WantNotFound(t, err)
 	})
 	t.Run("CompareAndDeleteOnlyItsRecord", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), UniqueEnv("preprod")
+		s, env := newStore(t), storehelp.UniqueEnv("preprod")
 		k := keystore.Key{Environment: env, Username: "alice"}
-		CleanupKeys(t, s, k)
-		old, newer := Generation(env, "alice", 1), Generation(env, "alice", 2)
-		MustSet(t, s, k, old)
-		MustSet(t, s, k, newer) // another process refreshed
+		storehelp.CleanupKeys(t, s, k)
+		old, newer := storehelp.Generation(env, "alice", 1), storehelp.Generation(env, "alice", 2)
+		storehelp.MustSet(t, s, k, old)
+		storehelp.MustSet(t, s, k, newer) // another process refreshed
 		wantConflict(t, s.CompareAndDelete(t.Context(), k, old), newer)
-		if got := MustGet(t, s, k); !keystore.Same(got, newer) {
+		if got := storehelp.MustGet(t, s, k); !keystore.Same(got, newer) {
 			t.Fatalf("the newer record did not survive: %v", got)
 		}
-		WantLastUser(t, s, env, "alice")
+		storehelp.WantLastUser(t, s, env, "alice")
 		if err := s.CompareAndDelete(t.Context(), k, newer); err != nil {
 			t.Fatalf("CompareAndDelete of the stored record: %v", err)
 		}
 		_, err := s.Get(t.Context(), k)
-		WantNotFound(t, err)
+		storehelp.WantNotFound(t, err)
 		if err := s.CompareAndDelete(t.Context(), k, newer); err != nil {
 			t.Fatalf("CompareAndDelete of an absent entry: %v", err)
 		}
 	})
 	t.Run("CompareAndSetLastUser", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), UniqueEnv("prod")
+		s, env := newStore(t), storehelp.UniqueEnv("prod")
 		alice, bob := keystore.Key{Environment: env, Username: "alice"}, keystore.Key{Environment: env, Username: "bob"}
 		carolTOTP := keystore.Key{Environment: env, Username: "carol", Item: keystore.ItemTOTP}
-		CleanupKeys(t, s, alice, bob, carolTOTP)
-		ra, rb := Generation(env, "alice", 1), Generation(env, "bob", 1)
+		storehelp.CleanupKeys(t, s, alice, bob, carolTOTP)
+		ra, rb := storehelp.Generation(env, "alice", 1), storehelp.Generation(env, "bob", 1)
 		for _, kr := range []struct {
 			k keystore.Key
 			r *keystore.Record
-		}{{alice, ra}, {bob, rb}, {carolTOTP, &keystore.Record{OTPAuthURL: OTPURL, Generation: 1}}} {
+		}{{alice, ra}, {bob, rb}, {carolTOTP, &keystore.Record{OTPAuthURL: storehelp.OTPURL, Generation: 1}}} {
 			if err := s.CompareAndSwap(t.Context(), kr.k, nil, kr.r); err != nil {
 				t.Fatal(err)
 			}
 		}
-		WantLastUser(t, s, env, "bob") // a TOTP item is not a session
+		storehelp.WantLastUser(t, s, env, "bob") // a TOTP item is not a session
 		if err := s.CompareAndDelete(t.Context(), alice, ra); err != nil {
 			t.Fatal(err)
 		}
-		WantLastUser(t, s, env, "bob") // not the last user: kept
+		storehelp.WantLastUser(t, s, env, "bob") // not the last user: kept
 		if err := s.CompareAndDelete(t.Context(), bob, rb); err != nil {
 			t.Fatal(err)
 		}
-		WantLastUser(t, s, env, "bob") // the last user outlives a logout
+		storehelp.WantLastUser(t, s, env, "bob") // the last user outlives a logout
 	})
 	t.Run("LockExcludesGoroutines", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), UniqueEnv("preprod")
+		s, env := newStore(t), storehelp.UniqueEnv("preprod")
 		k := keystore.Key{Environment: env, Username: "alice"}
 		var inside, total atomic.Int32
 		var wg sync.WaitGroup
@@ -161,7 +152,7 @@ func testCAS(t *testing.T, newStore func(t *testing.T) keystore.Store) {
 	})
 	t.Run("LockWaiterGivesUp", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), UniqueEnv("preprod")
+		s, env := newStore(t), storehelp.UniqueEnv("preprod")
 		k := keystore.Key{Environment: env, Username: "alice"}
 		unlock, err := s.Lock(t.Context(), k)
 		if err != nil {

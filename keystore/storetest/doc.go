@@ -2,6 +2,6 @@
 // checks file systems: [TestStore] runs the behaviour every
 // [keystore.Store] owes its callers (round trips, last user, validation,
 // redaction, compare-and-set, Lock) against a backend's constructor. Each
-// backend's tests call it, and so may a third-party backend's. The
-// helpers ([Record], [MustSet], [SameRecord], ...) are for those tests.
+// backend's tests call it, and so may a third-party backend's; [Bench]
+// measures one.
 package storetest
