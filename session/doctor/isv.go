@@ -106,7 +106,7 @@ func (r *runner) source() (*isv.Source, error) {
 	}
 	c := r.cfg.ISV
 	ic := isv.Config{ClientID: c.ClientID, Key: key, AuthURL: c.AuthURL, Audience: c.Audience, HTTPClient: r.cfg.HTTPClient, Now: r.cfg.Now}
-	if l := envLabel(r.cfg.Env); slices.Contains(isv.EnvironmentNames(), l) {
+	if l := envLabel(r.cfg.Env); slices.Contains(traderapi.EnvironmentNames(), l) {
 		ic.Environment = l
 	}
 	st.src, st.srcErr = isv.New(ic)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // Environment names where a partner authenticates: the Auth0 domain that
@@ -25,22 +27,15 @@ func (e Environment) TokenURL() string { return "https://" + e.AuthDomain + "/oa
 // access tokens and the API's base URL.
 func (e Environment) Audience() string { return "https://" + e.APIDomain }
 
-// environments is the table of the ISV authentication guide.
+// environments is the table of the ISV authentication guide: the
+// trader API's environments ([traderapi.EnvironmentNames]), each with its
+// Auth0 tenant and API domain.
 func environments() []Environment {
 	return []Environment{
 		{Name: "dev01", AuthDomain: "pmx-dev01.us.auth0.com", APIDomain: "api.dev01.polymarketexchange.com"},
 		{Name: "preprod", AuthDomain: "pmx-preprod.us.auth0.com", APIDomain: "api.preprod.polymarketexchange.com"},
 		{Name: "prod", AuthDomain: "pmx-prod.us.auth0.com", APIDomain: "api.prod.polymarketexchange.com"},
 	}
-}
-
-// EnvironmentNames returns the names of the known environments.
-func EnvironmentNames() []string {
-	var names []string
-	for _, e := range environments() {
-		names = append(names, e.Name)
-	}
-	return names
 }
 
 // LookupEnvironment returns the environment with the given name.
@@ -50,5 +45,5 @@ func LookupEnvironment(name string) (Environment, error) {
 		return envs[i], nil
 	}
 	return Environment{}, fmt.Errorf("isv: unknown environment %q: use one of %s, or set AuthURL and Audience",
-		name, strings.Join(EnvironmentNames(), ", "))
+		name, strings.Join(traderapi.EnvironmentNames(), ", "))
 }

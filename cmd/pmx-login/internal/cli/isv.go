@@ -17,6 +17,7 @@ import (
 	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session/isv"
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // Environment variables that give the isv flags their defaults; a flag on
@@ -90,7 +91,7 @@ func (a *app) newISVTarget(f isvFlags) (*isvTarget, error) {
 		cfg.Environment = env.Name
 	} else if f.authURL == "" || f.audience == "" {
 		return nil, usageErrorf(a.cmd, "unknown --env %q: use %s, or give --auth-url and --audience for another token service",
-			a.g.env, strings.Join(isv.EnvironmentNames(), ", "))
+			a.g.env, strings.Join(traderapi.EnvironmentNames(), ", "))
 	}
 	if err := checkAuthURL(f.authURL); err != nil {
 		return nil, usageErrorf(a.cmd, "%v", err)
