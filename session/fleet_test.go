@@ -212,13 +212,13 @@ func TestFleetRefreshesOncePerPeriod(t *testing.T) {
 // must not find.
 func (f *fleet) storeTOTP(t *testing.T) string {
 	t.Helper()
-	secret, err := f.x.EnableMFA(testUser)
+	url, err := f.x.EnableMFA(testUser)
 	if err != nil {
 		t.Fatal(err)
 	}
+	secret := totpSecret(t, url)
 	k := keystore.Key{Environment: traderapitest.SandboxEnvironment, Username: testUser, Item: keystore.ItemTOTP}
-	rec := &keystore.Record{Environment: k.Environment, Username: testUser, Generation: 1,
-		OTPAuthURL: traderapi.Secret("otpauth://totp/pmx:" + testUser + "?secret=" + secret)}
+	rec := &keystore.Record{Environment: k.Environment, Username: testUser, Generation: 1, OTPAuthURL: url}
 	if err := f.stores[0].CompareAndSwap(t.Context(), k, nil, rec); err != nil {
 		t.Fatal(err)
 	}

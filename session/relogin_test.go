@@ -54,13 +54,12 @@ func setupMFABot(t *testing.T, relogin func(gen *mfa.Generator) func(context.Con
 		Logger:  slog.New(slog.NewTextHandler(b.log, nil)),
 		Relogin: func(ctx context.Context, u string) (session.Credentials, error) { return re(ctx, u) },
 	})
-	secret, err := b.srv.EnableMFA(testUser)
+	u, err := b.srv.EnableMFA(testUser) // the enrollment URL, as SaveSecret takes it
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.secret = secret
+	b.secret = totpSecret(t, u)
 	env := b.m.Environment()
-	u := traderapi.Secret("otpauth://totp/PMX:" + testUser + "?secret=" + secret + "&issuer=PMX")
 	if err := mfa.SaveSecret(t.Context(), b.store, env, testUser, u); err != nil {
 		t.Fatalf("SaveSecret: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/mfa"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
@@ -103,4 +104,15 @@ func wantLoggedOut(t *testing.T, s interface {
 	if err != nil || !rec.LoggedOut || rec.RefreshToken != "" || rec.AccessToken != "" {
 		t.Fatalf("the stored session after logout: %v, want a logged-out record without tokens", err)
 	}
+}
+
+// totpSecret is the base32 secret of an enrollment URL (what
+// traderapitest's EnableMFA returns), for computing codes.
+func totpSecret(t *testing.T, url traderapi.Secret) string {
+	t.Helper()
+	e, err := mfa.ParseURL(url.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Secret.Reveal()
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // TOTP parameters: those of Google Authenticator, which the exchange's
@@ -105,8 +107,10 @@ func (e *Exchange) MFAEnabled(username string) bool {
 }
 
 // EnableMFA turns MFA on for username directly, as enroll and confirm would,
-// and returns the base32 TOTP secret (for [totp.GenerateCode] or oathtool).
-func (e *Exchange) EnableMFA(username string) (string, error) {
+// and returns the enrollment URL (otpauth://...), as enroll_mfa hands it
+// out: what mfa.SaveSecret stores and an authenticator scans. Its secret
+// parameter is the base32 secret ([otp.NewKeyFromURL]).
+func (e *Exchange) EnableMFA(username string) (traderapi.Secret, error) {
 	key, err := newTOTPSecret(username)
 	if err != nil {
 		return "", fmt.Errorf("traderapitest: EnableMFA: %w", err)
@@ -118,7 +122,7 @@ func (e *Exchange) EnableMFA(username string) (string, error) {
 		return "", fmt.Errorf("traderapitest: EnableMFA: no user %q", username)
 	}
 	u.mfaSecret, u.pendingSecret = key.Secret(), ""
-	return key.Secret(), nil
+	return traderapi.Secret(key.URL()), nil
 }
 
 // OTP returns the code of username's active TOTP secret at the exchange

@@ -110,10 +110,15 @@ func TestEnableMFAAndOTP(t *testing.T) {
 	if _, err := s.EnableMFA("nobody"); err == nil {
 		t.Fatal("EnableMFA of an unknown user succeeded")
 	}
-	secret, err := s.EnableMFA(alice)
+	url, err := s.EnableMFA(alice)
 	if err != nil {
 		t.Fatal(err)
 	}
+	key, err := otp.NewKeyFromURL(url.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := key.Secret()
 	c, err := s.OTP(alice)
 	if err != nil || c != code(t, secret, t0) {
 		t.Fatalf("OTP = %q, %v; want the code of the returned secret", c, err)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/file"
+	"github.com/pmx-login/pmx-login/mfa"
+	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -171,4 +173,15 @@ func (f *fixture) authenticated(t *testing.T, tok string) {
 	if err != nil || user != testUser {
 		t.Fatalf("the exchange does not accept the printed token: user %q, %v", user, err)
 	}
+}
+
+// totpSecret is the base32 secret of an enrollment URL (what
+// traderapitest's EnableMFA returns), for computing codes.
+func totpSecret(t *testing.T, url traderapi.Secret) string {
+	t.Helper()
+	e, err := mfa.ParseURL(url.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Secret.Reveal()
 }

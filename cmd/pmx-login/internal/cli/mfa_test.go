@@ -94,10 +94,11 @@ func TestLoginOTPSources(t *testing.T) {
 	t.Parallel()
 	f := setup(t).withUser(t)
 	f.now = f.srv.Now
-	secret, err := f.srv.EnableMFA(testUser)
+	url, err := f.srv.EnableMFA(testUser)
 	if err != nil {
 		t.Fatal(err)
 	}
+	secret := totpSecret(t, url)
 	code := func() string {
 		f.srv.Advance(30 * time.Second) // a code is accepted once per window
 		c, _ := totp.GenerateCode(secret, f.srv.Now())

@@ -18,10 +18,11 @@ func mfaFixture(t *testing.T) (*fixture, string) {
 	t.Helper()
 	f := setup(t).withUser(t)
 	f.now = f.srv.Now
-	secret, err := f.srv.EnableMFA(testUser)
+	url, err := f.srv.EnableMFA(testUser)
 	if err != nil {
 		t.Fatal(err)
 	}
+	secret := totpSecret(t, url)
 	now := f.srv.Now()
 	f.srv.Advance(time.Duration(otpPeriod-now.Unix()%otpPeriod)*time.Second + time.Second) // 1 s into a window
 	return f, secret
