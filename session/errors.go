@@ -13,8 +13,13 @@ import (
 // Errors callers branch on with [errors.Is].
 var (
 	// ErrNotLoggedIn: there is no session for this environment and user,
-	// in memory or in the store. Log in first.
+	// in memory or in the store. Log in first. A session that was logged
+	// out (here or in another process) matches [ErrLoggedOut] too.
 	ErrNotLoggedIn = errors.New("not logged in")
+	// ErrLoggedOut: the session was logged out, by this manager or by
+	// another process sharing the store; it also matches
+	// [ErrNotLoggedIn]. A session never logged in does not match it.
+	ErrLoggedOut error = loggedOut{}
 	// ErrSessionExpired: the exchange rejected the refresh token (or it
 	// expired) and no relogin succeeded; the stored session has been
 	// removed. A new login is needed. See [ExpiredError].
@@ -95,3 +100,9 @@ func backoff(base, ceiling time.Duration, n int, err error) time.Duration {
 	}
 	return d
 }
+
+// loggedOut is ErrLoggedOut: it matches ErrNotLoggedIn too.
+type loggedOut struct{}
+
+func (loggedOut) Error() string        { return "logged out" }
+func (loggedOut) Is(target error) bool { return target == ErrNotLoggedIn }

@@ -154,7 +154,7 @@ func isTombstone(rec *keystore.Record) bool { return rec.Ended() }
 func (m *Manager) endedFromTombstone(rec *keystore.Record) error {
 	at := rec.SavedAt.Format(time.RFC3339)
 	if rec.LoggedOut {
-		return fmt.Errorf("the session of %q in %s was logged out at %s: %w", rec.Username, m.cfg.Environment, at, ErrNotLoggedIn)
+		return fmt.Errorf("the session of %q in %s: %w at %s: not logged in", rec.Username, m.cfg.Environment, ErrLoggedOut, at)
 	}
 	return &ExpiredError{Environment: m.cfg.Environment, Username: rec.Username,
 		Cause: fmt.Errorf("the session ended at %s (its refresh token was rejected or expired)", at)}

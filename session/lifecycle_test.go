@@ -250,3 +250,30 @@ func TestLoginAfterPasswordChange(t *testing.T) {
 		t.Errorf("new password: %v", err)
 	}
 }
+
+// TestLoggedOutIsNotNeverLoggedIn: a manager that never logged in says
+// not logged in; one that logged out, and another process that resumes
+// the logged-out record, say logged out, which is also not logged in.
+func TestLoggedOutIsNotNeverLoggedIn(t *testing.T) {
+	t.Parallel()
+	f := setup(t, traderapitest.Options{}, session.Config{})
+	_, err := f.m.Token(t.Context())
+	if !errors.Is(err, session.ErrNotLoggedIn) || errors.Is(err, session.ErrLoggedOut) {
+		t.Fatalf("Token before any login = %v, want ErrNotLoggedIn only", err)
+	}
+	f.login(t)
+	if err := f.m.Logout(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Token(t.Context()); !errors.Is(err, session.ErrLoggedOut) || !errors.Is(err, session.ErrNotLoggedIn) {
+		t.Fatalf("Token after Logout = %v, want ErrLoggedOut (and ErrNotLoggedIn)", err)
+	}
+	other, err := session.New(session.Config{Client: f.client, Store: f.store, Username: testUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.Resume(t.Context()); !errors.Is(err, session.ErrLoggedOut) {
+		t.Fatalf("Resume of a logged-out record = %v, want ErrLoggedOut", err)
+	}
+}

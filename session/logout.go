@@ -38,7 +38,7 @@ func (m *Manager) Logout(ctx context.Context) error {
 		return m.buryExpired(ctx, e.Data.username)
 	}
 	e, err := m.cache.End(func(cur *entry) *entry {
-		return m.ended(sess{username: userOf(cur), final: true}, fmt.Errorf("logged out: %w", ErrNotLoggedIn))
+		return m.ended(sess{username: userOf(cur), final: true}, fmt.Errorf("%w: not logged in", ErrLoggedOut))
 	})
 	if err != nil {
 		return err
@@ -47,7 +47,7 @@ func (m *Manager) Logout(ctx context.Context) error {
 		return m.buryExpired(ctx, userOf(e)) // ended meanwhile: nothing to revoke
 	}
 	m.emit(Event{Type: EventSessionEnded, Username: e.Data.username, Reason: ReasonLoggedOut, Generation: e.Data.gen,
-		Err: ErrNotLoggedIn})
+		Err: ErrLoggedOut})
 	revokeErr := m.revoke(ctx, e)
 	if err := m.bury(ctx, e.Data, true); err != nil {
 		return fmt.Errorf("logged out on the server, but the stored session could not be removed: %w: %w", ErrNotStored, err)
