@@ -56,6 +56,7 @@ func (k *Store) CompareAndDelete(ctx context.Context, key keystore.Key, old *key
 // error. A write reported as failed never replaces one reported as
 // done.
 type heldLock struct {
+	k       *Store
 	unlock  func()
 	mu      sync.Mutex
 	pending []<-chan struct{}
@@ -73,11 +74,13 @@ func (k *Store) writeLock(ctx context.Context, key keystore.Key) (*heldLock, err
 	if err != nil {
 		return nil, err
 	}
-	return &heldLock{unlock: unlock}, nil
+	return &heldLock{k: k, unlock: unlock}, nil
 }
 
-// abandoned records a keychain call left running past its deadline.
+// abandoned records a keychain call left running past its deadline; the
+// store counts it as stalled until it returns.
 func (w *heldLock) abandoned(finished <-chan struct{}) {
+	w.k.stalled.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.pending = append(w.pending, finished)
@@ -95,6 +98,7 @@ func (w *heldLock) release() {
 	go func() {
 		for _, c := range pending {
 			<-c
+			w.k.stalled.Add(-1)
 		}
 		w.unlock()
 	}()

@@ -148,9 +148,7 @@ func call[T any](ctx context.Context, k *Store, w *heldLock, f func() (T, error)
 		return r.v, k.named(classify(r.err))
 	case <-ctx.Done():
 		if w != nil {
-			k.stalled.Add(1)
 			w.abandoned(finished)
-			go func() { <-finished; k.stalled.Add(-1) }()
 		}
 		return zero, k.ctxError(ctx)
 	}
