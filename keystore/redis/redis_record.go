@@ -195,18 +195,26 @@ func (s *Store) sealLastUser(env, user string) string {
 // *DecryptError); one that is not sealed, or does not open with the key it
 // names, counts as none (ErrNotFound, saying why).
 func (s *Store) openLastUser(env, v string) (string, error) {
-	f := strings.Fields(v)
-	if len(f) == 3 && f[0] == "v2" {
-		if ct, err := base64.StdEncoding.DecodeString(f[2]); err == nil {
-			plain, err := s.seal.open(lastUserKey(env), 0, f[1], ct)
-			var de *DecryptError
-			switch {
-			case err == nil:
-				return string(plain), nil
-			case errors.As(err, &de) && de.Unknown:
-				return "", err
-			}
+	if keyID, ct, ok := parseSealedLastUser(v); ok {
+		plain, err := s.seal.open(lastUserKey(env), 0, keyID, ct)
+		var de *DecryptError
+		switch {
+		case err == nil:
+			return string(plain), nil
+		case errors.As(err, &de) && de.Unknown:
+			return "", err
 		}
 	}
 	return "", fmt.Errorf("%w: the last user of %s in Redis is not sealed with the key (written by an older pmx-login, or by someone without the key): give the username", keystore.ErrNotFound, env)
+}
+
+// parseSealedLastUser splits a sealed last user ("v2 KEYID BASE64") into
+// the id of its key and its ciphertext; ok is false for anything else.
+func parseSealedLastUser(v string) (keyID string, ct []byte, ok bool) {
+	f := strings.Fields(v)
+	if len(f) != 3 || f[0] != "v2" {
+		return "", nil, false
+	}
+	ct, err := base64.StdEncoding.DecodeString(f[2])
+	return f[1], ct, err == nil
 }

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -153,19 +152,15 @@ func (s *Store) resealLastUser(ctx context.Context, env string, res *rekeyCount)
 	if err != nil {
 		return s.failOn("read the last user of "+env, err)
 	}
-	f := strings.Fields(v)
-	if len(f) != 3 || f[0] != "v2" {
+	keyID, ct, ok := parseSealedLastUser(v)
+	switch {
+	case !ok:
 		return nil // not sealed: LastUser ignores it, and so does rekey
-	}
-	if f[1] == s.seal.current.id {
+	case keyID == s.seal.current.id:
 		res.current++
 		return nil
 	}
-	ct, err := base64.StdEncoding.DecodeString(f[2])
-	if err != nil {
-		return nil
-	}
-	user, err := s.seal.open(lastUserKey(env), 0, f[1], ct)
+	user, err := s.seal.open(lastUserKey(env), 0, keyID, ct)
 	if err != nil {
 		return err
 	}
