@@ -13,17 +13,14 @@ import (
 // life: [Start] makes it, Close ends both.
 type Session struct {
 	*session.Manager
-	store any
+	store session.Store
 }
 
 // Close stops the manager ([session.Manager.Close]) and then closes the
 // store it opened (a Redis store's connections).
 func (s *Session) Close() error {
 	err := s.Manager.Close()
-	if c, ok := s.store.(io.Closer); ok {
-		err = errors.Join(err, c.Close())
-	}
-	return err
+	return closeStore(s.store, err)
 }
 
 // Start is a bot's setup in one call: it opens the keystore and client
@@ -56,8 +53,9 @@ func (s Settings) Start(ctx context.Context, configure func(*session.Config), op
 	return b, nil
 }
 
-// closeStore closes st, if it holds anything, after a failed Start.
-func closeStore(st any, err error) error {
+// closeStore closes st, if it holds anything (a Redis store's
+// connections), joining its error to err.
+func closeStore(st session.Store, err error) error {
 	if c, ok := st.(io.Closer); ok {
 		return errors.Join(err, c.Close())
 	}
