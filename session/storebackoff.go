@@ -58,12 +58,15 @@ func (e *storeSkippedError) Error() string {
 func (e *storeSkippedError) Unwrap() error { return e.err }
 
 // do runs f unless the store is in its back-off period, and records
-// the outcome.
+// the outcome. A call the caller cancelled says nothing about the store.
 func (s backoffStore) do(f func() error) error {
 	if err := s.b.skip(s.now()); err != nil {
 		return err
 	}
 	err := f()
+	if errors.Is(err, context.Canceled) && !errors.Is(err, keystore.ErrUnavailable) {
+		return err
+	}
 	s.b.record(s.now(), err)
 	s.state(err)
 	return err
