@@ -44,9 +44,10 @@ func (s *Source) fetchShared(ctx context.Context, from *entry) (*entry, error) {
 		// store failing slowly cannot hold up the request.
 		s.storeWarn(ctx, "isv: the shared store is unavailable; requesting a token on our own", err)
 		return s.request(ctx, from)
-	case ctx.Err() == nil:
-		// Not an outage: the store refused us (a wrong Redis password, a
-		// missing permission), a setting to fix rather than to hide.
+	case !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled):
+		// Not an outage and not a lock held past our wait: the store
+		// refused us (a wrong Redis password, a missing permission), a
+		// setting to fix rather than to hide.
 		return nil, fmt.Errorf("isv: the shared store refused the lock of %s: %w", k, err)
 	default:
 		s.storeWarn(ctx, "isv: requesting a token without the shared store's lock", err)

@@ -138,7 +138,7 @@ func (m *rotatingMachine) roll(t *testing.T, main string, old ...string) {
 	if err := bot.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	env := append(append([]string(nil), m.r.env...), "PMX_REDIS_KEY_FILE="+main, "PMX_REDIS_OLD_KEY_FILES="+strings.Join(old, ":"))
+	env := append(append([]string(nil), m.r.env...), "PMX_REDIS_KEY_FILE="+main, "PMX_REDIS_OLD_KEY_FILES="+strings.Join(old, string(filepath.ListSeparator)))
 	m.mu.Lock()
 	prev := m.bot
 	m.env, m.bot = env, bot
