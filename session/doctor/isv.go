@@ -189,7 +189,7 @@ var ruleFixes = map[string]string{
 // environment's: the assertion's aud would then be wrong however it is made.
 func (r *runner) authURLMistake(src *isv.Source) (saw, fix string, bad bool) {
 	label := envLabel(r.cfg.Env)
-	env, err := isv.LookupEnvironment(label)
+	env, err := isvkit.LookupEnvironment(label)
 	if err != nil || r.cfg.ISV.AuthURL == "" {
 		return "", "", false
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/session/isv"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
@@ -97,13 +98,13 @@ func (r *runner) isvScopes(ctx context.Context) Check {
 	var have, missing, unknown []string
 	var need []string
 	for _, ep := range eps {
-		scope, known := isv.RequiredScope(ep.method, ep.path)
+		scope, known := isvkit.RequiredScope(ep.method, ep.path)
 		switch {
 		case !known:
 			unknown = append(unknown, ep.String())
 		case scope == "":
 			have = append(have, ep.String()+" (no scope needed)")
-		case isv.HasScope(tok, scope):
+		case isvkit.HasScope(tok, scope):
 			have = append(have, ep.String()+" ("+scope+")")
 		default:
 			missing = append(missing, ep.String()+" needs "+scope)
@@ -137,7 +138,7 @@ func (r *runner) isvParticipant(context.Context) Check {
 	eps, _ := parseEndpoints(r.cfg.ISV.Endpoints)
 	var scoped []string
 	for _, ep := range eps {
-		if ep.method != "GRPC" && isv.AccountScoped(ep.path) {
+		if ep.method != "GRPC" && isvkit.AccountScoped(ep.path) {
 			scoped = append(scoped, ep.String())
 		}
 	}

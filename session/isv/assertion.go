@@ -4,26 +4,23 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"strings"
 	"time"
+
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// ClientAssertionType is the client_assertion_type of a JWT client assertion.
-const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+// clientAssertionType is the client_assertion_type of a JWT client assertion.
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-// MaxAssertionLifetime is the longest exp − iat the token endpoint accepts
-// (the ISV authentication guide: "max 5 minutes from iat").
-const MaxAssertionLifetime = isvkit.MaxAssertionLifetime
+// defaultAssertionLifetime is the exp − iat of the assertions a [Source]
+// signs: well under the 5 minutes the token endpoint accepts, long enough for a slow network.
+const defaultAssertionLifetime = 120 * time.Second
 
-// DefaultAssertionLifetime is the exp − iat of the assertions a [Source]
-// signs: well under [MaxAssertionLifetime], long enough for a slow network.
-const DefaultAssertionLifetime = 120 * time.Second
-
-// AssertionClaims are the claims of one client assertion.
-type AssertionClaims struct {
+// assertionClaims are the claims of one client assertion.
+type assertionClaims struct {
 	// ClientID is both iss and sub.
 	ClientID string
 	// Audience is aud: the token endpoint URL, https://{authDomain}/oauth/token
@@ -31,13 +28,13 @@ type AssertionClaims struct {
 	Audience string
 	// IssuedAt is iat; exp is IssuedAt + Lifetime.
 	IssuedAt time.Time
-	// Lifetime is exp − iat, more than 0 and at most [MaxAssertionLifetime].
+	// Lifetime is exp − iat, more than 0 and at most the 5 minutes the token endpoint accepts.
 	Lifetime time.Duration
 	// ID is jti, unique for every request (a fresh UUID).
 	ID string
 }
 
-func (c AssertionClaims) validate() error {
+func (c assertionClaims) validate() error {
 	var missing []string
 	if c.ClientID == "" {
 		missing = append(missing, "ClientID (iss, sub)")
@@ -54,8 +51,8 @@ func (c AssertionClaims) validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("isv: client assertion: missing %s", strings.Join(missing, ", "))
 	}
-	if c.Lifetime <= 0 || c.Lifetime > MaxAssertionLifetime {
-		return fmt.Errorf("isv: client assertion: lifetime %s is outside (0, %s]", c.Lifetime, MaxAssertionLifetime)
+	if c.Lifetime <= 0 || c.Lifetime > isvkit.MaxAssertionLifetime {
+		return fmt.Errorf("isv: client assertion: lifetime %s is outside (0, %s]", c.Lifetime, isvkit.MaxAssertionLifetime)
 	}
 	if c.Lifetime%time.Second != 0 {
 		return fmt.Errorf("isv: client assertion: lifetime %s is not a whole number of seconds", c.Lifetime)
@@ -63,11 +60,11 @@ func (c AssertionClaims) validate() error {
 	return nil
 }
 
-// NewAssertion signs a client assertion with RS256 and nothing else: a JWT
+// newAssertion signs a client assertion with RS256 and nothing else: a JWT
 // with header {"alg":"RS256","typ":"JWT"} and claims iss, sub, aud (a single
 // string), iat, exp and jti. Most callers want [Source.Assertion], which
 // fills the claims in.
-func NewAssertion(key *rsa.PrivateKey, c AssertionClaims) (string, error) {
+func newAssertion(key *rsa.PrivateKey, c assertionClaims) (string, error) {
 	if key == nil {
 		return "", errors.New("isv: client assertion: no private key")
 	}

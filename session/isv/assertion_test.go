@@ -40,7 +40,7 @@ func TestClientAssertionsPassEveryRule(t *testing.T) {
 		if _, isString := claims["aud"].(string); !isString {
 			t.Fatalf("aud = %#v, want a single string", claims["aud"])
 		}
-		if life := claims["exp"].(float64) - claims["iat"].(float64); life != DefaultAssertionLifetime.Seconds() || life > 300 {
+		if life := claims["exp"].(float64) - claims["iat"].(float64); life != defaultAssertionLifetime.Seconds() || life > 300 {
 			t.Fatalf("exp − iat = %v s", life)
 		}
 		jti := claims["jti"].(string)
@@ -111,29 +111,29 @@ func TestAssertionClaimsForAnEnvironment(t *testing.T) {
 func TestNewAssertionRefusesBadClaims(t *testing.T) {
 	t.Parallel()
 	key := loadKey(t, "client-pkcs1.pem")
-	good := AssertionClaims{ClientID: "c", Audience: "https://a/oauth/token", IssuedAt: time.Now(), Lifetime: time.Minute, ID: "j"}
-	if _, err := NewAssertion(key, good); err != nil {
+	good := assertionClaims{ClientID: "c", Audience: "https://a/oauth/token", IssuedAt: time.Now(), Lifetime: time.Minute, ID: "j"}
+	if _, err := newAssertion(key, good); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		edit func(*AssertionClaims)
+		edit func(*assertionClaims)
 		want string
 	}{
-		{func(c *AssertionClaims) { c.ClientID = "" }, "ClientID"},
-		{func(c *AssertionClaims) { c.Audience = "" }, "Audience"},
-		{func(c *AssertionClaims) { c.ID = "" }, "jti"},
-		{func(c *AssertionClaims) { c.IssuedAt = time.Time{} }, "iat"},
-		{func(c *AssertionClaims) { c.Lifetime = 301 * time.Second }, "lifetime"},
-		{func(c *AssertionClaims) { c.Lifetime = 0 }, "lifetime"},
-		{func(c *AssertionClaims) { c.Lifetime = 1500 * time.Millisecond }, "whole number"},
+		{func(c *assertionClaims) { c.ClientID = "" }, "ClientID"},
+		{func(c *assertionClaims) { c.Audience = "" }, "Audience"},
+		{func(c *assertionClaims) { c.ID = "" }, "jti"},
+		{func(c *assertionClaims) { c.IssuedAt = time.Time{} }, "iat"},
+		{func(c *assertionClaims) { c.Lifetime = 301 * time.Second }, "lifetime"},
+		{func(c *assertionClaims) { c.Lifetime = 0 }, "lifetime"},
+		{func(c *assertionClaims) { c.Lifetime = 1500 * time.Millisecond }, "whole number"},
 	} {
 		c := good
 		tc.edit(&c)
-		if _, err := NewAssertion(key, c); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := newAssertion(key, c); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("NewAssertion(%+v) = %v, want an error naming %q", c, err, tc.want)
 		}
 	}
-	if _, err := NewAssertion(nil, good); err == nil {
+	if _, err := newAssertion(nil, good); err == nil {
 		t.Error("NewAssertion with no key succeeded")
 	}
 }

@@ -32,9 +32,6 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, func() { _, _ = src.Token(ctx) }); n != 0 {
 		t.Errorf("Token on a fresh token: %v allocs/op, want 0", n)
 	}
-	if n := testing.AllocsPerRun(1000, func() { RequiredScope("GET", "/v1/orderbook/X/bbo") }); n != 0 {
-		t.Errorf("RequiredScope: %v allocs/op, want 0", n)
-	}
 }
 
 // reuseSource is oauth2.ReuseTokenSource over a token valid for an hour:

@@ -16,16 +16,13 @@ import (
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
-// DefaultMargin is how long before expiry a token is refreshed, as in seed
-// 003's example (a 30-second buffer). It is capped at half the token's
+// defaultMargin is how long before expiry a token is refreshed, as in the ISV
+// authentication guide's example (a 30-second buffer). It is capped at half the token's
 // lifetime, so a short-lived token is not refreshed on every call.
-const DefaultMargin = 30 * time.Second
+const defaultMargin = 30 * time.Second
 
-// DefaultRefreshTimeout bounds one token request, whoever waits for it.
-const DefaultRefreshTimeout = 30 * time.Second
-
-// TokenPath is the token endpoint's path on the auth domain.
-const TokenPath = "/oauth/token"
+// defaultRefreshTimeout bounds one token request, whoever waits for it.
+const defaultRefreshTimeout = 30 * time.Second
 
 // Config configures a [Source]. It prints redacted: the key is shown by its
 // size and thumbprint only.
@@ -64,14 +61,16 @@ type Config struct {
 	// Now is the wall clock for the assertion's iat and exp and for
 	// [Source.Expiry]; default time.Now. Refresh timing never reads it.
 	Now func() time.Time
-	// Margin is how long before expiry a token is refreshed: default
-	// [DefaultMargin]; at most half the token's lifetime is used.
+	// Margin is how long before expiry a token is refreshed: default 30 s
+	// (the ISV authentication guide's example); at most half the token's
+	// lifetime is used.
 	Margin time.Duration
-	// AssertionLifetime is exp − iat of the assertions, default
-	// [DefaultAssertionLifetime], at most [MaxAssertionLifetime].
+	// AssertionLifetime is exp − iat of the assertions: default 2 minutes,
+	// at most the 5 minutes the token endpoint accepts (the ISV
+	// authentication guide).
 	AssertionLifetime time.Duration
-	// RefreshTimeout bounds one token request, default
-	// [DefaultRefreshTimeout].
+	// RefreshTimeout bounds one token request, whoever waits for it;
+	// default 30 s.
 	RefreshTimeout time.Duration
 	// Logger receives refresh events (never a token or key); default none.
 	Logger *slog.Logger
@@ -128,7 +127,7 @@ func (c Config) resolve() (settings, error) {
 	}
 	authURL := c.AuthURL
 	if c.Environment != "" {
-		env, err := LookupEnvironment(c.Environment)
+		env, err := isvkit.LookupEnvironment(c.Environment)
 		if err != nil {
 			return s, err
 		}
@@ -139,7 +138,7 @@ func (c Config) resolve() (settings, error) {
 		return s, errors.New("isv: Config needs an Environment (dev01, preprod, prod) or an AuthURL")
 	}
 	if s.tokenURL == "" {
-		s.tokenURL = strings.TrimRight(authURL, "/") + TokenPath
+		s.tokenURL = strings.TrimRight(authURL, "/") + isvkit.TokenPath
 	}
 	if err := checkURL("TokenURL", s.tokenURL); err != nil {
 		return s, err
@@ -154,7 +153,7 @@ func (c Config) resolve() (settings, error) {
 		}
 	}
 	if s.hc == nil {
-		s.hc = &http.Client{Timeout: DefaultRefreshTimeout}
+		s.hc = &http.Client{Timeout: defaultRefreshTimeout}
 	}
 	// A token request carries a client assertion: it never follows a
 	// redirect (a copy of the caller's client, which is not changed).
@@ -168,12 +167,12 @@ func (c Config) resolve() (settings, error) {
 	switch {
 	case s.margin < 0 || s.assertionTTL < 0 || s.refreshTTL < 0:
 		return s, errors.New("isv: Config.Margin, AssertionLifetime and RefreshTimeout must not be negative")
-	case s.assertionTTL > MaxAssertionLifetime:
-		return s, fmt.Errorf("isv: Config.AssertionLifetime %s is over the %s the token endpoint accepts", s.assertionTTL, MaxAssertionLifetime)
+	case s.assertionTTL > isvkit.MaxAssertionLifetime:
+		return s, fmt.Errorf("isv: Config.AssertionLifetime %s is over the %s the token endpoint accepts", s.assertionTTL, isvkit.MaxAssertionLifetime)
 	}
-	s.margin = cmpOr(s.margin, DefaultMargin)
-	s.assertionTTL = cmpOr(s.assertionTTL, DefaultAssertionLifetime).Truncate(time.Second)
-	s.refreshTTL = cmpOr(s.refreshTTL, DefaultRefreshTimeout)
+	s.margin = cmpOr(s.margin, defaultMargin)
+	s.assertionTTL = cmpOr(s.assertionTTL, defaultAssertionLifetime).Truncate(time.Second)
+	s.refreshTTL = cmpOr(s.refreshTTL, defaultRefreshTimeout)
 	s.storeKey = storeKey(s.tokenURL, s.clientID, s.audience, s.scope)
 	return s, nil
 }

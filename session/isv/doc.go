@@ -24,10 +24,10 @@
 // fleet so makes the token requests of a single holder. A store that
 // fails is logged and each process requests on its own.
 //
-// [Source.Transport] sends Authorization: Bearer and, on account-scoped paths
-// ([AccountScoped]), x-participant-id; it refuses to send an account-scoped
-// request without one. [RequiredScope], [HasScope] and [*ScopeError] cover the
-// exchange's scopes; [Source.OAuth2] and [Source.PerRPC] adapt a Source to
+// [Source.Transport] sends Authorization: Bearer and, on the paths that act
+// for one account (trading, positions, reports, the balance ledger,
+// valuations), x-participant-id; it refuses to send such a request without
+// one. A missing scope is a [*ScopeError] naming it; [Source.OAuth2] and [Source.PerRPC] adapt a Source to
 // golang.org/x/oauth2 and to gRPC per-RPC credentials.
 //
 // Keys load from PEM ([LoadPrivateKey]); a DER, JWK, encrypted or non-RSA key

@@ -41,7 +41,7 @@ func (s *Source) requestBody(assertion string) (body []byte, contentType string,
 	fields := [][2]string{
 		{"grant_type", "client_credentials"},
 		{"client_id", s.cfg.clientID},
-		{"client_assertion_type", ClientAssertionType},
+		{"client_assertion_type", clientAssertionType},
 		{"client_assertion", assertion},
 		{"audience", s.cfg.audience},
 	}
@@ -130,7 +130,7 @@ func decodeToken(endpoint string, resp *http.Response, data []byte) (grant, erro
 	}
 	scope := tr.Scope
 	if scope == "" {
-		scope = tokenScopes(tr.AccessToken.Reveal())
+		scope = isvkit.TokenScopes(tr.AccessToken.Reveal())
 	}
 	return grant{token: tr.AccessToken, scope: scope, lifetime: lifetime}, nil
 }

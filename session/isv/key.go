@@ -119,12 +119,12 @@ func checkRSA(k *rsa.PrivateKey) (*rsa.PrivateKey, error) {
 	return k, nil
 }
 
-// MaxKeyFileSize caps the bytes [LoadPrivateKeyFile] reads: 64 KiB, far
+// maxKeyFileSize caps the bytes [LoadPrivateKeyFile] reads: 64 KiB, far
 // above any RSA key in PEM (a 4096-bit one is about 3.3 KiB).
-const MaxKeyFileSize = 64 << 10
+const maxKeyFileSize = 64 << 10
 
 // LoadPrivateKeyFile reads a PEM private key file with [LoadPrivateKey],
-// reading at most [MaxKeyFileSize] bytes: a larger file (or a device such
+// reading at most [maxKeyFileSize] bytes: a larger file (or a device such
 // as /dev/zero) is refused with an error matching [ErrBadKey]. Errors name
 // the file, never its contents.
 func LoadPrivateKeyFile(path string) (*rsa.PrivateKey, error) {
@@ -146,13 +146,13 @@ func readKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("isv: read private key: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("isv: read private key: %w", err)
 	}
-	if len(data) > MaxKeyFileSize {
+	if len(data) > maxKeyFileSize {
 		return nil, fmt.Errorf("%s: %w", path, isvkit.BadKey("the file is over %d KiB, the most a private key file may be; "+
-			"is this the key file?", MaxKeyFileSize>>10))
+			"is this the key file?", maxKeyFileSize>>10))
 	}
 	return data, nil
 }

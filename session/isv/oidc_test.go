@@ -107,7 +107,7 @@ func TestIndependentVerifierOIDCProvider(t *testing.T) {
 	if exp := src.Expiry(); exp.Before(before.Add(119*time.Second)) || exp.After(time.Now().Add(121*time.Second)) {
 		t.Errorf("Expiry = %s, want 120 s from now (oidc-provider's expires_in)", exp)
 	}
-	if !HasScope(tok, "read:accounts") || HasScope(tok, "read:positions") {
+	if !isvkit.HasScope(tok, "read:accounts") || isvkit.HasScope(tok, "read:positions") {
 		t.Errorf("scopes of the oidc-provider token: %q", src.Scope())
 	}
 	_, claims := decodeForTest(t, tok.Reveal())

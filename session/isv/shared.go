@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/session/internal/tokencache"
@@ -100,7 +101,7 @@ func (s *Source) fromRecord(rec *keystore.Record, from *entry) *entry {
 	if lifetime <= 0 || left <= 0 {
 		return nil
 	}
-	data := grantInfo{scope: tokenScopes(rec.AccessToken.Reveal()), lifetime: lifetime}
+	data := grantInfo{scope: isvkit.TokenScopes(rec.AccessToken.Reveal()), lifetime: lifetime}
 	return s.cache.NewEntry(rec.AccessToken, data, tokencache.Schedule{From: now.Add(left - lifetime), Lifetime: lifetime})
 }
 

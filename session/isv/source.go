@@ -147,7 +147,7 @@ const closeWait = 2 * time.Second
 // UUID jti. It is what each token request sends; it is exported for
 // linting (pmx-login doctor) and diagnosis.
 func (s *Source) Assertion() (string, error) {
-	return NewAssertion(s.cfg.key, AssertionClaims{
+	return newAssertion(s.cfg.key, assertionClaims{
 		ClientID: s.cfg.clientID,
 		Audience: s.cfg.tokenURL,
 		IssuedAt: s.cfg.now(),

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/keystore"
 )
 
@@ -51,7 +52,7 @@ func storeKey(tokenURL, clientID, audience, scope string) keystore.Key {
 	host := tokenURL
 	if u, err := url.Parse(tokenURL); err == nil && u.Host != "" {
 		host = u.Host
-		if u.Path != TokenPath {
+		if u.Path != isvkit.TokenPath {
 			host += u.Path
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
@@ -12,7 +13,7 @@ import (
 // with the Source's token, over base (default [http.DefaultTransport]):
 //
 //   - it sends a clone of the request with Authorization: Bearer <token>;
-//   - on an account-scoped path ([AccountScoped]) it sets x-participant-id
+//   - on an account-scoped path (the guide's account-scoped paths) it sets x-participant-id
 //     to participantID unless the request carries its own, and refuses to
 //     send the request when neither is set, with an error that matches
 //     [ErrMissingParticipant] and names the header;
@@ -42,7 +43,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	participant := req.Header.Get(ParticipantHeader)
-	if participant == "" && AccountScoped(req.URL.Path) {
+	if participant == "" && isvkit.AccountScoped(req.URL.Path) {
 		participant = t.participant
 		if participant == "" {
 			closeBody()

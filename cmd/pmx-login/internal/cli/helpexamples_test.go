@@ -3,12 +3,13 @@ package cli
 import (
 	"regexp"
 
-	"github.com/pquerna/otp/totp"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pquerna/otp/totp"
 )
 
 // Issue 12 item 8: a group's --help lists the group's commands, not the

@@ -87,7 +87,7 @@ func (a *app) newISVTarget(f isvFlags) (*isvTarget, error) {
 	}
 	cfg := isv.Config{ClientID: f.clientID, AuthURL: f.authURL, Audience: f.audience, APIURL: f.apiURL}
 	t := &isvTarget{flags: f, envName: a.g.env}
-	if env, err := isv.LookupEnvironment(a.g.env); err == nil {
+	if env, err := isvkit.LookupEnvironment(a.g.env); err == nil {
 		cfg.Environment = env.Name
 	} else if f.authURL == "" || f.audience == "" {
 		return nil, usageErrorf(a.cmd, "unknown --env %q: use %s, or give --auth-url and --audience for another token service",
@@ -135,8 +135,8 @@ func checkAuthURL(raw string) error {
 	switch {
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 		return fmt.Errorf("--auth-url %q is not a scheme and host (example: https://pmx-preprod.us.auth0.com)", raw)
-	case strings.TrimRight(u.Path, "/") == isv.TokenPath:
-		return fmt.Errorf("--auth-url %q: give the scheme and host only, without %s (it is added)", raw, isv.TokenPath)
+	case strings.TrimRight(u.Path, "/") == isvkit.TokenPath:
+		return fmt.Errorf("--auth-url %q: give the scheme and host only, without %s (it is added)", raw, isvkit.TokenPath)
 	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil:
 		return fmt.Errorf("--auth-url %q: give the token service's scheme and host only, with no path, query or user", raw)
 	}

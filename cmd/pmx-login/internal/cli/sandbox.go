@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pmx-login/pmx-login/internal/isvkit"
-	"github.com/pmx-login/pmx-login/session/isv"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -82,7 +81,7 @@ type sandbox struct {
 // them, and everything else to the trader exchange.
 func (s *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
-	case r.URL.Path == isv.TokenPath || strings.HasPrefix(r.URL.Path, "/.well-known/"):
+	case r.URL.Path == isvkit.TokenPath || strings.HasPrefix(r.URL.Path, "/.well-known/"):
 		s.auth.ServeHTTP(w, r)
 	case strings.HasPrefix(r.URL.Path, "/v1/"):
 		s.api.ServeHTTP(w, r)

@@ -1,4 +1,4 @@
-package isv
+package isvkit
 
 import (
 	"fmt"
@@ -7,6 +7,9 @@ import (
 
 	"github.com/pmx-login/pmx-login/traderapi"
 )
+
+// TokenPath is the token endpoint's path on the auth domain.
+const TokenPath = "/oauth/token"
 
 // Environment names where a partner authenticates: the Auth0 domain that
 // issues tokens and the API domain that accepts them (the ISV authentication guide).
@@ -21,7 +24,7 @@ type Environment struct {
 
 // TokenURL returns the token endpoint, https://{AuthDomain}/oauth/token: the
 // URL a client assertion's aud must name.
-func (e Environment) TokenURL() string { return "https://" + e.AuthDomain + "/oauth/token" }
+func (e Environment) TokenURL() string { return "https://" + e.AuthDomain + TokenPath }
 
 // Audience returns the API audience, https://{APIDomain}: the audience of the
 // access tokens and the API's base URL.
