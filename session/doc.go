@@ -53,9 +53,9 @@
 // [Manager.Transport] wraps an [http.RoundTripper] to send the raw access
 // token as the Authorization header (the exchange wants no "Bearer " prefix)
 // to the exchange's origin only and, on a 401, refreshes once and retries
-// once. [Manager.PerRPC] is the same for gRPC; [Manager.TokenInfo] gives the
-// token with its expiry; [ConfigFromEnv] reads the same variables as the CLI;
-// [PasswordRelogin] builds an unattended Relogin.
+// once; package grpcauth is the same for gRPC. [Manager.TokenInfo] gives
+// the token with its expiry; package settings reads the same flags and
+// variables as the CLI; [PasswordRelogin] builds an unattended Relogin.
 //
 // Secrets never reach a log line, an error or %v output: tokens and
 // passwords are [traderapi.Secret] values.

@@ -2,7 +2,7 @@
 // tells a gRPC caller why a call failed, in the session's terms. It is its
 // own package so that only programs that use gRPC link grpc-go.
 //
-// Per-RPC credentials alone ([session.Manager.PerRPC]) make a call whose
+// Per-RPC credentials alone ([PerRPC]) make a call whose
 // token cannot be had fail with code Unauthenticated and the error's text
 // only: the caller cannot tell a session that ended from a token the
 // server refused. The interceptors of [DialOptions] get the token before
@@ -23,18 +23,18 @@ import (
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
-// TokenFunc returns a valid access token: [session.Manager.Token] or an
-// isv.Source's Token.
+// TokenFunc returns a valid access token: [session.Manager.Token], an
+// isv.Source's Token, or any [session.TokenSource]'s Token.
 type TokenFunc = func(context.Context) (traderapi.Secret, error)
 
 // DialOptions returns what authorizes every call of a connection with
-// token: per-RPC credentials ([session.NewPerRPC] with opts) and unary and
+// token: per-RPC credentials ([PerRPC] with opts) and unary and
 // stream interceptors that get the token before a call is sent. A call
 // without a token fails with the session's error as a gRPC status (see
 // [Classify]). The credentials need a TLS connection.
-func DialOptions(token TokenFunc, opts ...session.PerRPCOption) []grpc.DialOption {
+func DialOptions(token TokenFunc, opts ...Option) []grpc.DialOption {
 	return []grpc.DialOption{
-		grpc.WithPerRPCCredentials(session.NewPerRPC(token, opts...)),
+		grpc.WithPerRPCCredentials(PerRPC(token, opts...)),
 		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, o ...grpc.CallOption) error {
 			if _, err := token(ctx); err != nil {
 				return notSent(err)

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,23 +31,39 @@ import (
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
-// server is a real grpc-go server over TLS that serves the health service
-// and answers Unauthenticated to a call without an authorization entry.
+// server is a real grpc-go server over TLS that serves the health service.
+// It records the authorization entries it receives and answers
+// Unauthenticated to a call without exactly one that starts with scheme
+// and, when ex is set, names a token the local exchange issued.
 type server struct {
 	addr  string
 	pool  *x509.CertPool
 	calls atomic.Int64 // calls that reached the server
+
+	mu   sync.Mutex
+	seen []string
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t *testing.T) *server { return newCheckingServer(t, nil, "") }
+
+func newCheckingServer(t *testing.T, ex *traderapitest.Server, scheme string) *server {
 	t.Helper()
 	cert, pool := selfSigned(t)
 	s := &server{pool: pool}
 	check := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		s.calls.Add(1)
 		md, _ := metadata.FromIncomingContext(ctx)
-		if len(md.Get("authorization")) != 1 || md.Get("authorization")[0] == "" {
-			return nil, status.Error(codes.Unauthenticated, "no token")
+		auth := md.Get("authorization")
+		s.mu.Lock()
+		s.seen = append(s.seen, strings.Join(auth, ","))
+		s.mu.Unlock()
+		if len(auth) != 1 || auth[0] == "" || !strings.HasPrefix(auth[0], scheme) {
+			return nil, status.Error(codes.Unauthenticated, "want one authorization entry with the expected scheme")
+		}
+		if ex != nil {
+			if _, err := ex.Authenticate(strings.TrimPrefix(auth[0], scheme)); err != nil {
+				return nil, status.Error(codes.Unauthenticated, "the exchange does not know that token")
+			}
 		}
 		return h(ctx, req)
 	}
@@ -55,16 +73,30 @@ func newServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(lis)
+	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	s.addr = lis.Addr().String()
 	return s
 }
 
-func (s *server) dial(t *testing.T, token grpcauth.TokenFunc) healthpb.HealthClient {
+// received returns the authorization entries the server saw, in order.
+func (s *server) received() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.seen...)
+}
+
+// dial connects to s over TLS with grpcauth.DialOptions(token, opts...).
+func (s *server) dial(t *testing.T, token grpcauth.TokenFunc, opts ...grpcauth.Option) healthpb.HealthClient {
+	t.Helper()
+	return s.dialWith(t, grpcauth.DialOptions(token, opts...)...)
+}
+
+// dialWith connects to s over TLS with the given dial options.
+func (s *server) dialWith(t *testing.T, dopts ...grpc.DialOption) healthpb.HealthClient {
 	t.Helper()
 	tc := credentials.NewTLS(&tls.Config{RootCAs: s.pool, MinVersion: tls.VersionTLS12})
-	cc, err := grpc.NewClient(s.addr, append(grpcauth.DialOptions(token), grpc.WithTransportCredentials(tc))...)
+	cc, err := grpc.NewClient(s.addr, append(dopts, grpc.WithTransportCredentials(tc))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +125,17 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 // loggedIn returns a manager logged in to a local exchange.
 func loggedIn(t *testing.T) (*session.Manager, *traderapitest.Server) {
 	t.Helper()
+	m, ex := loggedOut(t)
+	if err := m.Login(t.Context(), "trader1", "correct-horse-42-battery", ""); err != nil {
+		t.Fatal(err)
+	}
+	return m, ex
+}
+
+// loggedOut returns a manager of a local exchange that knows trader1, not
+// logged in.
+func loggedOut(t *testing.T) (*session.Manager, *traderapitest.Server) {
+	t.Helper()
 	ex := traderapitest.NewServer(traderapitest.Options{})
 	t.Cleanup(ex.Close)
 	if err := ex.AddUser("trader1", "correct-horse-42-battery"); err != nil {
@@ -107,9 +150,6 @@ func loggedIn(t *testing.T) (*session.Manager, *traderapitest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	if err := m.Login(t.Context(), "trader1", "correct-horse-42-battery", ""); err != nil {
-		t.Fatal(err)
-	}
 	return m, ex
 }
 

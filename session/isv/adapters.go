@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"golang.org/x/oauth2"
-
-	"github.com/pmx-login/pmx-login/session"
 )
 
 // OAuth2 returns the Source as an [oauth2.TokenSource], for libraries that
@@ -23,18 +21,4 @@ func (o oauth2Source) Token() (*oauth2.Token, error) {
 		return nil, err
 	}
 	return &oauth2.Token{AccessToken: e.Token.Reveal(), TokenType: "Bearer", Expiry: e.Expiry}, nil
-}
-
-// PerRPC returns the Source as gRPC per-RPC credentials: they satisfy
-// google.golang.org/grpc/credentials.PerRPCCredentials without this package
-// importing gRPC, sending authorization: Bearer <token> and, when
-// participantID is set, x-participant-id; they require transport security.
-// Pass them to grpc.WithPerRPCCredentials. They are the trader session's
-// [session.PerRPC], fed by this Source.
-func (s *Source) PerRPC(participantID string) *session.PerRPC {
-	opts := []session.PerRPCOption{session.WithScheme("Bearer")}
-	if participantID != "" {
-		opts = append(opts, session.WithMetadata(ParticipantHeader, participantID))
-	}
-	return session.NewPerRPC(s.Token, opts...)
 }

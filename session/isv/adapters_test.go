@@ -1,28 +1,24 @@
 package isv
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/pmx-login/pmx-login/session/grpcauth"
+
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
-// perRPCCredentials is google.golang.org/grpc/credentials.PerRPCCredentials,
-// method for method.
-type perRPCCredentials interface {
-	GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error)
-	RequireTransportSecurity() bool
-}
-
-func TestPerRPCCredentials(t *testing.T) {
+// TestGRPCCredentials: the ISV source through grpcauth sends Bearer and,
+// when given, the participant.
+func TestGRPCCredentials(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, traderapitest.AuthOptions{})
 	src := tb.source(t)
-	var creds perRPCCredentials = src.PerRPC(testParticipant)
+	creds := grpcauth.PerRPC(src.Token, grpcauth.WithScheme("Bearer"), grpcauth.WithMetadata(ParticipantHeader, testParticipant))
 	md, err := creds.GetRequestMetadata(t.Context(), "https://grpc-api.preprod.polymarketexchange.com")
 	if err != nil {
 		t.Fatal(err)
@@ -33,10 +29,6 @@ func TestPerRPCCredentials(t *testing.T) {
 	}
 	if !creds.RequireTransportSecurity() {
 		t.Fatal("RequireTransportSecurity is false")
-	}
-	md, _ = src.PerRPC("").GetRequestMetadata(t.Context())
-	if _, ok := md["x-participant-id"]; ok || len(md) != 1 {
-		t.Fatal("x-participant-id sent without a participant")
 	}
 }
 

@@ -27,8 +27,11 @@
 // [Source.Transport] sends Authorization: Bearer and, on the paths that act
 // for one account (trading, positions, reports, the balance ledger,
 // valuations), x-participant-id; it refuses to send such a request without
-// one. A missing scope is a [*ScopeError] naming it; [Source.OAuth2] and [Source.PerRPC] adapt a Source to
-// golang.org/x/oauth2 and to gRPC per-RPC credentials.
+// one. A missing scope is a [*ScopeError] naming it. [Source.OAuth2]
+// adapts a Source to golang.org/x/oauth2, and package grpcauth to gRPC:
+//
+//	grpcauth.DialOptions(src.Token, grpcauth.WithScheme("Bearer"),
+//		grpcauth.WithMetadata(isv.ParticipantHeader, participantID))
 //
 // Keys load from PEM ([LoadPrivateKey]); a DER, JWK, encrypted or non-RSA key
 // is refused with an error that says how to convert it. Secrets never appear

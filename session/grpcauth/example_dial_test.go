@@ -1,4 +1,4 @@
-package session_test
+package grpcauth_test
 
 import (
 	"context"
@@ -11,14 +11,16 @@ import (
 
 	"github.com/pmx-login/pmx-login/keystore/keyring"
 	"github.com/pmx-login/pmx-login/session"
+	"github.com/pmx-login/pmx-login/session/grpcauth"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
 // A bot calling a gRPC service with the trader's session: every RPC carries
 // the current access token as "authorization: <token>" (add
-// session.WithScheme("Bearer") for a gateway that wants the Bearer form).
-// gRPC refuses these credentials on a connection without TLS.
-func ExampleManager_PerRPC() {
+// grpcauth.WithScheme("Bearer") for a gateway that wants the Bearer form),
+// and a call without a token fails before it is sent, with the session's
+// error. gRPC refuses these credentials on a connection without TLS.
+func ExampleDialOptions() {
 	ctx := context.Background()
 	env, err := traderapi.LookupEnvironment("prod")
 	if err != nil {
@@ -38,14 +40,14 @@ func ExampleManager_PerRPC() {
 	}
 	m.Start(ctx)
 
+	tc := credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
 	cc, err := grpc.NewClient("grpc.example.invalid:443",
-		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})),
-		grpc.WithPerRPCCredentials(m.PerRPC()))
+		append(grpcauth.DialOptions(m.Token), grpc.WithTransportCredentials(tc))...)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer cc.Close()
 	if _, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
-		log.Print(err)
+		log.Print(err, grpcauth.Classify(err))
 	}
 }
