@@ -123,8 +123,8 @@ type Config struct {
 	// Generations remembers the highest generation of each stored session
 	// this machine has seen; a stored record below it (written back from
 	// an old copy) is refused with [ErrRolledBack]. The default remembers
-	// for this manager only; [NewGenerationFile] shares it among a
-	// machine's processes.
+	// for this manager only; package settings gives one kept in files,
+	// shared by a machine's processes (as pmx-login does).
 	Generations Generations
 	// Relogin, when set, is called when the refresh token is rejected or
 	// expired, to log in again instead of ending the session: an

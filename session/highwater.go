@@ -4,11 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,24 +23,25 @@ type Generations interface {
 
 // ErrRolledBack: the stored session is older than one this machine has
 // seen (it was written back from a copy); it is refused. Errors that match
-// it match [ErrNotLoggedIn] too. See [RollbackError].
+// it match [ErrNotLoggedIn] too; their text names the session and both
+// generations.
 var ErrRolledBack = errors.New("the stored session was rolled back to an older copy")
 
-// RollbackError is a stored session refused because its generation is
+// rollbackError is a stored session refused because its generation is
 // below the highest this machine has seen of it.
-type RollbackError struct {
+type rollbackError struct {
 	Environment, Username string
 	Stored, Seen          uint64
 }
 
 // Error names the session and both generations.
-func (e *RollbackError) Error() string {
+func (e *rollbackError) Error() string {
 	return fmt.Sprintf("the stored session of %q in %s is generation %d, older than generation %d this machine has seen: %v; refused",
 		e.Username, e.Environment, e.Stored, e.Seen, ErrRolledBack)
 }
 
 // Is matches [ErrRolledBack] and [ErrNotLoggedIn].
-func (e *RollbackError) Is(target error) bool {
+func (e *rollbackError) Is(target error) bool {
 	return target == ErrRolledBack || target == ErrNotLoggedIn
 }
 
@@ -70,74 +66,9 @@ func (g *memoryGenerations) Saw(env, user string, gen uint64) error {
 	return nil
 }
 
-// GenerationFile is a [Generations] kept in a directory of small 0600
-// files, one per environment and user, shared by the processes of one
-// machine (one OS user). Two processes raising the same entry at the same
-// instant may keep the lower of their two generations: the check is then
-// one write behind, never wrong the other way.
-type GenerationFile struct{ dir string }
-
-// NewGenerationFile returns a GenerationFile in dir (created 0700 on the
-// first write).
-func NewGenerationFile(dir string) *GenerationFile { return &GenerationFile{dir: dir} }
-
-func (g *GenerationFile) path(env, user string) string {
-	return filepath.Join(g.dir, url.PathEscape(env)+"@"+url.PathEscape(user))
-}
-
-// Seen reads the recorded generation; an entry missing or unreadable is 0.
-func (g *GenerationFile) Seen(env, user string) uint64 {
-	b, err := os.ReadFile(g.path(env, user))
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	return n
-}
-
-// Saw writes gen if it is higher than the recorded one (write and rename).
-func (g *GenerationFile) Saw(env, user string, gen uint64) error {
-	if gen <= g.Seen(env, user) {
-		return nil
-	}
-	return g.write(g.path(env, user), strconv.FormatUint(gen, 10))
-}
-
-// ClockOffset returns the exchange's clock minus this machine's for env,
-// as a manager on this machine last measured it, and whether one did.
-func (g *GenerationFile) ClockOffset(env string) (time.Duration, bool) {
-	b, err := os.ReadFile(filepath.Join(g.dir, "clock@"+url.PathEscape(env)))
-	if err != nil {
-		return 0, false
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(string(b)))
-	return d, err == nil
-}
-
-// SetClockOffset records a measured offset for env.
-func (g *GenerationFile) SetClockOffset(env string, d time.Duration) error {
-	return g.write(filepath.Join(g.dir, "clock@"+url.PathEscape(env)), d.String())
-}
-
-// write replaces the file at path with line (write and rename, 0600).
-func (g *GenerationFile) write(path, line string) error {
-	if err := os.MkdirAll(g.dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(g.dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, werr := f.WriteString(line + "\n")
-	if err := errors.Join(werr, f.Chmod(0o600), f.Close()); err != nil {
-		_ = os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
 // clockKeeper is implemented by a Generations that also keeps the
-// machine's measured clock offset ([GenerationFile]), so that a process
+// machine's measured clock offset (the one pmx-login and package settings
+// use), so that a process
 // that has not called the exchange yet converts stored times right.
 type clockKeeper interface {
 	ClockOffset(env string) (time.Duration, bool)
@@ -171,7 +102,7 @@ func (g guarded) Get(ctx context.Context, k keystore.Key) (*keystore.Record, err
 		return rec, err
 	}
 	if rec.Generation < seen {
-		return nil, &RollbackError{Environment: g.env, Username: k.Username, Stored: rec.Generation, Seen: seen}
+		return nil, &rollbackError{Environment: g.env, Username: k.Username, Stored: rec.Generation, Seen: seen}
 	}
 	_ = g.seen.Saw(g.env, k.Username, rec.Generation)
 	return rec, nil

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pmx-login/pmx-login/internal/helperproc"
+	"github.com/pmx-login/pmx-login/internal/highwater"
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/keystore/redis"
@@ -89,7 +90,7 @@ func openPeer() (*session.Manager, error) {
 		return nil, err
 	}
 	cfg := session.Config{Client: client, Store: store, Username: os.Getenv(peerUserEnv), Now: now, Poll: 50 * time.Millisecond,
-		Retry: fleetRetry, Generations: session.NewGenerationFile(os.Getenv(peerGensEnv))}
+		Retry: fleetRetry, Generations: highwater.New(os.Getenv(peerGensEnv))}
 	if os.Getenv(peerReEnv) == "1" {
 		cfg.Relogin = session.PasswordRelogin(func(context.Context, string) (traderapi.Secret, error) { return testPassword, nil }, nil)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pmx-login/pmx-login/internal/highwater"
 	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -54,7 +55,7 @@ func TestRollbackIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	storeDir, gens := filepath.Join(dir, "store"), session.NewGenerationFile(filepath.Join(dir, "generations"))
+	storeDir, gens := filepath.Join(dir, "store"), highwater.New(filepath.Join(dir, "generations"))
 	store, err := file.New(storeDir)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pmx-login/pmx-login/internal/highwater"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/keystore/keyring"
@@ -210,7 +211,9 @@ func (s Settings) FileDir() (string, error) {
 }
 
 // Config returns a [session.Config] for [session.New]: Environment, a *traderapi.Client
-// built with opts, Store and Username. The caller adds the rest (Now,
+// built with opts, Store, Username and, unless the keystore is memory,
+// Generations kept in files beside the file keystore's, shared with
+// pmx-login (a stored session written back from an old copy is refused). The caller adds the rest (Now,
 // Logger, Relogin, ...); with [traderapi.WithClock] among opts, set
 // session.Config.Now to the same clock.
 func (s Settings) Config(opts ...traderapi.Option) (session.Config, error) {
@@ -226,7 +229,13 @@ func (s Settings) Config(opts ...traderapi.Option) (session.Config, error) {
 	if err != nil {
 		return session.Config{}, err
 	}
-	return session.Config{Environment: env.Name, Client: client, Store: st, Username: s.Username}, nil
+	cfg := session.Config{Environment: env.Name, Client: client, Store: st, Username: s.Username}
+	if s.Keystore != keystore.BackendMemory {
+		if dir, err := s.FileDir(); err == nil {
+			cfg.Generations = highwater.New(filepath.Join(dir, ".generations")) // as pmx-login keeps it
+		}
+	}
+	return cfg, nil
 }
 
 // ConfigFromEnv is [SettingsFromEnv] followed by [Settings.Config]: the

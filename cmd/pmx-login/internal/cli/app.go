@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/pmx-login/pmx-login/internal/highwater"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/keystore/redis"
@@ -177,7 +178,7 @@ func (a *app) resumed(ctx context.Context) (*session.Manager, error) {
 // directory (whatever the keystore), so that a record written back from an
 // old copy is refused (nil: none kept, with --keystore memory, which
 // writes no file).
-func (a *app) generations() *session.GenerationFile {
+func (a *app) generations() *highwater.File {
 	if a.g.keystore == keystore.BackendMemory {
 		return nil
 	}
@@ -185,7 +186,7 @@ func (a *app) generations() *session.GenerationFile {
 	if err != nil {
 		return nil
 	}
-	return session.NewGenerationFile(filepath.Join(dir, ".generations")) // not an environment name
+	return highwater.New(filepath.Join(dir, ".generations")) // not an environment name
 }
 
 // managerGenerations is generations for Config.Generations (nil: the

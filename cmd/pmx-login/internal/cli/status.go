@@ -170,7 +170,8 @@ func (o *statusOptions) refuseRollback(env, user string, rec *keystore.Record) *
 		return rec
 	}
 	if seen := g.Seen(env, user); rec.Generation < seen {
-		fmt.Fprintf(o.io.Err, "warning: %v\n", &session.RollbackError{Environment: env, Username: user, Stored: rec.Generation, Seen: seen})
+		fmt.Fprintf(o.io.Err, "warning: the stored session of %q in %s is generation %d, older than generation %d this machine has seen: %v; refused\n",
+			user, env, rec.Generation, seen, session.ErrRolledBack)
 		return nil
 	}
 	return rec
