@@ -123,8 +123,8 @@ func (t EventType) String() string {
 	return "event_" + strconv.Itoa(int(t))
 }
 
-// EventTypes returns every event type, in order.
-func EventTypes() []EventType {
+// allEventTypes returns every event type, in order.
+func allEventTypes() []EventType {
 	out := make([]EventType, 0, eventTypes-1)
 	for t := EventType(1); t < eventTypes; t++ {
 		out = append(out, t)

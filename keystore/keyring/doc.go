@@ -2,7 +2,7 @@
 // keychain, and pmx-login's default: github.com/zalando/go-keyring
 // (Secret Service on Linux, Keychain on macOS, Credential Manager on
 // Windows). Every call has a timeout of its own ([WithTimeout],
-// [DefaultTimeout]), because a call to a locked or absent Secret Service
+// 5 s), because a call to a locked or absent Secret Service
 // can block forever. A keychain that is absent, locked or not answering
 // gives a [*keystore.UnavailableError] (matching [keystore.ErrUnavailable])
 // whose Reason ([NoService], [Locked], [Timeout], [Other]) says which, also

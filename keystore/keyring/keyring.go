@@ -14,8 +14,8 @@ import (
 	"github.com/pmx-login/pmx-login/keystore/internal/names"
 )
 
-// DefaultTimeout bounds every keychain operation of a [Store].
-const DefaultTimeout = 5 * time.Second
+// defaultTimeout bounds every keychain operation of a [Store].
+const defaultTimeout = 5 * time.Second
 
 // defaultServicePrefix starts every keychain service name.
 const defaultServicePrefix = "pmx-login"
@@ -66,7 +66,7 @@ type Option func(*Store)
 
 // WithTimeout bounds each operation (Get, Set, Delete, LastUser) to d,
 // after which it fails with an [*keystore.UnavailableError] whose keystore.Reason is
-// [Timeout]. A d of zero or less keeps [DefaultTimeout].
+// [Timeout]. A d of zero or less keeps 5 s.
 func WithTimeout(d time.Duration) Option {
 	return func(k *Store) {
 		if d > 0 {
@@ -96,7 +96,7 @@ func withSecrets(kc secrets) Option { return func(k *Store) { k.kc = kc } }
 
 // New returns a [keystore.Store] in the operating system's keychain.
 func New(opts ...Option) *Store {
-	k := &Store{timeout: DefaultTimeout, prefix: defaultServicePrefix, goos: runtime.GOOS, kc: osKeychain{}}
+	k := &Store{timeout: defaultTimeout, prefix: defaultServicePrefix, goos: runtime.GOOS, kc: osKeychain{}}
 	for _, o := range opts {
 		o(k)
 	}

@@ -81,11 +81,11 @@ func WithSavedBy(who string) Option {
 	}
 }
 
-// DefaultLockLease is the lock's lease unless [WithLockLease] says
+// defaultLockLease is the lock's lease unless [WithLockLease] says
 // otherwise: what a dead lock holder costs the other processes, at most.
-const DefaultLockLease = 3 * time.Second
+const defaultLockLease = 3 * time.Second
 
-// WithLockLease sets the lease of a [Store.Lock] ([DefaultLockLease]): the
+// WithLockLease sets the lease of a [Store.Lock] (default 3 s): the
 // holder renews it every third of it while it holds the lock, so a holder
 // that dies or stalls (SIGKILL, SIGSTOP) loses the lock at most one lease
 // after its last renewal.
@@ -123,8 +123,8 @@ func WithKeyPrefix(p string) Option {
 	}
 }
 
-// WithClock sets the clock that stamps records without a SavedAt.
-func WithClock(now func() time.Time) Option {
+// withClock sets the clock that stamps records without a SavedAt.
+func withClock(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {
 			return errors.New("keystore: redis.WithClock(nil)")
@@ -144,7 +144,7 @@ func New(rdb goredis.UniversalClient, key *EncryptionKey, opts ...Option) (*Stor
 	host, _ := os.Hostname()
 	cfg := config{
 		prefix: "pmx:v1", savedBy: host + "/" + strconv.Itoa(os.Getpid()),
-		lease: DefaultLockLease, poll: 5 * time.Second, now: time.Now, name: clientName(rdb),
+		lease: defaultLockLease, poll: 5 * time.Second, now: time.Now, name: clientName(rdb),
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {

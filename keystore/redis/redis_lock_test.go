@@ -125,14 +125,14 @@ func TestRedisLeaseRenewed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), DefaultLockLease*3/2)
+	ctx, cancel := context.WithTimeout(t.Context(), defaultLockLease*3/2)
 	defer cancel()
 	if _, err := other.Lock(ctx, k); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("another took the lock while its holder was alive, past one lease (%v)", err)
 	}
 	unlock()
 	unlock() // twice is fine
-	ctx2, cancel2 := context.WithTimeout(t.Context(), DefaultLockLease)
+	ctx2, cancel2 := context.WithTimeout(t.Context(), defaultLockLease)
 	defer cancel2()
 	unlockOther, err := other.Lock(ctx2, k)
 	if err != nil {

@@ -88,7 +88,7 @@ type Config struct {
 	// Store, when set, shares the access token among the processes of one
 	// partner (a redis.Store for many machines, a file.Store for one
 	// machine): one token request per lifetime for all of them. See
-	// [Store] and [Source.StoreKey].
+	// [Store].
 	Store Store
 }
 

@@ -124,7 +124,7 @@ func checkRSA(k *rsa.PrivateKey) (*rsa.PrivateKey, error) {
 const maxKeyFileSize = 64 << 10
 
 // LoadPrivateKeyFile reads a PEM private key file with [LoadPrivateKey],
-// reading at most [maxKeyFileSize] bytes: a larger file (or a device such
+// reading at most 64 KiB: a larger file (or a device such
 // as /dev/zero) is refused with an error matching [ErrBadKey]. Errors name
 // the file, never its contents.
 func LoadPrivateKeyFile(path string) (*rsa.PrivateKey, error) {

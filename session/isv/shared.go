@@ -17,14 +17,14 @@ import (
 // that got it was given up (other processes are waiting for it).
 const saveTimeout = 10 * time.Second
 
-// StoreKey returns the key the shared token is stored under (see
+// storeKey returns the key the shared token is stored under (see
 // [Config.Store]), for a status display: its environment is the token
 // endpoint's host, its username the client ID and audience.
-func (s *Source) StoreKey() keystore.Key { return s.cfg.storeKey }
+func (s *Source) storeKey() keystore.Key { return s.cfg.storeKey }
 
-// Adopted returns how many tokens this Source took from the shared store
+// adoptedCount returns how many tokens this Source took from the shared store
 // instead of requesting them.
-func (s *Source) Adopted() int64 { return s.adopted.Load() }
+func (s *Source) adoptedCount() int64 { return s.adopted.Load() }
 
 // fetchShared is a token fetch through the shared store: under the
 // store's lock it re-reads the stored token and adopts it while it is

@@ -183,8 +183,8 @@ func (s *Source) Audience() string { return s.cfg.audience }
 // APIURL returns the API's base URL.
 func (s *Source) APIURL() string { return s.cfg.apiURL }
 
-// Requests returns how many token requests this Source has sent.
-func (s *Source) Requests() int64 { return s.requests.Load() }
+// requestCount returns how many token requests this Source has sent.
+func (s *Source) requestCount() int64 { return s.requests.Load() }
 
 // String describes the source without its key or token.
 func (s *Source) String() string {

@@ -69,13 +69,13 @@ func TestSharedAdoptsStoredToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ta != tbTok || tb.auth.Requests() != 1 || b.Adopted() != 1 || b.Scope() == "" {
-		t.Fatalf("b: same token %t, %d requests, %d adopted, scope %q: want b to adopt a's token", ta == tbTok, tb.auth.Requests(), b.Adopted(), b.Scope())
+	if ta != tbTok || tb.auth.Requests() != 1 || b.adoptedCount() != 1 || b.Scope() == "" {
+		t.Fatalf("b: same token %t, %d requests, %d adopted, scope %q: want b to adopt a's token", ta == tbTok, tb.auth.Requests(), b.adoptedCount(), b.Scope())
 	}
 	if !a.Expiry().Equal(b.Expiry()) {
 		t.Errorf("expiry a %s, b %s", a.Expiry(), b.Expiry())
 	}
-	rec, err := store.Get(t.Context(), a.StoreKey())
+	rec, err := store.Get(t.Context(), a.storeKey())
 	if err != nil || rec.Generation != 1 || rec.AccessLifetime != tb.auth.TokenTTL() || rec.AccessToken != ta || !rec.RefreshToken.IsZero() {
 		t.Fatalf("stored %v (%v): want generation 1 with the token and its lifetime", rec, err)
 	}
@@ -97,7 +97,7 @@ func TestSharedInvalidatedTokenNotAdoptedAgain(t *testing.T) {
 	if second == first || tb.auth.Requests() != 2 {
 		t.Fatalf("after Invalidate: new token %t, %d requests: want a new token requested", second != first, tb.auth.Requests())
 	}
-	rec, err := store.Get(t.Context(), a.StoreKey())
+	rec, err := store.Get(t.Context(), a.storeKey())
 	if err != nil || rec.AccessToken != second || rec.Generation != 2 {
 		t.Fatalf("stored %v (%v): want the new token at generation 2", rec, err)
 	}
@@ -130,7 +130,7 @@ func TestSharedConflictAdoptsNewerToken(t *testing.T) {
 			return
 		}
 		theirs = &keystore.Record{AccessToken: tok, AccessExpiry: other.Expiry(), AccessLifetime: tb.auth.TokenTTL(), Generation: 1, SavedAt: time.Now()}
-		if err := store.Memory.CompareAndSwap(ctx, a.StoreKey(), nil, theirs); err != nil {
+		if err := store.Memory.CompareAndSwap(ctx, a.storeKey(), nil, theirs); err != nil {
 			t.Error(err)
 		}
 	}
@@ -138,8 +138,8 @@ func TestSharedConflictAdoptsNewerToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok != theirs.AccessToken || a.Adopted() != 1 || a.Requests() != 1 {
-		t.Fatalf("a got theirs %t, adopted %d, requested %d: want the stored token adopted after the conflict", tok == theirs.AccessToken, a.Adopted(), a.Requests())
+	if tok != theirs.AccessToken || a.adoptedCount() != 1 || a.requestCount() != 1 {
+		t.Fatalf("a got theirs %t, adopted %d, requested %d: want the stored token adopted after the conflict", tok == theirs.AccessToken, a.adoptedCount(), a.requestCount())
 	}
 	if s := a.cfg.store; describeStore(s) != "memory" || !strings.Contains(tb.config(func(c *Config) { c.Store = s }).String(), "Store: memory") {
 		t.Errorf("Config.String does not name the store's backend: %s", tb.config(func(c *Config) { c.Store = s }))
@@ -164,10 +164,10 @@ func TestSharedRedisWrongKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a process with the wrong key: %v", err)
 	}
-	if tbTok == ta || b.Requests() != 1 || b.Adopted() != 0 {
-		t.Fatalf("wrong key: own token %t, %d requests, %d adopted", tbTok != ta, b.Requests(), b.Adopted())
+	if tbTok == ta || b.requestCount() != 1 || b.adoptedCount() != 0 {
+		t.Fatalf("wrong key: own token %t, %d requests, %d adopted", tbTok != ta, b.requestCount(), b.adoptedCount())
 	}
-	rec, err := good.Get(t.Context(), a.StoreKey())
+	rec, err := good.Get(t.Context(), a.storeKey())
 	if err != nil || rec.AccessToken != ta || rec.Generation != 1 {
 		t.Fatalf("the stored token was changed by the process with the wrong key: %v (%v)", rec, err)
 	}

@@ -24,7 +24,7 @@ import (
 // chaosTTL is the access token lifetime of the chaos tests. The refresh
 // margin is half of it (less up to 10% jitter): 10.8 s at the least, which
 // must outlast the longest stall a fault causes a refresh: a dead lock
-// holder's lease (3 s, redis.DefaultLockLease). Each fault starts just
+// holder's lease (3 s, the redis store's default). Each fault starts just
 // before the token can first go stale (expiry − ttl/2 − jitter) and lasts
 // 10 s: past the latest first refresh, before the earliest next one, so
 // exactly one refresh of the test happens inside it.
