@@ -70,8 +70,8 @@ func Same(a, b *Record) bool {
 		a.AccessToken == b.AccessToken && a.OTPAuthURL == b.OTPAuthURL
 }
 
-// String returns a one-line summary with every secret redacted.
-func (r Record) String() string {
+// summary is a one-line summary with every secret redacted.
+func (r Record) summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "keystore.Record{Environment: %q, Username: %q", r.Environment, r.Username)
 	writeSecret(&b, "RefreshToken", r.RefreshToken, r.RefreshExpiry)
@@ -105,12 +105,9 @@ func writeSecret(b *strings.Builder, name string, s traderapi.Secret, exp time.T
 	}
 }
 
-// GoString returns the same redacted summary, for %#v.
-func (r Record) GoString() string { return r.String() }
-
 // Format implements [fmt.Formatter] so that every verb prints the redacted
 // summary.
-func (r Record) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(r.String())) }
+func (r Record) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(r.summary())) }
 
 // LogValue implements [slog.LogValuer]: a group with the secrets redacted.
 func (r Record) LogValue() slog.Value {

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -194,14 +193,6 @@ func (c *Config) setDefaults() error {
 	}
 	return nil
 }
-
-// String describes the credentials without the password or OTP.
-func (c Credentials) String() string {
-	return fmt.Sprintf("session.Credentials{Username: %q, Password: %s, OTP: %s}", c.Username, c.Password, c.OTP)
-}
-
-// GoString is [Credentials.String], for %#v.
-func (c Credentials) GoString() string { return c.String() }
 
 // LogValue implements [slog.LogValuer] without the secrets.
 func (c Credentials) LogValue() slog.Value {

@@ -64,13 +64,10 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// String describes the manager without secrets.
-func (m *Manager) String() string {
-	return fmt.Sprintf("session.Manager{env: %q, user: %q}", m.cfg.Environment, m.username())
+// Format describes the manager under every verb, without secrets.
+func (m *Manager) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "session.Manager{env: %q, user: %q}", m.cfg.Environment, m.username())
 }
-
-// GoString is [Manager.String], for %#v.
-func (m *Manager) GoString() string { return m.String() }
 
 // LogValue implements [slog.LogValuer] without secrets.
 func (m *Manager) LogValue() slog.Value {

@@ -184,10 +184,8 @@ func (r URL) String() string {
 	return s
 }
 
-// GoString is String, so that %#v shows no password either.
-func (r URL) GoString() string { return r.String() }
-
-// Format prints String under every verb.
+// Format prints String under every verb, so that %#v shows no password
+// either.
 func (r URL) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(r.String())) }
 
 // connName is the name of this process's connections, pmx-login/HOST/PID

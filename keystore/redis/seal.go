@@ -53,8 +53,11 @@ func (k *EncryptionKey) ID() string { return k.id }
 // Source returns where the key came from (its key file).
 func (k *EncryptionKey) Source() string { return k.source }
 
-// String names the key by id and source, never its bytes.
-func (k *EncryptionKey) String() string { return "key " + k.id + " (" + k.source + ")" }
+// Format names the key by id and source under every verb, never its
+// bytes.
+func (k *EncryptionKey) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "key %s (%s)", k.id, k.source)
+}
 
 // DecryptError is a record that did not decrypt. It matches [ErrDecrypt].
 type DecryptError struct {
@@ -153,6 +156,3 @@ func (s *sealer) open(k keystore.Key, gen uint64, keyID string, ct []byte) ([]by
 	}
 	return plain, nil
 }
-
-// GoString is String, for %#v.
-func (k *EncryptionKey) GoString() string { return k.String() }

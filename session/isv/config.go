@@ -199,17 +199,14 @@ func cmpOr[T comparable](a, b T) T {
 	return b
 }
 
-// String describes the configuration without the key.
-func (c Config) String() string {
+// describe describes the configuration without the key.
+func (c Config) describe() string {
 	return fmt.Sprintf("isv.Config{Environment: %q, ClientID: %q, Key: %s, AuthURL: %q, TokenURL: %q, Audience: %q, FormEncoded: %t, Store: %s}",
 		c.Environment, c.ClientID, describeKey(c.Key), c.AuthURL, c.TokenURL, c.Audience, c.FormEncoded, describeStore(c.Store))
 }
 
-// GoString is [Config.String], for %#v.
-func (c Config) GoString() string { return c.String() }
-
 // Format implements [fmt.Formatter] so that no verb prints the key.
-func (c Config) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+func (c Config) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.describe())) }
 
 // LogValue implements [slog.LogValuer]: the key by size and thumbprint only.
 func (c Config) LogValue() slog.Value {

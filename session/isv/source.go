@@ -186,8 +186,8 @@ func (s *Source) APIURL() string { return s.cfg.apiURL }
 // requestCount returns how many token requests this Source has sent.
 func (s *Source) requestCount() int64 { return s.requests.Load() }
 
-// String describes the source without its key or token.
-func (s *Source) String() string {
+// describe describes the source without its key or token.
+func (s *Source) describe() string {
 	state := "no token"
 	if e := s.cache.Current(); e.Usable() {
 		state = "token " + e.Token.String()
@@ -195,11 +195,8 @@ func (s *Source) String() string {
 	return fmt.Sprintf("isv.Source{ClientID: %q, TokenURL: %q, Key: %s, %s}", s.cfg.clientID, s.cfg.tokenURL, describeKey(s.cfg.key), state)
 }
 
-// GoString is [Source.String], for %#v.
-func (s *Source) GoString() string { return s.String() }
-
 // Format implements [fmt.Formatter] so that no verb prints a secret.
-func (s *Source) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+func (s *Source) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.describe())) }
 
 // LogValue implements [slog.LogValuer].
 func (s *Source) LogValue() slog.Value {

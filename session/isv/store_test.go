@@ -2,6 +2,7 @@ package isv
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -141,8 +142,8 @@ func TestSharedConflictAdoptsNewerToken(t *testing.T) {
 	if tok != theirs.AccessToken || a.adoptedCount() != 1 || a.requestCount() != 1 {
 		t.Fatalf("a got theirs %t, adopted %d, requested %d: want the stored token adopted after the conflict", tok == theirs.AccessToken, a.adoptedCount(), a.requestCount())
 	}
-	if s := a.cfg.store; describeStore(s) != "memory" || !strings.Contains(tb.config(func(c *Config) { c.Store = s }).String(), "Store: memory") {
-		t.Errorf("Config.String does not name the store's backend: %s", tb.config(func(c *Config) { c.Store = s }))
+	if s := a.cfg.store; describeStore(s) != "memory" || !strings.Contains(fmt.Sprint(tb.config(func(c *Config) { c.Store = s })), "Store: memory") {
+		t.Errorf("a Config printed does not name the store's backend: %s", tb.config(func(c *Config) { c.Store = s }))
 	}
 }
 
