@@ -83,7 +83,8 @@ var (
 	// in), or no last user is recorded.
 	ErrNotFound = errors.New("keystore: not found")
 	// ErrUnavailable: the keychain is absent, locked or not answering. It
-	// says nothing about whether a session exists. See [UnavailableError].
+	// says nothing about whether a session exists. Package keyring's
+	// ErrNoService, ErrLocked and ErrTimeout say why.
 	ErrUnavailable = errors.New("keychain unavailable")
 	// ErrTooLarge: the record does not fit the keychain's size limit even
 	// without the cached access token.

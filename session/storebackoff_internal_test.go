@@ -28,7 +28,7 @@ func (f *failingStore) Get(ctx context.Context, k keystore.Key) (*keystore.Recor
 func TestBackoffIgnoresCancelledCalls(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	var states []bool
-	st := &failingStore{Memory: keystore.NewMemory(), err: &keystore.UnavailableError{Backend: "redis", Err: errors.New("down")}}
+	st := &failingStore{Memory: keystore.NewMemory(), err: fmt.Errorf("%w: redis down", keystore.ErrUnavailable)}
 	b := backoffStore{Store: st, now: func() time.Time { return now }, b: &storeBackoff{},
 		state: func(err error) { states = append(states, errors.Is(err, keystore.ErrUnavailable)) }}
 	k := keystore.Key{Environment: "preprod", Username: "alice"}

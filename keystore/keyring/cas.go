@@ -67,8 +67,8 @@ type heldLock struct {
 // keychain's timeout rather than wait for that write.
 func (k *Store) writeLock(ctx context.Context, key keystore.Key) (*heldLock, error) {
 	if k.stalled.Load() > 0 {
-		return nil, &keystore.UnavailableError{Backend: keystore.BackendKeyring, Keychain: keychainName(k.goos), Reason: Timeout,
-			Err: fmt.Errorf("no answer within %s: an earlier write to the keychain has not returned yet", k.timeout)}
+		return nil, unavailable(keychainName(k.goos), timeout,
+			fmt.Errorf("no answer within %s: an earlier write to the keychain has not returned yet", k.timeout))
 	}
 	unlock, err := k.lockFile(ctx, key, "write", k.writeWait())
 	if err != nil {

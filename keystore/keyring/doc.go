@@ -4,9 +4,9 @@
 // Windows). Every call has a timeout of its own ([WithTimeout],
 // 5 s), because a call to a locked or absent Secret Service
 // can block forever. A keychain that is absent, locked or not answering
-// gives a [*keystore.UnavailableError] (matching [keystore.ErrUnavailable])
-// whose Reason ([NoService], [Locked], [Timeout], [Other]) says which, also
-// when the caller's deadline ends first; it is never reported as "not
+// gives an error matching [keystore.ErrUnavailable] and, when the reason
+// is known, [ErrNoService], [ErrLocked] or [ErrTimeout] (also when the
+// caller's deadline ends first); it is never reported as "not
 // logged in", and what to do instead is the program's to say.
 //
 // The keychain service name carries the environment

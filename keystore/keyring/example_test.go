@@ -1,33 +1,27 @@
 package keyring_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"testing"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/keyring"
 )
 
-// A keychain that cannot be used is not "logged out": tell the two apart.
-func ExampleLocked() {
-	err := error(&keystore.UnavailableError{Backend: "keyring", Reason: keyring.Locked})
+// A keychain that cannot be used is not "logged out": tell the two apart,
+// and say what to do when the reason is known.
+func Example_unavailable() {
+	store := keyring.New()
+	_, err := store.Get(context.Background(), keystore.Key{Environment: "prod", Username: "trader1"})
 	switch {
+	case err == nil:
+		fmt.Println("logged in")
 	case errors.Is(err, keystore.ErrNotFound):
-		fmt.Println("not logged in")
+		fmt.Println("not logged in: run `pmx-login login`")
+	case errors.Is(err, keyring.ErrLocked), errors.Is(err, keyring.ErrTimeout):
+		fmt.Println("unlock the keychain and try again:", err)
 	case errors.Is(err, keystore.ErrUnavailable):
-		fmt.Println(err)
-	}
-	// Output:
-	// keychain unavailable: the keychain is locked and was not unlocked
-}
-
-// TestReasonString pins the reasons' values: keystore.Reason names them.
-func TestReasonString(t *testing.T) {
-	t.Parallel()
-	for r, want := range map[keystore.Reason]string{keyring.NoService: "no service", keyring.Locked: "locked", keyring.Timeout: "timeout", keyring.Other: "other"} {
-		if r.String() != want {
-			t.Errorf("Reason %d = %q, want %q", r, r, want)
-		}
+		fmt.Println("no keychain here: use the file keystore:", err)
 	}
 }

@@ -65,8 +65,8 @@ type Store struct {
 type Option func(*Store)
 
 // WithTimeout bounds each operation (Get, Set, Delete, LastUser) to d,
-// after which it fails with an [*keystore.UnavailableError] whose keystore.Reason is
-// [Timeout]. A d of zero or less keeps 5 s.
+// after which it fails with an error matching [ErrTimeout]. A d of zero
+// or less keeps 5 s.
 func WithTimeout(d time.Duration) Option {
 	return func(k *Store) {
 		if d > 0 {
@@ -154,10 +154,10 @@ func call[T any](ctx context.Context, k *Store, w *heldLock, f func() (T, error)
 	}
 }
 
-// named fills in the keychain's name of an [*keystore.UnavailableError].
+// named fills in the keychain's name of an unavailable keychain's error.
 func (k *Store) named(err error) error {
-	if ue, ok := err.(*keystore.UnavailableError); ok {
-		ue.Keychain = keychainName(k.goos)
+	if ue, ok := err.(*unavailableError); ok {
+		ue.keychain = keychainName(k.goos)
 	}
 	return err
 }
@@ -177,7 +177,7 @@ func (k *Store) ctxError(ctx context.Context) error {
 	default:
 		return fmt.Errorf("keystore: keychain call abandoned: %w", ctx.Err())
 	}
-	return &keystore.UnavailableError{Backend: keystore.BackendKeyring, Keychain: keychainName(k.goos), Reason: Timeout, Err: err}
+	return unavailable(keychainName(k.goos), timeout, err)
 }
 
 // Get returns the record stored under key.

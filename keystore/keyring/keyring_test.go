@@ -126,9 +126,8 @@ func TestKeyringTimeout(t *testing.T) {
 		start := time.Now()
 		err := op(t.Context())
 		took := time.Since(start)
-		var ue *keystore.UnavailableError
-		if !errors.As(err, &ue) || ue.Reason != Timeout || !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, keystore.ErrNotFound) {
-			t.Fatalf("%s: got %v, want UnavailableError{Reason: Timeout}", name, err)
+		if !errors.Is(err, ErrTimeout) || !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, ErrLocked) || errors.Is(err, keystore.ErrNotFound) {
+			t.Fatalf("%s: got %v, want ErrTimeout", name, err)
 		}
 		// A write after another write timed out fails at once: that write
 		// still holds the write lock until it returns.
@@ -146,10 +145,9 @@ func TestKeyringTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	_, err := New(withSecrets(b), testLockDir(t), WithTimeout(time.Minute)).Get(ctx, key)
-	var ue *keystore.UnavailableError
-	if !errors.As(err, &ue) || ue.Reason != Timeout || errors.Is(err, context.DeadlineExceeded) ||
+	if !errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
 		!strings.Contains(err.Error(), "keychain") || !strings.Contains(err.Error(), "deadline") {
-		t.Fatalf("Get past the caller's deadline: %v, want UnavailableError{Reason: Timeout} naming the keychain", err)
+		t.Fatalf("Get past the caller's deadline: %v, want ErrTimeout naming the keychain", err)
 	}
 
 	// The caller's own cancellation is not a keychain failure.
@@ -165,22 +163,22 @@ func TestKeyringErrorsMapped(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		err    string
-		reason keystore.Reason
+		reason error // nil: unavailable for another reason
 	}{
-		{`exec: "dbus-launch": executable file not found in $PATH`, NoService},
-		{"dial unix /nonexistent: connect: no such file or directory", NoService},
-		{"The name org.freedesktop.secrets was not provided by any .service files", NoService},
-		{"failed to unlock correct collection '/org/freedesktop/secrets/aliases/default'", Locked},
-		{"failed to unlock correct collection '/org/freedesktop/secrets/collection/login'", Locked},
-		{"org.freedesktop.DBus.Error.NoReply: something else", Other},
+		{`exec: "dbus-launch": executable file not found in $PATH`, ErrNoService},
+		{"dial unix /nonexistent: connect: no such file or directory", ErrNoService},
+		{"The name org.freedesktop.secrets was not provided by any .service files", ErrNoService},
+		{"failed to unlock correct collection '/org/freedesktop/secrets/aliases/default'", ErrLocked},
+		{"failed to unlock correct collection '/org/freedesktop/secrets/collection/login'", ErrLocked},
+		{"org.freedesktop.DBus.Error.NoReply: something else", nil},
 	} {
 		kc := newMapSecrets()
 		kc.fail = errors.New(tc.err)
 		err := New(withSecrets(kc), testLockDir(t)).Set(t.Context(), keystore.Key{Environment: "preprod", Username: "a"}, storehelp.Record("", ""))
-		var ue *keystore.UnavailableError
-		if !errors.As(err, &ue) || ue.Reason != tc.reason || ue.Backend != keystore.BackendKeyring {
-			t.Errorf("%q: got %v, want UnavailableError{Reason: %s}", tc.err, err, tc.reason)
-			continue
+		for _, sentinel := range []error{ErrNoService, ErrLocked, ErrTimeout} {
+			if errors.Is(err, sentinel) != (sentinel == tc.reason) {
+				t.Errorf("%q: got %v; errors.Is(%v) = %t", tc.err, err, sentinel, errors.Is(err, sentinel))
+			}
 		}
 		if !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, keystore.ErrNotFound) || strings.Contains(err.Error(), "--keystore") {
 			t.Errorf("%q: %v should match ErrUnavailable only, with no CLI advice", tc.err, err)
@@ -193,7 +191,7 @@ func TestKeyringErrorsMapped(t *testing.T) {
 		t.Errorf("ErrSetDataTooBig: got %v, want ErrTooLarge", err)
 	}
 	want := "keychain unavailable: no Secret Service is running (org.freedesktop.secrets)"
-	if got := (&keystore.UnavailableError{Reason: NoService}).Error(); got != want {
+	if got := unavailable("", noService, nil).Error(); got != want {
 		t.Errorf("message:\n got %q\nwant %q", got, want)
 	}
 }
@@ -329,7 +327,7 @@ func TestKeyringNoService(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			env["PMX_EXPECT_REASON"] = NoService.String()
+			env["PMX_EXPECT_REASON"] = noService.String()
 			cmd := helperproc.Command(t, helperEnv, "unavailable", env)
 			out, err := cmd.CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "reason=no service") {
@@ -383,4 +381,22 @@ func TestKeyringSetWaitsForCompareAndSwap(t *testing.T) {
 	}
 	unlock()
 	storehelp.MustSet(t, k, key, storehelp.Record("", ""))
+}
+
+// TestReasonsAreDistinct: each sentinel matches its own reason only, and
+// every unavailable error matches keystore.ErrUnavailable.
+func TestReasonsAreDistinct(t *testing.T) {
+	t.Parallel()
+	sentinels := map[reason]error{noService: ErrNoService, locked: ErrLocked, timeout: ErrTimeout}
+	for _, r := range []reason{other, noService, locked, timeout} {
+		err := fmt.Errorf("wrapped: %w", unavailable("Secret Service", r, errors.New("cause")))
+		if !errors.Is(err, keystore.ErrUnavailable) {
+			t.Errorf("%s: does not match keystore.ErrUnavailable", r)
+		}
+		for sr, s := range sentinels {
+			if errors.Is(err, s) != (sr == r) {
+				t.Errorf("%s: errors.Is(%v) = %t", r, s, errors.Is(err, s))
+			}
+		}
+	}
 }

@@ -35,13 +35,13 @@ func runHelper(mode string) error {
 			return err
 		}
 		defer stop()
-		return expectUnavailable(ctx, Locked.String())
+		return expectUnavailable(ctx, locked.String())
 	}
 	return fmt.Errorf("unknown helper mode %q", mode)
 }
 
 // expectUnavailable stores a session in the OS keychain and checks that it
-// fails with an *keystore.UnavailableError of the given reason, printing the error.
+// fails as unavailable for the given reason, printing the error.
 func expectUnavailable(ctx context.Context, reason string) error {
 	locks, err := os.MkdirTemp("", "pmx-keystore-locks-")
 	if err != nil {
@@ -52,18 +52,18 @@ func expectUnavailable(ctx context.Context, reason string) error {
 	start := time.Now()
 	err = k.Set(ctx, keystore.Key{Environment: "preprod", Username: "alice"}, storehelp.Record("preprod", "alice"))
 	fmt.Printf("took=%s error=%v\n", time.Since(start).Round(time.Millisecond), err)
-	var ue *keystore.UnavailableError
+	ue, ok := errors.AsType[*unavailableError](err)
 	switch {
-	case !errors.As(err, &ue):
-		return fmt.Errorf("want *UnavailableError, got %T: %v", err, err)
+	case !ok:
+		return fmt.Errorf("want an unavailable keychain, got %T: %v", err, err)
 	case !errors.Is(err, keystore.ErrUnavailable) || errors.Is(err, keystore.ErrNotFound):
 		return fmt.Errorf("error %v: errors.Is(ErrUnavailable) should hold and errors.Is(ErrNotFound) not", err)
-	case ue.Reason.String() != reason:
-		return fmt.Errorf("reason %q, want %q (error: %v)", ue.Reason, reason, err)
+	case ue.reason.String() != reason:
+		return fmt.Errorf("reason %q, want %q (error: %v)", ue.reason, reason, err)
 	case strings.Contains(err.Error(), "--keystore"):
 		return fmt.Errorf("a library error gives CLI advice: %v", err)
 	}
-	fmt.Printf("reason=%s\n", ue.Reason)
+	fmt.Printf("reason=%s\n", ue.reason)
 	return nil
 }
 

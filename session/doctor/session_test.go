@@ -55,11 +55,11 @@ func TestStoredSessionMissing(t *testing.T) {
 type unavailableStore struct{}
 
 func (unavailableStore) Get(context.Context, keystore.Key) (*keystore.Record, error) {
-	return nil, &keystore.UnavailableError{Backend: "keyring", Reason: keyring.Locked}
+	return nil, keyring.ErrLocked
 }
 
 func (unavailableStore) LastUser(context.Context, string) (string, error) {
-	return "", &keystore.UnavailableError{Backend: "keyring", Reason: keyring.Locked}
+	return "", keyring.ErrLocked
 }
 
 func TestStoredSessionKeychainUnavailable(t *testing.T) {

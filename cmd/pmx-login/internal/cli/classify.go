@@ -84,7 +84,6 @@ func classifyLocal(err error) (int, string, bool) {
 // classifyStore: the keystore failed (checked before the network classes,
 // so that a keychain that hangs past --timeout is named as the keychain).
 func classifyStore(err error) (int, string, bool) {
-	ue, unavailable := errors.AsType[*keystore.UnavailableError](err)
 	_, keyFile := errors.AsType[*redisKeyFileError](err)
 	_, redisDown := errors.AsType[*redis.Error](err)
 	switch {
@@ -98,7 +97,7 @@ func classifyStore(err error) (int, string, bool) {
 		return exitFailure, "someone who can write to Redis altered or moved this record: run `pmx-login login` to store a new session, and check who can write to Redis", true
 	case errors.Is(err, redis.ErrDecrypt):
 		return exitFailure, "the session in Redis was stored with another key: give --redis-key-file (" + envRedisKeyFile + ") the key file the fleet uses; during a key rotation, give the other key with --redis-old-key-file (" + envRedisOldKeyFiles + ")", true
-	case unavailable && ue.Reason == keyring.Timeout:
+	case errors.Is(err, keyring.ErrTimeout):
 		return exitFailure, "the keychain did not answer (it may be locked and waiting on an unlock prompt): unlock it, or " + hintKeystoreFile, true
 	case errors.Is(err, keystore.ErrUnavailable):
 		return exitFailure, hintKeystoreFile, true

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/keyring"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -97,12 +96,12 @@ func TestExitCodeAndMessage(t *testing.T) {
 		hintHas   string
 		hintLacks string
 	}{
-		{&keystore.UnavailableError{Backend: "keyring", Reason: keyring.Locked}, exitFailure, "keychain unavailable", "--keystore file", ""},
-		{fmt.Errorf("login: %w", fmt.Errorf("%w: %w", session.ErrNotStored, &keystore.UnavailableError{Reason: keyring.Timeout})), exitFailure, "keystore was not updated", "--keystore file", ""},
+		{fmt.Errorf("keystore: %w", keyring.ErrLocked), exitFailure, "keychain unavailable", "--keystore file", ""},
+		{fmt.Errorf("login: %w", fmt.Errorf("%w: %w", session.ErrNotStored, keyring.ErrTimeout)), exitFailure, "keystore was not updated", "--keystore file", ""},
 		{fmt.Errorf("x: %w", session.ErrSessionExpired), exitNotLoggedIn, "x: session expired", "pmx-login login", ""},
 		{fmt.Errorf("login: %w", otp), exitRejected, "otp required", "each code works once", ""},
-		{&keystore.UnavailableError{Backend: "keyring", Reason: keyring.Timeout, Err: context.DeadlineExceeded}, exitFailure, "keychain", "the keychain did not answer", "network"},
-		{fmt.Errorf("resume: %w", &keystore.UnavailableError{Backend: "keyring", Reason: keyring.Timeout, Err: fmt.Errorf("abandoned: %w", context.DeadlineExceeded)}), exitFailure, "keychain", "unlock it", "network"},
+		{fmt.Errorf("%w: %w", keyring.ErrTimeout, context.DeadlineExceeded), exitFailure, "keychain", "the keychain did not answer", "network"},
+		{fmt.Errorf("resume: %w: %w", keyring.ErrTimeout, fmt.Errorf("abandoned: %w", context.DeadlineExceeded)), exitFailure, "keychain", "unlock it", "network"},
 		{fmt.Errorf("refresh: %w", fmt.Errorf("%w: %w", session.ErrNotStored, errors.New("disk full"))), exitFailure, "keystore was not updated", "keystore could not be written", ""},
 		{fmt.Errorf("x: %w", errInterrupted), exitInterrupted, "interrupted", "", ""},
 		{oneTime, exitRejected, "one-time operation", "account manager", "--otp"},

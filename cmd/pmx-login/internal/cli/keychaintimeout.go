@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/keyring"
@@ -11,13 +12,13 @@ import (
 // keychainDeadline wraps the keyring store so that a call cut short by the
 // command's deadline (a keychain waiting on an unlock prompt, a hung
 // Secret Service) is reported as the keychain not answering: an
-// *keystore.UnavailableError with Reason Timeout, which [classify] names as
+// error matching [keyring.ErrTimeout], which [classify] names as
 // the keychain, not the network.
 type keychainDeadline struct{ keystore.Store }
 
 func keychainErr(err error) error {
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, keystore.ErrUnavailable) {
-		return &keystore.UnavailableError{Backend: keystore.BackendKeyring, Reason: keyring.Timeout, Err: err}
+		return fmt.Errorf("%w: %w", keyring.ErrTimeout, err)
 	}
 	return err
 }
