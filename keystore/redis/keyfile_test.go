@@ -37,7 +37,7 @@ func TestWriteAndLoadKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loaded.ID() != written.ID() || loaded.Source() != path {
+	if loaded.ID() != written.ID() || loaded.keyFile() != path {
 		t.Errorf("loaded %v, wrote %v", loaded, written)
 	}
 	if printed := fmt.Sprintf("%v %+v %s", loaded, loaded, loaded); strings.Contains(printed, strings.TrimSpace(string(b))[:16]) {
@@ -132,14 +132,14 @@ func TestSealBindsEverything(t *testing.T) {
 		},
 		"other generation": func() error { _, err := s.open(key, 6, id, ct); return err },
 	} {
-		var de *DecryptError
-		if err := try(); !errors.As(err, &de) || de.Unknown || !strings.Contains(err.Error(), "k1.key") {
+		var de *decryptError
+		if err := try(); !errors.As(err, &de) || errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "k1.key") {
 			t.Errorf("%s: %v, want a DecryptError naming k1.key", name, err)
 		}
 	}
 	other, _ := newSealer(k2, nil)
-	var de *DecryptError
-	if _, err := other.open(key, 7, id, ct); !errors.As(err, &de) || !de.Unknown || !strings.Contains(err.Error(), "k2.key") {
+	var de *decryptError
+	if _, err := other.open(key, 7, id, ct); !errors.As(err, &de) || !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "k2.key") {
 		t.Errorf("wrong key: %v", err)
 	}
 	rotated, _ := newSealer(k2, []*EncryptionKey{k1})

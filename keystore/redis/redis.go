@@ -38,7 +38,7 @@ import (
 // writes only if the stored generation is old's (or nothing is stored when
 // old is nil) and the new generation is higher. No write replaces a
 // record encrypted with a key this store does not hold (a process with a
-// wrong key file gets a [*DecryptError] and the record stays); [Store.Delete]
+// wrong key file gets an error matching [ErrWrongKey] and the record stays); [Store.Delete]
 // still removes it, to start over after a key is lost. Redis is not a secret
 // store, and nothing in it is readable without the key.
 type Store struct {
@@ -179,10 +179,21 @@ func clientName(rdb goredis.UniversalClient) string {
 	return "redis"
 }
 
-// Error is a Redis command that failed: Redis unreachable, down, in
-// failover, or refusing the command. It matches [keystore.ErrUnavailable]: it says
-// nothing about whether a session is stored. It never holds a password.
-type Error struct {
+// What a failed Redis command was, to branch on with [errors.Is]. The error
+// names Redis, the operation and the cause, never a password.
+var (
+	// ErrUnavailable: Redis is unreachable, down, in failover or did not
+	// answer in time. Errors that match it match [keystore.ErrUnavailable]
+	// too: they say nothing about whether a session is stored.
+	ErrUnavailable = errors.New("redis unavailable")
+	// ErrRefused: Redis refused the connection's user or password, or its
+	// ACL refused a command (WRONGPASS, NOAUTH, NOPERM): a wrong setting to
+	// fix, not an outage to wait out.
+	ErrRefused = errors.New("redis refused the user, password or command")
+)
+
+// commandError is a Redis command that failed.
+type commandError struct {
 	// Addr names the Redis the store talks to.
 	Addr string
 	// Op is what was being done.
@@ -192,19 +203,23 @@ type Error struct {
 }
 
 // Error names Redis, the operation and the cause.
-func (e *Error) Error() string {
+func (e *commandError) Error() string {
 	return fmt.Sprintf("keystore: redis at %s: %s: %v", e.Addr, e.Op, e.Err)
 }
 
-// Is matches [keystore.ErrUnavailable], unless Redis refused the
-// connection's user or password or its ACL refused a command: that is a
-// wrong setting to fix, not an outage to wait out.
-func (e *Error) Is(target error) bool { return target == keystore.ErrUnavailable && !e.refused() }
+// Is matches [ErrRefused] when Redis refused the user, password or
+// command, else [ErrUnavailable] and [keystore.ErrUnavailable].
+func (e *commandError) Is(target error) bool {
+	if e.refused() {
+		return target == ErrRefused
+	}
+	return target == ErrUnavailable || target == keystore.ErrUnavailable
+}
 
 // refused reports whether Redis refused the credentials or a command
 // (WRONGPASS, NOAUTH, NOPERM): the URL's user or password, or the ACL, is
 // wrong.
-func (e *Error) refused() bool {
+func (e *commandError) refused() bool {
 	var re goredis.Error
 	if !errors.As(e.Err, &re) {
 		return false
@@ -214,10 +229,10 @@ func (e *Error) refused() bool {
 }
 
 // Unwrap returns go-redis's error.
-func (e *Error) Unwrap() error { return e.Err }
+func (e *commandError) Unwrap() error { return e.Err }
 
 // A canceled call is the caller's doing; a deadline that passed while
-// Redis did not answer (a frozen server) is Redis's failure, an *Error.
+// Redis did not answer (a frozen server) is Redis's failure ([ErrUnavailable]).
 func (s *Store) fail(op string, k keystore.Key, err error) error {
 	return s.failOn(op+" "+k.String(), err)
 }
@@ -230,7 +245,7 @@ func (s *Store) failOn(op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("no answer before the deadline (is Redis frozen or overloaded?): %w", err)
 	}
-	return &Error{Addr: s.cfg.name, Op: op, Err: err}
+	return &commandError{Addr: s.cfg.name, Op: op, Err: err}
 }
 
 // base returns the entry's key: prefix:{env:user}:item.

@@ -116,7 +116,7 @@ func (s *Store) scriptAnswer(k keystore.Key, res []any, gen uint64) error {
 		return &keystore.ConflictError{Key: k}
 	case "foreign":
 		keyID, _ := res[2].(string)
-		return &DecryptError{Key: k, KeyID: keyID, KeyFile: s.seal.current.source, Unknown: true}
+		return &decryptError{Key: k, KeyID: keyID, KeyFile: s.seal.current.source, Unknown: true}
 	case "stale":
 		stored, _ := res[1].(string)
 		return fmt.Errorf("keystore: %s: the new record's generation %d is not above the stored generation %s", k, gen, stored)

@@ -86,8 +86,8 @@ func (s *Store) encrypt(k keystore.Key, rec *keystore.Record) (writeArgs, error)
 }
 
 // Get returns the record stored under k, decrypted. A record that does not
-// decrypt gives a [*DecryptError] (matching [ErrDecrypt]) naming the key
-// file; Redis failures give a [*Error].
+// decrypt gives an error matching [ErrDecrypt] naming the key
+// file; Redis failures match [ErrUnavailable] or [ErrRefused].
 func (s *Store) Get(ctx context.Context, k keystore.Key) (*keystore.Record, error) {
 	k, err := k.Normalize()
 	if err != nil {
@@ -119,7 +119,7 @@ func (s *Store) current(ctx context.Context, k keystore.Key) (*keystore.Record, 
 // Set stores r under k whatever generation is stored, publishing a change
 // notice, then records the environment's last user for a session. It
 // refuses to replace a record encrypted with a key this store does not
-// hold ([*DecryptError]).
+// hold (an error matching [ErrDecrypt]).
 func (s *Store) Set(ctx context.Context, k keystore.Key, r *keystore.Record) error {
 	k, rec, err := keystore.Prepare(k, r)
 	if err != nil {
@@ -192,12 +192,12 @@ func (s *Store) sealLastUser(env, user string) string {
 
 // openLastUser returns the user a sealed value names. A value sealed
 // with a key this store does not have is a wrong key file (a
-// *DecryptError); one that is not sealed, or does not open with the key it
+// *decryptError); one that is not sealed, or does not open with the key it
 // names, counts as none (ErrNotFound, saying why).
 func (s *Store) openLastUser(env, v string) (string, error) {
 	if keyID, ct, ok := parseSealedLastUser(v); ok {
 		plain, err := s.seal.open(lastUserKey(env), 0, keyID, ct)
-		var de *DecryptError
+		var de *decryptError
 		switch {
 		case err == nil:
 			return string(plain), nil

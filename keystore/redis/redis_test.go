@@ -171,9 +171,9 @@ func TestRedisWrongKey(t *testing.T) {
 	}
 
 	_, err := b.Get(t.Context(), k)
-	var de *DecryptError
-	if !errors.As(err, &de) || !errors.Is(err, ErrDecrypt) || !de.Unknown || !strings.Contains(err.Error(), wrong.Source()) {
-		t.Fatalf("wrong key: %v, want a DecryptError naming %s", err, wrong.Source())
+	var de *decryptError
+	if !errors.As(err, &de) || !errors.Is(err, ErrDecrypt) || !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), wrong.keyFile()) {
+		t.Fatalf("wrong key: %v, want a DecryptError naming %s", err, wrong.keyFile())
 	}
 	if errors.Is(err, keystore.ErrNotFound) || errors.Is(err, keystore.ErrCorrupt) {
 		t.Errorf("%v must not look like not-found or corrupt (callers delete those)", err)
@@ -181,8 +181,8 @@ func TestRedisWrongKey(t *testing.T) {
 	if err := b.CompareAndSwap(t.Context(), k, nil, genRecord(env, "alice", 1)); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("wrong key's create over a record: %v, want ErrDecrypt", err)
 	}
-	if err := b.Set(t.Context(), k, genRecord(env, "alice", 9)); !errors.As(err, &de) || !strings.Contains(err.Error(), wrong.Source()) {
-		t.Errorf("wrong key's Set over a record: %v, want a DecryptError naming %s", err, wrong.Source())
+	if err := b.Set(t.Context(), k, genRecord(env, "alice", 9)); !errors.As(err, &de) || !strings.Contains(err.Error(), wrong.keyFile()) {
+		t.Errorf("wrong key's Set over a record: %v, want a DecryptError naming %s", err, wrong.keyFile())
 	}
 	if after := dumpHash(t, rdb, a.base(k)); after != before {
 		t.Error("the record changed")
@@ -202,7 +202,7 @@ func TestRedisWrongKey(t *testing.T) {
 	if err := rdb.HSet(t.Context(), rotated.base(k), "g", "3").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rotated.Get(t.Context(), k); !errors.As(err, &de) || de.Unknown {
+	if _, err := rotated.Get(t.Context(), k); !errors.As(err, &de) || errors.Is(err, ErrWrongKey) {
 		t.Errorf("rolled-back generation: %v, want a DecryptError", err)
 	}
 	if err := rdb.Copy(t.Context(), rotated.base(k), rotated.base(keystore.Key{Environment: env, Username: "bob", Item: keystore.ItemSession}), 0, true).Err(); err != nil {

@@ -109,7 +109,7 @@ func TestOpenRedisPassword(t *testing.T) {
 	}
 	defer wrong.Close()
 	_, err = wrong.Get(t.Context(), k)
-	var re *Error
+	var re *commandError
 	if !errors.As(err, &re) || errors.Is(err, keystore.ErrUnavailable) || !strings.Contains(err.Error(), srv.Addr) {
 		t.Fatalf("wrong password: %v, want an Error naming %s that is not ErrUnavailable (a setting, not an outage)", err, srv.Addr)
 	}

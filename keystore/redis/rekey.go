@@ -68,7 +68,7 @@ return 'ok'
 // the entry read: a record that another process rewrites meanwhile is read
 // again, and an interrupted Rekey loses nothing (run it again). Records
 // encrypted with a key the store does not hold are left as they are and
-// reported in the error ([*DecryptError]). It returns how many records
+// reported in the error (an error matching [ErrDecrypt]). It returns how many records
 // (and last users) it re-encrypted, and how many the main key encrypted
 // already, also when it fails.
 func (s *Store) Rekey(ctx context.Context) (rekeyed, current int, err error) {

@@ -76,8 +76,8 @@ func TestRekeyLeavesForeignRecords(t *testing.T) {
 	storehelp.MustSet(t, newRedisStore(t, rdb, strange), kb, storehelp.Record(env, "bob"))
 
 	rekeyed, _, err := newRedisStore(t, rdb, newKey, WithOlderKeys(oldKey)).Rekey(t.Context())
-	var de *DecryptError
-	if !errors.As(err, &de) || de.Key != kb || !de.Unknown {
+	var de *decryptError
+	if !errors.As(err, &de) || de.Key != kb || !errors.Is(err, ErrWrongKey) {
 		t.Fatalf("Rekey over bob's foreign record: %v, want a DecryptError naming it", err)
 	}
 	if rekeyed != 1 {

@@ -15,8 +15,15 @@ import (
 
 // ErrDecrypt: a record in a shared store does not decrypt with the keys
 // given: a wrong key file, a key since rotated away, or a record that was
-// altered. The stored record is left as it is. See [DecryptError].
+// altered. The stored record is left as it is. The error names the record,
+// the key id it names and the key file(s) tried.
 var ErrDecrypt = errors.New("keystore: record does not decrypt")
+
+// ErrWrongKey: a record names a key that none of the given keys is (a
+// wrong key file, or a key since rotated away), rather than one that
+// matched but did not authenticate (an altered or moved record). Errors
+// that match it match [ErrDecrypt] too.
+var ErrWrongKey = errors.New("keystore: record encrypted with another key")
 
 // EncryptionKey is an AES-256 key that encrypts records in a shared store
 // ([Store]). It never prints its bytes: String names its id and source.
@@ -50,8 +57,8 @@ func NewEncryptionKey(raw []byte, source string) (*EncryptionKey, error) {
 // rotation.
 func (k *EncryptionKey) ID() string { return k.id }
 
-// Source returns where the key came from (its key file).
-func (k *EncryptionKey) Source() string { return k.source }
+// keyFile returns where the key came from (its key file).
+func (k *EncryptionKey) keyFile() string { return k.source }
 
 // Format names the key by id and source under every verb, never its
 // bytes.
@@ -59,8 +66,8 @@ func (k *EncryptionKey) Format(f fmt.State, _ rune) {
 	_, _ = fmt.Fprintf(f, "key %s (%s)", k.id, k.source)
 }
 
-// DecryptError is a record that did not decrypt. It matches [ErrDecrypt].
-type DecryptError struct {
+// decryptError is a record that did not decrypt. It matches [ErrDecrypt].
+type decryptError struct {
 	Key keystore.Key
 	// KeyID is the id of the key the record was encrypted with.
 	KeyID string
@@ -73,7 +80,7 @@ type DecryptError struct {
 }
 
 // Error names the record and the key file, never the record's content.
-func (e *DecryptError) Error() string {
+func (e *decryptError) Error() string {
 	if e.Unknown {
 		return fmt.Sprintf("keystore: %s was encrypted with key %s, which is not the key in %s: wrong key file (the record is left as it is)",
 			e.Key, e.KeyID, e.KeyFile)
@@ -82,8 +89,10 @@ func (e *DecryptError) Error() string {
 		e.Key, e.KeyID, e.KeyFile)
 }
 
-// Is matches [ErrDecrypt].
-func (e *DecryptError) Is(target error) bool { return target == ErrDecrypt }
+// Is matches [ErrDecrypt], and [ErrWrongKey] when no given key has KeyID.
+func (e *decryptError) Is(target error) bool {
+	return target == ErrDecrypt || (target == ErrWrongKey && e.Unknown)
+}
 
 // sealer encrypts with one key and decrypts with it or older ones.
 type sealer struct {
@@ -148,11 +157,11 @@ func (s *sealer) seal(k keystore.Key, gen uint64, plain []byte) (keyID string, c
 func (s *sealer) open(k keystore.Key, gen uint64, keyID string, ct []byte) ([]byte, error) {
 	key, ok := s.byID[keyID]
 	if !ok {
-		return nil, &DecryptError{Key: k, KeyID: shownKeyID(keyID), KeyFile: s.current.source, Unknown: true}
+		return nil, &decryptError{Key: k, KeyID: shownKeyID(keyID), KeyFile: s.current.source, Unknown: true}
 	}
 	plain, err := key.aead.Open(nil, nil, ct, aad(s.prefix, k, gen, keyID))
 	if err != nil {
-		return nil, &DecryptError{Key: k, KeyID: keyID, KeyFile: key.source}
+		return nil, &decryptError{Key: k, KeyID: keyID, KeyFile: key.source}
 	}
 	return plain, nil
 }

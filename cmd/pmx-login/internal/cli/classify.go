@@ -85,13 +85,12 @@ func classifyLocal(err error) (int, string, bool) {
 // so that a keychain that hangs past --timeout is named as the keychain).
 func classifyStore(err error) (int, string, bool) {
 	_, keyFile := errors.AsType[*redisKeyFileError](err)
-	_, redisDown := errors.AsType[*redis.Error](err)
 	switch {
 	case keyFile:
 		return exitFailure, hintRedisKeyFile, true
-	case redisDown && !errors.Is(err, keystore.ErrUnavailable): // refused: WRONGPASS, NOAUTH, NOPERM
+	case errors.Is(err, redis.ErrRefused): // WRONGPASS, NOAUTH, NOPERM
 		return exitUsage, "Redis refused pmx-login: check the user and password in --redis-url (" + envRedisURL + ") and that the user's ACL is the README's", true
-	case redisDown:
+	case errors.Is(err, redis.ErrUnavailable):
 		return exitFailure, "check that Redis is up and that --redis-url (" + envRedisURL + ") reaches it: host, port, TLS, user and password", true
 	case isAltered(err):
 		return exitFailure, "someone who can write to Redis altered or moved this record: run `pmx-login login` to store a new session, and check who can write to Redis", true
@@ -201,6 +200,5 @@ func misdirected(err error) bool {
 // isAltered reports a Redis record that names a key this process has but
 // does not decrypt with it: altered or moved, not a wrong key file.
 func isAltered(err error) bool {
-	de, ok := errors.AsType[*redis.DecryptError](err)
-	return ok && !de.Unknown
+	return errors.Is(err, redis.ErrDecrypt) && !errors.Is(err, redis.ErrWrongKey)
 }
