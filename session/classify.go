@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -27,8 +26,8 @@ const (
 	// ([ErrSessionExpired]).
 	KindSessionEnded
 	// KindRateLimited: the exchange asked the caller to slow down
-	// ([traderapi.ErrRateLimited]); [RetryAfter] says how long it asked
-	// for.
+	// ([traderapi.ErrRateLimited]); the [*traderapi.APIError]'s
+	// RetryAfter says how long it asked for.
 	KindRateLimited
 	// KindUnavailable: the exchange could not be reached, answered 5xx or
 	// with something unreadable, or the keychain did not answer; retry
@@ -81,7 +80,7 @@ func (k Kind) String() string {
 //  4. [ErrClosed]: [KindClosed]
 //  5. [ErrConfig], [traderapi.ErrInsecureURL], a 421: [KindConfig]
 //  6. [traderapi.ErrRateLimited]: [KindRateLimited]
-//  7. a [*RetryError] (a refresh the manager retries on its own),
+//  7. a refresh the manager retries on its own,
 //     [traderapi.ErrUnreachable], [traderapi.ErrUnavailable],
 //     [traderapi.ErrMalformedResponse], [keystore.ErrUnavailable], and any
 //     answer that is not the exchange's own (a WAF's or a load balancer's
@@ -122,7 +121,7 @@ func Classify(err error) Kind {
 }
 
 func isUnavailable(err error) bool {
-	if _, retrying := errors.AsType[*RetryError](err); retrying {
+	if _, retrying := errors.AsType[*retryError](err); retrying {
 		return true
 	}
 	ae, api := errors.AsType[*traderapi.APIError](err)
@@ -142,15 +141,4 @@ func isConfig(err error) bool {
 // JSON error body, not a page from something in front of it.
 func fromExchange(ae *traderapi.APIError) bool {
 	return ae.BodyExcerpt == "" && (ae.Code != 0 || ae.Message != "" || ae.ErrorCode != "")
-}
-
-// RetryAfter returns how long the exchange asked the caller to wait (its
-// Retry-After header, on a 429 or a 5xx), and whether it said. Without it,
-// a caller backs off on its own.
-func RetryAfter(err error) (time.Duration, bool) {
-	var ae *traderapi.APIError
-	if errors.As(err, &ae) && ae.RetryAfter > 0 {
-		return ae.RetryAfter, true
-	}
-	return 0, false
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session"
@@ -102,21 +101,6 @@ func TestClassifyOTPRequired(t *testing.T) {
 
 // TestRetryAfter: the wait the exchange asked for, from a real 429; none
 // from other errors.
-func TestRetryAfter(t *testing.T) {
-	t.Parallel()
-	f := setup(t, traderapitest.Options{}, session.Config{})
-	f.srv.InjectFault(traderapi.PathLogin, traderapitest.Fault{RetryAfter: "7", Times: 1})
-	err := f.m.Login(t.Context(), testUser, testPassword, "")
-	if d, ok := session.RetryAfter(err); !ok || d != 7*time.Second {
-		t.Errorf("RetryAfter(%v) = %s, %v; want 7s, true", err, d, ok)
-	}
-	if d, ok := session.RetryAfter(fmt.Errorf("wrapped: %w", err)); !ok || d != 7*time.Second {
-		t.Errorf("RetryAfter(wrapped) = %s, %v", d, ok)
-	}
-	if d, ok := session.RetryAfter(session.ErrNotLoggedIn); ok || d != 0 {
-		t.Errorf("RetryAfter(ErrNotLoggedIn) = %s, %v; want 0, false", d, ok)
-	}
-}
 
 // TestClassifyOrder: an error matching several sentinels gets the kind of
 // the first check in the documented order.

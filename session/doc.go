@@ -27,7 +27,7 @@
 //
 // Only the exchange's own rejection of the refresh token (a 401 with its JSON
 // error), or a refresh token past its expiry, ends a session: with
-// [ErrSessionExpired] (an [*ExpiredError]), unless [Config.Relogin] logs in
+// [ErrSessionExpired] (naming what the exchange answered), unless [Config.Relogin] logs in
 // again. A 403, 404, 409, HTML page, 5xx or timeout keeps it. [Manager.Logout]
 // ends the session at once: no refresh in flight publishes or stores
 // anything after it, and Relogin is not called. [Manager.Close] does the same

@@ -118,24 +118,24 @@ var errReloginSource = errors.New("Config.Relogin failed")
 
 // expired is the error that ends a session whose refresh token is dead.
 func (m *Manager) expired(d sess, cause error) error {
-	return &ExpiredError{Environment: m.cfg.Environment, Username: d.username, Cause: cause}
+	return &expiredError{Environment: m.cfg.Environment, Username: d.username, Cause: cause}
 }
 
 // ended returns the ended state of session d.
 func (m *Manager) ended(d sess, err error) *entry { return tokencache.NewEnded(d, err) }
 
-// ExpiredError is a session that ended because the exchange rejected its
+// expiredError is a session that ended because the exchange rejected its
 // refresh token (or it expired) and no relogin succeeded. It matches
 // [ErrSessionExpired] only; Cause says what the exchange answered.
-type ExpiredError struct {
+type expiredError struct {
 	Environment, Username string
 	Cause                 error
 }
 
 // Error names the session and the cause.
-func (e *ExpiredError) Error() string {
+func (e *expiredError) Error() string {
 	return fmt.Sprintf("session of %q in %s ended (%v): %v", e.Username, e.Environment, e.Cause, ErrSessionExpired)
 }
 
 // Is matches [ErrSessionExpired].
-func (e *ExpiredError) Is(target error) bool { return target == ErrSessionExpired }
+func (e *expiredError) Is(target error) bool { return target == ErrSessionExpired }

@@ -22,13 +22,11 @@ var (
 	ErrLoggedOut error = loggedOut{}
 	// ErrSessionExpired: the exchange rejected the refresh token (or it
 	// expired) and no relogin succeeded; the stored session has been
-	// removed. A new login is needed. See [ExpiredError].
+	// removed. A new login is needed. The error names the session and
+	// what the exchange answered.
 	ErrSessionExpired = errors.New("session expired")
 	// ErrClosed: [Manager.Close] was called.
 	ErrClosed = tokencache.ErrClosed
-	// ErrOTPRequired: the account has MFA on and login needs a one-time
-	// password. It is the same value as [traderapi.ErrOTPRequired].
-	ErrOTPRequired = traderapi.ErrOTPRequired
 	// ErrNotRevoked: logout removed the local session but the server did
 	// not confirm that it revoked the tokens (it could not be reached, or
 	// its answer was lost).
@@ -45,13 +43,13 @@ var (
 	ErrConfig = errors.New("configuration error")
 )
 
-// RetryError is a refresh that failed and that the manager will try again
+// retryError is a refresh that failed and that the manager will try again
 // on its own: the exchange was unreachable, unavailable, rate limiting, or
 // something in front of it answered instead (an HTML page). [Classify]
 // calls it unavailable (rate limited for a 429). Meanwhile a valid token is
 // still served; a caller with none gets this error until a refresh
 // succeeds.
-type RetryError struct {
+type retryError struct {
 	// Err is the last failure.
 	Err error
 	// Failures is how many refreshes in a row have failed.
@@ -61,13 +59,13 @@ type RetryError struct {
 }
 
 // Error says how many refreshes failed, when the next starts, and why.
-func (e *RetryError) Error() string {
+func (e *retryError) Error() string {
 	return fmt.Sprintf("the last %d refresh(es) failed (next attempt at %s): %v",
 		e.Failures, e.NextAttempt.Format(time.RFC3339), e.Err)
 }
 
 // Unwrap returns the last failure.
-func (e *RetryError) Unwrap() error { return e.Err }
+func (e *retryError) Unwrap() error { return e.Err }
 
 // isTransient reports whether a refresh failure is worth retrying: the
 // exchange was unreachable, unavailable, rate limiting, or answered with

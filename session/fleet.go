@@ -156,7 +156,7 @@ func (m *Manager) endedFromTombstone(rec *keystore.Record) error {
 	if rec.LoggedOut {
 		return fmt.Errorf("the session of %q in %s: %w at %s: not logged in", rec.Username, m.cfg.Environment, ErrLoggedOut, at)
 	}
-	return &ExpiredError{Environment: m.cfg.Environment, Username: rec.Username,
+	return &expiredError{Environment: m.cfg.Environment, Username: rec.Username,
 		Cause: fmt.Errorf("the session ended at %s (its refresh token was rejected or expired)", at)}
 }
 

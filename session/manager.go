@@ -56,7 +56,7 @@ func New(cfg Config) (*Manager, error) {
 		Budget:  cfg.Retry.MaxElapsed + 5*time.Second,
 		Backoff: cfg.Retry.cooldown,
 		Failed: func(err error, n int, next time.Time) error {
-			return &RetryError{Err: err, Failures: n, NextAttempt: next}
+			return &retryError{Err: err, Failures: n, NextAttempt: next}
 		},
 		Stale: m.bg.cue,
 		None:  fmt.Errorf("no session for %s: %w", cfg.Environment, ErrNotLoggedIn),
@@ -91,7 +91,7 @@ func (m *Manager) key(username string) keystore.Key {
 // Login logs in with a password (and an OTP code once MFA is on), stores
 // the session and makes its access token current; refreshes in flight for
 // an earlier session are discarded. Without a needed code the error matches
-// [ErrOTPRequired]. If the session cannot be stored, the manager still holds
+// [traderapi.ErrOTPRequired]. If the session cannot be stored, the manager still holds
 // it and the error matches [ErrNotStored]. A Logout or Close while the
 // login is under way wins: the new session is revoked and the error
 // matches [ErrNotLoggedIn].

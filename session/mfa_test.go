@@ -36,7 +36,7 @@ func TestLoginWithMFA(t *testing.T) {
 	if _, err := f.client.ConfirmMFA(t.Context(), traderapi.ConfirmMFARequest{Username: testUser, Password: testPassword, OTP: code(time.Now())}); err != nil {
 		t.Fatalf("ConfirmMFA: %v", err)
 	}
-	if err := f.m.Login(t.Context(), testUser, testPassword, ""); !errors.Is(err, session.ErrOTPRequired) {
+	if err := f.m.Login(t.Context(), testUser, testPassword, ""); !errors.Is(err, traderapi.ErrOTPRequired) {
 		t.Fatalf("Login without a code = %v, want ErrOTPRequired", err)
 	}
 	// The code of the confirm window was used; the next window's is fresh.

@@ -26,7 +26,7 @@ func Example() {
 	src := sessiontest.NewSource("eyJhbGciOi.fake.token")
 	ctx := context.Background()
 	fmt.Println(placeOrder(ctx, src))
-	src.Fail(&session.ExpiredError{Username: "trader1", Cause: errors.New("refresh token revoked")})
+	src.Fail(fmt.Errorf("refresh token revoked: %w", session.ErrSessionExpired))
 	fmt.Println(placeOrder(ctx, src))
 	fmt.Println(src.Calls(), "calls")
 	// Output:

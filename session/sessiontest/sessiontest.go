@@ -52,8 +52,9 @@ func (s *Source) Set(tok traderapi.Secret) {
 }
 
 // Fail makes Token return err, such as one matching
-// [session.ErrSessionExpired] (the session ended) or a *session.RetryError
-// (the exchange is away, the token held is used up).
+// [session.ErrSessionExpired] (the session ended) or
+// [traderapi.ErrUnavailable] (the exchange is away, the token held is used
+// up).
 func (s *Source) Fail(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
