@@ -24,7 +24,7 @@ func NewMemory() *Memory {
 }
 
 // Backend returns "memory".
-func (m *Memory) Backend() string { return BackendMemory }
+func (m *Memory) Backend() string { return "memory" }
 
 // Get returns a copy of the record stored under k.
 func (m *Memory) Get(ctx context.Context, k Key) (*Record, error) {

@@ -56,7 +56,8 @@ type Store interface {
 	// LastUser returns the username of the session last stored for env, or
 	// an error matching [ErrNotFound] when there is none.
 	LastUser(ctx context.Context, env string) (string, error)
-	// Backend names the backend: "keyring", "file" or "memory".
+	// Backend names the backend as pmx-login's --keystore and package
+	// settings do: "keyring", "file", "redis" or "memory".
 	Backend() string
 
 	// CompareAndSwap stores r under k only if the entry still holds old
@@ -116,14 +117,6 @@ func (e *ConflictError) Error() string {
 
 // Is matches [ErrConflict].
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
-
-// Backend names, as [Store.Backend] returns them.
-const (
-	BackendKeyring = "keyring"
-	BackendFile    = "file"
-	BackendMemory  = "memory"
-	BackendRedis   = "redis"
-)
 
 // Normalize validates k and returns it with Item defaulted to
 // [ItemSession]. Every backend calls it first.

@@ -64,7 +64,7 @@ func New(dir string) (*Store, error) {
 }
 
 // Backend returns "file".
-func (f *Store) Backend() string { return keystore.BackendFile }
+func (f *Store) Backend() string { return "file" }
 
 // Dir returns the directory the files are in.
 func (f *Store) Dir() string { return f.dir }

@@ -234,7 +234,7 @@ func TestDefaultDirFollowsXDGConfigHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Backend() != keystore.BackendFile || s.Dir() != want {
+	if s.Backend() != "file" || s.Dir() != want {
 		t.Fatalf("New(DefaultDir()) = %s in %s, want file in %s", s.Backend(), s.Dir(), want)
 	}
 }

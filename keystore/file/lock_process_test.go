@@ -20,7 +20,7 @@ import (
 // backend in dir, or the keyring backend with its lock files in dir (the
 // lock never touches the keychain).
 func lockStore(backend, dir string) (keystore.Store, error) {
-	if backend == keystore.BackendKeyring {
+	if backend == "keyring" {
 		return keyring.New(keyring.WithLockDir(dir)), nil
 	}
 	return New(dir)
@@ -85,7 +85,7 @@ func holdLock(ctx context.Context, backend, dir string) error {
 func TestLockTwoProcesses(t *testing.T) {
 	t.Parallel()
 	const rounds = 150
-	for _, backend := range []string{keystore.BackendFile, keystore.BackendKeyring} {
+	for _, backend := range []string{"file", "keyring"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "store")
@@ -116,7 +116,7 @@ func TestLockTwoProcesses(t *testing.T) {
 // holder releases it.
 func TestLockHeldByAnotherProcess(t *testing.T) {
 	t.Parallel()
-	for _, backend := range []string{keystore.BackendFile, keystore.BackendKeyring} {
+	for _, backend := range []string{"file", "keyring"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "store")

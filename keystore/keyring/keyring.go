@@ -104,7 +104,7 @@ func New(opts ...Option) *Store {
 }
 
 // Backend returns "keyring".
-func (k *Store) Backend() string { return keystore.BackendKeyring }
+func (k *Store) Backend() string { return "keyring" }
 
 // service returns the keychain service name of an environment's item.
 func (k *Store) service(env string, item keystore.Item) string {

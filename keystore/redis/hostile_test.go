@@ -60,7 +60,7 @@ func TestConnectionsAreNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := u.NewClient()
+	c := u.newClient()
 	defer c.Close()
 	if err := c.Ping(t.Context()).Err(); err != nil {
 		t.Fatal(err)

@@ -160,7 +160,7 @@ func New(rdb goredis.UniversalClient, key *EncryptionKey, opts ...Option) (*Stor
 }
 
 // Backend returns "redis".
-func (s *Store) Backend() string { return keystore.BackendRedis }
+func (s *Store) Backend() string { return "redis" }
 
 // Close closes the Redis client if [Open] made it.
 func (s *Store) Close() error { return s.closer() }

@@ -201,9 +201,9 @@ func connName() string {
 	return "pmx-login/" + host + "/" + strconv.Itoa(os.Getpid())
 }
 
-// NewClient returns a go-redis client for the URL: a plain client, a
+// newClient returns a go-redis client for the URL: a plain client, a
 // Sentinel failover client, or a Cluster client.
-func (r *URL) NewClient() goredis.UniversalClient {
+func (r *URL) newClient() goredis.UniversalClient {
 	var tc *tls.Config
 	if r.TLS {
 		host, _, _ := net.SplitHostPort(r.Addrs[0])
@@ -237,7 +237,7 @@ func Open(rawURL, keyFile string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	rdb := u.NewClient()
+	rdb := u.newClient()
 	s, err := New(rdb, key, append([]Option{withName(u.String())}, opts...)...)
 	if err != nil {
 		_ = rdb.Close()

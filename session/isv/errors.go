@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pmx-login/pmx-login/session/internal/tokencache"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -20,8 +19,6 @@ var (
 	// ErrMissingParticipant: an account-scoped request without the
 	// x-participant-id header.
 	ErrMissingParticipant = errors.New("missing " + ParticipantHeader)
-	// ErrClosed: the [Source] was closed.
-	ErrClosed = tokencache.ErrClosed
 )
 
 // TokenError is the token endpoint refusing a token request, decoded from

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
@@ -81,7 +82,7 @@ func TestSourceNoGoroutineOutlivesClose(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Token did not return after Close")
 	}
-	if _, err := src.Token(t.Context()); !errors.Is(err, ErrClosed) {
+	if _, err := src.Token(t.Context()); !errors.Is(err, session.ErrClosed) {
 		t.Errorf("Token after Close = %v, want ErrClosed", err)
 	}
 	close(g.release)

@@ -132,7 +132,7 @@ func withType(e session.Event, t session.EventType) session.Event {
 func (s *Source) Invalidate(token traderapi.Secret) { s.cache.Invalidate(token) }
 
 // Close stops the timers, cancels a token request in flight and drops the
-// token; Token then returns [ErrClosed]. It is safe to call more than once.
+// token; Token then returns [session.ErrClosed]. It is safe to call more than once.
 func (s *Source) Close() error {
 	s.cache.Close(closeWait)
 	s.events.Close(closeWait)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
@@ -294,7 +295,7 @@ func TestCloseStopsTimersAndRefusesTokens(t *testing.T) {
 	if ds := ft.durations(); len(ds) != 0 {
 		t.Fatalf("live timers after Close: %v", ds)
 	}
-	if _, err := src.Token(t.Context()); !errors.Is(err, ErrClosed) {
+	if _, err := src.Token(t.Context()); !errors.Is(err, session.ErrClosed) {
 		t.Fatalf("Token after Close = %v, want ErrClosed", err)
 	}
 	if n := tb.auth.Requests(); n != 1 {

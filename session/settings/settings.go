@@ -43,6 +43,15 @@ const (
 	EnvConfigHome = "XDG_CONFIG_HOME"
 )
 
+// The keystores [Settings.Keystore] names (pmx-login's --keystore); each
+// store's Backend method returns its name.
+const (
+	KeystoreKeyring = "keyring" // the OS keychain, the default
+	KeystoreFile    = "file"    // files of mode 0600 (see [Settings.FileDir])
+	KeystoreRedis   = "redis"   // a Redis shared by a fleet, records encrypted
+	KeystoreMemory  = "memory"  // this process only
+)
+
 // DefaultEnvironment is the environment when none is named.
 const DefaultEnvironment = traderapi.Preprod
 
@@ -83,7 +92,8 @@ type Settings struct {
 	BaseURL, Host string
 	// Username is the user to resume; empty means the environment's last.
 	Username string
-	// Keystore is the backend: keyring (also ""), file, redis or memory.
+	// Keystore is the backend: [KeystoreKeyring] (also ""),
+	// [KeystoreFile], [KeystoreRedis] or [KeystoreMemory].
 	Keystore string
 	// RedisURL and RedisKeyFile are where the redis keystore is and the
 	// file of the key that encrypts its records ([redis.Open]).
@@ -158,17 +168,17 @@ func (s Settings) Environment() (traderapi.Environment, error) {
 // is done with its managers. Opening it does not contact Redis.
 func (s Settings) Store() (keystore.Store, error) {
 	switch s.Keystore {
-	case "", keystore.BackendKeyring:
+	case "", KeystoreKeyring:
 		return keyring.New(), nil
-	case keystore.BackendMemory:
+	case KeystoreMemory:
 		return keystore.NewMemory(), nil
-	case keystore.BackendFile:
+	case KeystoreFile:
 		dir, err := s.FileDir()
 		if err != nil {
 			return nil, err
 		}
 		return file.New(dir)
-	case keystore.BackendRedis:
+	case KeystoreRedis:
 		return s.openRedis()
 	}
 	return nil, fmt.Errorf("%w %q: use keyring, file, redis or memory", ErrUnknownKeystore, s.Keystore)
@@ -230,7 +240,7 @@ func (s Settings) Config(opts ...traderapi.Option) (session.Config, error) {
 		return session.Config{}, err
 	}
 	cfg := session.Config{Environment: env.Name, Client: client, Store: st, Username: s.Username}
-	if s.Keystore != keystore.BackendMemory {
+	if s.Keystore != KeystoreMemory {
 		if dir, err := s.FileDir(); err == nil {
 			cfg.Generations = highwater.New(filepath.Join(dir, ".generations")) // as pmx-login keeps it
 		}

@@ -79,14 +79,14 @@ func (a *app) store() (keystore.Store, error) {
 	if a.st != nil {
 		return a.st, nil
 	}
-	if a.g.keystore == keystore.BackendRedis {
+	if a.g.keystore == settings.KeystoreRedis {
 		if err := a.g.checkRedis(); err != nil {
 			return nil, err
 		}
 	}
 	st, err := a.g.settings(a.io.Getenv).Store()
 	if err != nil {
-		if a.g.keystore == keystore.BackendRedis {
+		if a.g.keystore == settings.KeystoreRedis {
 			return nil, &redisKeyFileError{err: err}
 		}
 		return nil, err
@@ -102,7 +102,7 @@ func (a *app) store() (keystore.Store, error) {
 	if a.io.wrapStore != nil {
 		a.st = a.io.wrapStore(a.st)
 	}
-	if a.st.Backend() == keystore.BackendKeyring {
+	if a.st.Backend() == settings.KeystoreKeyring {
 		a.st = keychainDeadline{a.st}
 	}
 	return a.st, nil
@@ -120,10 +120,10 @@ func (a *app) backendName() string {
 	if f, ok := a.st.(*file.Store); ok {
 		return "file (" + f.Dir() + ")"
 	}
-	if a.st != nil && a.st.Backend() == keystore.BackendFile {
+	if a.st != nil && a.st.Backend() == settings.KeystoreFile {
 		return "file"
 	}
-	if u, err := redis.ParseURL(a.g.redisURL); err == nil && a.g.keystore == keystore.BackendRedis {
+	if u, err := redis.ParseURL(a.g.redisURL); err == nil && a.g.keystore == settings.KeystoreRedis {
 		return "redis (" + u.String() + ")"
 	}
 	return a.g.keystore
@@ -179,7 +179,7 @@ func (a *app) resumed(ctx context.Context) (*session.Manager, error) {
 // old copy is refused (nil: none kept, with --keystore memory, which
 // writes no file).
 func (a *app) generations() *highwater.File {
-	if a.g.keystore == keystore.BackendMemory {
+	if a.g.keystore == settings.KeystoreMemory {
 		return nil
 	}
 	dir, err := a.g.settings(a.io.Getenv).FileDir()

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session/settings"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -82,7 +82,7 @@ func newCompletionData() *completionData {
 		flags: map[string][]completionFlag{},
 		values: map[string][]string{
 			"env":      traderapi.EnvironmentNames(),
-			"keystore": {keystore.BackendKeyring, keystore.BackendFile, keystore.BackendRedis, keystore.BackendMemory},
+			"keystore": {settings.KeystoreKeyring, settings.KeystoreFile, settings.KeystoreRedis, settings.KeystoreMemory},
 		},
 		args: map[string][]string{"completion": completionShells},
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/redis"
 	"github.com/pmx-login/pmx-login/session/settings"
 )
@@ -76,7 +75,7 @@ func globalFlags(g *globals, getenv func(string) string) (*pflag.FlagSet, error)
 	fs.StringVar(&g.baseURL, "base-url", getenv(envBaseURL), "base URL to dial instead of the environment's private link ("+envBaseURL+")")
 	fs.StringVar(&g.host, "host", getenv(envHost), "Host header to send instead of the environment's REST host ("+envHost+")")
 	fs.StringVar(&g.username, "username", getenv(envUsername), "exchange username; default the last user who logged in ("+envUsername+")")
-	fs.StringVar(&g.keystore, "keystore", or(getenv(envKeystore), keystore.BackendKeyring), "where sessions are kept: keyring, file, redis or memory ("+envKeystore+")")
+	fs.StringVar(&g.keystore, "keystore", or(getenv(envKeystore), settings.KeystoreKeyring), "where sessions are kept: keyring, file, redis or memory ("+envKeystore+")")
 	fs.StringVar(&g.redisURL, "redis-url", getenv(envRedisURL), "Redis of --keystore redis: redis://[user:password@]host:port/db, rediss://, redis-sentinel://, redis-cluster:// ("+envRedisURL+"; prefer the variable to keep the password out of argv)")
 	fs.StringVar(&g.redisKeyFile, "redis-key-file", getenv(envRedisKeyFile), "`FILE` of the key that encrypts the records of --keystore redis, mode 0600 ("+envRedisKeyFile+"; make one with pmx-login redis keygen)")
 	fs.StringArrayVar(&g.redisOldKeyFiles, "redis-old-key-file", filepath.SplitList(getenv(envRedisOldKeyFiles)), "`FILE` of an older key that still decrypts records during a key rotation; repeat for several ("+envRedisOldKeyFiles+", a list like PATH)")
@@ -111,7 +110,7 @@ func (g *globals) check() error {
 		return usageErrorf("", "--timeout %s is not positive", g.timeout)
 	}
 	switch g.keystore {
-	case keystore.BackendKeyring, keystore.BackendFile, keystore.BackendMemory, keystore.BackendRedis:
+	case settings.KeystoreKeyring, settings.KeystoreFile, settings.KeystoreMemory, settings.KeystoreRedis:
 		// --keystore redis's flags are checked when the store is opened
 		// (commands that open none do not need them).
 	default:

@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pmx-login/pmx-login/internal/isvkit"
-	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/session/isv"
+	"github.com/pmx-login/pmx-login/session/settings"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -111,7 +111,7 @@ func (a *app) newISVTarget(f isvFlags) (*isvTarget, error) {
 	cfg.Now = a.io.Now
 	cfg.RefreshTimeout = a.g.timeout
 	cfg.Events = a.events
-	if a.g.keystore == keystore.BackendRedis {
+	if a.g.keystore == settings.KeystoreRedis {
 		// Share one token among every process of the partner (issue 11).
 		st, err := a.store()
 		if err != nil {

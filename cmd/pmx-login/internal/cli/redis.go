@@ -13,6 +13,7 @@ import (
 
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/redis"
+	"github.com/pmx-login/pmx-login/session/settings"
 )
 
 // hintRedisKeyFile is the hint for a key file that is missing or bad.
@@ -98,7 +99,7 @@ pmx-login redis rekey --keystore redis`,
 }
 
 func runRedisRekey(ctx context.Context, a *app) error {
-	if a.g.keystore != keystore.BackendRedis {
+	if a.g.keystore != settings.KeystoreRedis {
 		return usageErrorf(a.cmd, "redis rekey works on --keystore redis (%s=redis), not %s", envKeystore, a.g.keystore)
 	}
 	if _, err := a.store(); err != nil {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	goredis "github.com/redis/go-redis/v9"
+
 	"context"
 	"net/url"
 	"os"
@@ -84,11 +86,11 @@ func TestRedisMinimalACL(t *testing.T) {
 	if log, err := admin.Do(ctx, "ACL", "LOG").Slice(); err != nil || len(log) != 0 {
 		t.Fatalf("ACL LOG after every operation: %v %v", log, err)
 	}
-	pu, err := redisstore.ParseURL(u.String())
+	opts, err := goredis.ParseURL(u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pmx := pu.NewClient()
+	pmx := goredis.NewClient(opts)
 	defer pmx.Close()
 	for _, c := range [][]any{{"FLUSHALL"}, {"FLUSHDB"}, {"SWAPDB", "0", "3"}, {"SCAN", "0"}, {"KEYS", "*"},
 		{"SCRIPT", "FLUSH"}, {"FUNCTION", "FLUSH"}, {"GET", "other-app:secret"}, {"CONFIG", "GET", "*"}} {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pmx-login/pmx-login/keystore"
+	"github.com/pmx-login/pmx-login/session/settings"
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
@@ -142,7 +143,7 @@ func TestLogoutAndRefreshReportStoreFailures(t *testing.T) {
 // prompt.
 type hangingKeychain struct{ keystore.Store }
 
-func (hangingKeychain) Backend() string { return keystore.BackendKeyring }
+func (hangingKeychain) Backend() string { return settings.KeystoreKeyring }
 
 func (hangingKeychain) Get(ctx context.Context, _ keystore.Key) (*keystore.Record, error) {
 	<-ctx.Done()
