@@ -51,7 +51,7 @@ func TestCloseStopsRefreshInFlight(t *testing.T) {
 	t.Parallel()
 	f := setup(t, traderapitest.Options{}, session.Config{})
 	f.login(t)
-	rec, err := storedRecord(t, f.store, f.m.Environment())
+	rec, err := storedRecord(t, f.store, f.m.Status().Environment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestCloseStopsRefreshInFlight(t *testing.T) {
 	if _, err := f.m.Token(t.Context()); !errors.Is(err, session.ErrClosed) {
 		t.Errorf("Token after Close = %v, want ErrClosed", err)
 	}
-	if got, err := storedRecord(t, f.store, f.m.Environment()); err != nil || !sameRecord(got, rec) {
+	if got, err := storedRecord(t, f.store, f.m.Status().Environment); err != nil || !sameRecord(got, rec) {
 		t.Errorf("the store does not hold the login's record after Close (err %v)", err)
 	}
 	if n := f.srv.Calls(traderapi.PathRefresh); n != 1 {
@@ -102,7 +102,7 @@ func TestCloseIsIdempotent(t *testing.T) {
 	if st := f.m.Status(); !errors.Is(st.Ended, session.ErrClosed) {
 		t.Errorf("Status().Ended = %v, want ErrClosed", st.Ended)
 	}
-	if _, err := storedRecord(t, f.store, f.m.Environment()); err != nil {
+	if _, err := storedRecord(t, f.store, f.m.Status().Environment); err != nil {
 		t.Errorf("Close removed the stored session: %v", err)
 	}
 }

@@ -89,7 +89,7 @@ func TestEventsAndMetricsMatchTheExchange(t *testing.T) {
 	// The session's tokens revoked elsewhere (a logout call the store never
 	// heard of): the exchange rejects the refresh token, the manager logs
 	// in again.
-	stored, err := f.store.Get(ctx, keystore.Key{Environment: f.m.Environment(), Username: testUser, Item: keystore.ItemSession})
+	stored, err := f.store.Get(ctx, keystore.Key{Environment: f.m.Status().Environment, Username: testUser, Item: keystore.ItemSession})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestLogLevels(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		`level=WARN msg="token refresh failed"`,
-		`level=ERROR msg="session ended" env=` + f.m.Environment() + ` user=trader1 reason=rejected`,
+		`level=ERROR msg="session ended" env=` + f.m.Status().Environment + ` user=trader1 reason=rejected`,
 	} {
 		if strings.Count(out, want) != 1 {
 			t.Errorf("want one line with %q in:\n%s", want, out)

@@ -76,7 +76,7 @@ func newFaultFixture(t *testing.T, retry session.Retry) *faultFixture {
 
 func (f *faultFixture) stored(t *testing.T) (*keystore.Record, error) {
 	t.Helper()
-	return f.store.Get(context.Background(), keystore.Key{Environment: f.m.Environment(), Username: testUser})
+	return f.store.Get(context.Background(), keystore.Key{Environment: f.m.Status().Environment, Username: testUser})
 }
 
 // assertIntact checks that the manager still serves the login's token

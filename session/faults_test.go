@@ -36,7 +36,7 @@ func TestTransientRefreshFailuresAreRetried(t *testing.T) {
 			if tok, _ := f.m.Token(t.Context()); tok == first {
 				t.Errorf("token not replaced")
 			}
-			if _, err := storedRecord(t, f.store, f.m.Environment()); err != nil {
+			if _, err := storedRecord(t, f.store, f.m.Status().Environment); err != nil {
 				t.Errorf("stored session lost: %v", err)
 			}
 		})
@@ -78,7 +78,7 @@ func TestRetriesAreBounded(t *testing.T) {
 	if tok, err := f.m.Token(t.Context()); err != nil || tok != first {
 		t.Fatalf("the still-valid token is not served after a failed refresh (%v)", err)
 	}
-	if _, err := storedRecord(t, f.store, f.m.Environment()); err != nil {
+	if _, err := storedRecord(t, f.store, f.m.Status().Environment); err != nil {
 		t.Fatalf("stored session lost after a transient failure: %v", err)
 	}
 }
@@ -95,7 +95,7 @@ func TestRejectedRefreshTokenEndsSession(t *testing.T) {
 	if n := f.srv.Calls(traderapi.PathRefresh); n != 1 {
 		t.Errorf("a rejected refresh token was retried: %d calls", n)
 	}
-	wantTombstone(t, f.store, f.m.Environment())
+	wantTombstone(t, f.store, f.m.Status().Environment)
 	if _, err := f.m.Token(t.Context()); !errors.Is(err, session.ErrSessionExpired) {
 		t.Errorf("Token after the session ended = %v, want ErrSessionExpired", err)
 	}
@@ -121,7 +121,7 @@ func TestReloginCallbackRecoversSession(t *testing.T) {
 	if tok, err := f.m.Token(t.Context()); err != nil || tok == first {
 		t.Fatalf("no new token after relogin (%v)", err)
 	}
-	if _, err := storedRecord(t, f.store, f.m.Environment()); err != nil {
+	if _, err := storedRecord(t, f.store, f.m.Status().Environment); err != nil {
 		t.Fatalf("relogin did not store the new session: %v", err)
 	}
 }
@@ -135,7 +135,7 @@ func TestLogoutWhenServerUnreachable(t *testing.T) {
 	if !errors.Is(err, session.ErrNotRevoked) || !errors.Is(err, traderapi.ErrUnreachable) {
 		t.Fatalf("Logout with the server unreachable = %v, want ErrNotRevoked wrapping ErrUnreachable", err)
 	}
-	wantLoggedOut(t, f.store, keystore.Key{Environment: f.m.Environment(), Username: testUser})
+	wantLoggedOut(t, f.store, keystore.Key{Environment: f.m.Status().Environment, Username: testUser})
 }
 
 // TestBackgroundRefresher: with Start, tokens are refreshed as they go stale

@@ -72,7 +72,7 @@ func FuzzLoginTokenLifetime(f *testing.F) {
 			if _, err := m.Token(t.Context()); !errors.Is(err, session.ErrNotLoggedIn) {
 				t.Fatalf("Token after a failed login = %v, want ErrNotLoggedIn", err)
 			}
-			if _, err := store.LastUser(t.Context(), m.Environment()); !errors.Is(err, keystore.ErrNotFound) {
+			if _, err := store.LastUser(t.Context(), m.Status().Environment); !errors.Is(err, keystore.ErrNotFound) {
 				t.Fatalf("a failed login stored a session: %v", err)
 			}
 			return
@@ -164,7 +164,7 @@ func FuzzRefreshResponse(f *testing.F) {
 			t.Fatal(err)
 		}
 		old, _ := m.Token(t.Context())
-		key := keystore.Key{Environment: m.Environment(), Username: testUser}
+		key := keystore.Key{Environment: m.Status().Environment, Username: testUser}
 		rec, _ := store.Get(t.Context(), key)
 		srv.InjectFault(traderapi.PathRefresh, traderapitest.Fault{Status: status, Body: body})
 		err = m.Refresh(t.Context())

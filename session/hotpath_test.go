@@ -45,7 +45,7 @@ func TestNoSecretInOutput(t *testing.T) {
 		Relogin: func(context.Context, string) (session.Credentials, error) { return creds, nil },
 	})
 	tok := f.login(t)
-	rec, _ := storedRecord(t, f.store, f.m.Environment())
+	rec, _ := storedRecord(t, f.store, f.m.Status().Environment)
 	f.srv.InjectFault(traderapi.PathRefresh, traderapitest.Fault{Status: 503, Times: 1})
 	if err := f.m.Refresh(t.Context()); err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ func TestRedirectedAuthCallsLeakNothing(t *testing.T) {
 func redirectedCall(t *testing.T, status int, path string) {
 	f := setup(t, traderapitest.Options{}, session.Config{})
 	tok := f.login(t)
-	rec, err := storedRecord(t, f.store, f.m.Environment())
+	rec, err := storedRecord(t, f.store, f.m.Status().Environment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestEchoedSecretsNotInErrors(t *testing.T) {
 			t.Parallel()
 			f := setup(t, traderapitest.Options{}, session.Config{})
 			tok := f.login(t)
-			rec, err := storedRecord(t, f.store, f.m.Environment())
+			rec, err := storedRecord(t, f.store, f.m.Status().Environment)
 			if err != nil {
 				t.Fatal(err)
 			}

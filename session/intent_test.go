@@ -76,7 +76,7 @@ func TestLogoutDuringLoginCommitEndsTheNewSession(t *testing.T) {
 	if err := <-logoutDone; err != nil {
 		t.Fatalf("Logout: %v", err)
 	}
-	key := keystore.Key{Environment: f.m.Environment(), Username: testUser}
+	key := keystore.Key{Environment: f.m.Status().Environment, Username: testUser}
 	rec, err := store.Get(t.Context(), key)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func TestReloginProxy401KeepsSession(t *testing.T) {
 	var mu sync.Mutex
 	f := setup(t, traderapitest.Options{}, reloginConfig(&asked, &mu))
 	tok := f.login(t)
-	rec, err := storedRecord(t, f.store, f.m.Environment())
+	rec, err := storedRecord(t, f.store, f.m.Status().Environment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestLogoutProxy401IsNotRevoked(t *testing.T) {
 	t.Parallel()
 	f := setup(t, traderapitest.Options{}, session.Config{})
 	f.login(t)
-	rec, err := storedRecord(t, f.store, f.m.Environment())
+	rec, err := storedRecord(t, f.store, f.m.Status().Environment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestLogoutProxy401IsNotRevoked(t *testing.T) {
 	if !liveRefresh(t, f.client, rec.RefreshToken) {
 		t.Fatal("the refresh token was revoked after all: the test's fault did not block the revoke")
 	}
-	wantLoggedOut(t, f.store, keystore.Key{Environment: f.m.Environment(), Username: testUser})
+	wantLoggedOut(t, f.store, keystore.Key{Environment: f.m.Status().Environment, Username: testUser})
 }
 
 // gate holds the requests to one path until released.

@@ -16,7 +16,7 @@ func TestLoginStoresSessionAndLogoutRevokes(t *testing.T) {
 	t.Parallel()
 	f := setup(t, traderapitest.Options{}, session.Config{})
 	tok := f.login(t)
-	env := f.m.Environment()
+	env := f.m.Status().Environment
 
 	rec, err := storedRecord(t, f.store, env)
 	if err != nil {
@@ -70,7 +70,7 @@ func TestLoginErrors(t *testing.T) {
 	if !errors.Is(err, traderapi.ErrUnauthorized) {
 		t.Fatalf("wrong password: %v, want ErrUnauthorized", err)
 	}
-	if _, err := storedRecord(t, f.store, f.m.Environment()); !errors.Is(err, keystore.ErrNotFound) {
+	if _, err := storedRecord(t, f.store, f.m.Status().Environment); !errors.Is(err, keystore.ErrNotFound) {
 		t.Errorf("a failed login stored something: %v", err)
 	}
 }
@@ -189,7 +189,7 @@ func TestResumeUsesCachedTokenThenRefreshes(t *testing.T) {
 
 	// With the cached access token gone, Resume makes no call; the first
 	// Token refreshes with the stored refresh token.
-	rec, _ := storedRecord(t, f.store, f.m.Environment())
+	rec, _ := storedRecord(t, f.store, f.m.Status().Environment)
 	rec.AccessToken, rec.AccessExpiry = "", time.Time{}
 	if err := f.store.Set(t.Context(), keystore.Key{Environment: rec.Environment, Username: testUser}, rec); err != nil {
 		t.Fatal(err)
@@ -216,7 +216,7 @@ func TestResumeExpiredStoredSession(t *testing.T) {
 	t.Parallel()
 	f := setup(t, traderapitest.Options{}, session.Config{})
 	f.login(t)
-	rec, _ := storedRecord(t, f.store, f.m.Environment())
+	rec, _ := storedRecord(t, f.store, f.m.Status().Environment)
 	rec.RefreshExpiry = time.Now().Add(-time.Minute)
 	rec.AccessExpiry = time.Now().Add(-time.Minute)
 	if err := f.store.Set(t.Context(), keystore.Key{Environment: rec.Environment, Username: testUser}, rec); err != nil {
@@ -226,7 +226,7 @@ func TestResumeExpiredStoredSession(t *testing.T) {
 	if err := m2.Resume(t.Context()); !errors.Is(err, session.ErrSessionExpired) {
 		t.Fatalf("Resume of an expired session = %v, want ErrSessionExpired", err)
 	}
-	wantTombstone(t, f.store, f.m.Environment())
+	wantTombstone(t, f.store, f.m.Status().Environment)
 }
 
 // TestLoginAfterPasswordChange: after the password changes (through the

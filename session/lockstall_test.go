@@ -32,7 +32,7 @@ func TestLockNeverStallsAValidToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	holder := openFleetStore(t, url, keyFile, "holder")
-	unlock, err := holder.Lock(t.Context(), keystore.Key{Environment: m.Environment(), Username: testUser, Item: keystore.ItemSession})
+	unlock, err := holder.Lock(t.Context(), keystore.Key{Environment: m.Status().Environment, Username: testUser, Item: keystore.ItemSession})
 	if err != nil {
 		t.Fatal(err)
 	}

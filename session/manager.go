@@ -74,9 +74,6 @@ func (m *Manager) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("env", m.cfg.Environment), slog.String("user", m.username()))
 }
 
-// Environment returns the name of the manager's environment.
-func (m *Manager) Environment() string { return m.cfg.Environment }
-
 func (m *Manager) username() string {
 	if e := m.cache.Current(); e != nil && e.Data.username != "" {
 		return e.Data.username

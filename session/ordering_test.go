@@ -52,7 +52,7 @@ func TestRefreshInFlightDoesNotUndoLogout(t *testing.T) {
 	if _, err := f.m.Token(t.Context()); !errors.Is(err, session.ErrNotLoggedIn) {
 		t.Fatalf("Token after Logout = %v, want ErrNotLoggedIn", err)
 	}
-	wantLoggedOut(t, f.store, keystore.Key{Environment: f.m.Environment(), Username: testUser})
+	wantLoggedOut(t, f.store, keystore.Key{Environment: f.m.Status().Environment, Username: testUser})
 	if n, l := relogins.Load(), f.srv.Calls(traderapi.PathLogin); n != 0 || l != 1 {
 		t.Fatalf("relogins %d, login calls %d after Logout; want 0 and 1", n, l)
 	}
@@ -78,7 +78,7 @@ func TestRefreshInFlightDoesNotUndoLoginAsAnother(t *testing.T) {
 	if got, _ := f.m.Token(t.Context()); got != tok2 || f.m.Status().Username != "trader2" {
 		t.Fatalf("after the late refresh: user %q, token is trader2's: %v", f.m.Status().Username, got == tok2)
 	}
-	if u, _ := f.store.LastUser(t.Context(), f.m.Environment()); u != "trader2" {
+	if u, _ := f.store.LastUser(t.Context(), f.m.Status().Environment); u != "trader2" {
 		t.Fatalf("last user = %q, want trader2", u)
 	}
 }
@@ -170,7 +170,7 @@ func TestStoreThatLostTheRecordIsRefilled(t *testing.T) {
 	t.Parallel()
 	f := setup(t, traderapitest.Options{}, session.Config{})
 	f.login(t)
-	key := keystore.Key{Environment: f.m.Environment(), Username: testUser}
+	key := keystore.Key{Environment: f.m.Status().Environment, Username: testUser}
 	if err := f.store.Delete(t.Context(), key); err != nil {
 		t.Fatal(err)
 	}

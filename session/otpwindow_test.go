@@ -23,7 +23,7 @@ func TestReloginTriesNextWindowAfterUsedCode(t *testing.T) {
 			return session.PasswordRelogin(session.StaticPassword(testPassword), codes)(ctx, u)
 		}
 	})
-	gen, err := mfa.LoadGenerator(t.Context(), b.store, b.m.Environment(), testUser, mfa.WithClock(b.srv.Now),
+	gen, err := mfa.LoadGenerator(t.Context(), b.store, b.m.Status().Environment, testUser, mfa.WithClock(b.srv.Now),
 		mfa.WithSleep(func(_ context.Context, d time.Duration) error { b.srv.Advance(d); return nil }))
 	if err != nil {
 		t.Fatal(err)

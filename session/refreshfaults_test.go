@@ -28,11 +28,11 @@ func sameRecord(a, b *keystore.Record) bool {
 // that the manager still serves tok and has not ended the session.
 func assertKept(t *testing.T, f *fixture, rec *keystore.Record, tok traderapi.Secret) {
 	t.Helper()
-	got, err := storedRecord(t, f.store, f.m.Environment())
+	got, err := storedRecord(t, f.store, f.m.Status().Environment)
 	if err != nil || !sameRecord(got, rec) {
 		t.Errorf("the stored session changed or was removed (err %v)", err)
 	}
-	if u, err := f.store.LastUser(t.Context(), f.m.Environment()); err != nil || u != testUser {
+	if u, err := f.store.LastUser(t.Context(), f.m.Status().Environment); err != nil || u != testUser {
 		t.Errorf("last-user = %q, %v; want %q", u, err, testUser)
 	}
 	if got, err := f.m.Token(t.Context()); err != nil || got != tok {
@@ -55,7 +55,7 @@ func TestProxyPageOnRefreshKeepsSession(t *testing.T) {
 			t.Parallel()
 			f := setup(t, traderapitest.Options{}, session.Config{})
 			tok := f.login(t)
-			rec, err := storedRecord(t, f.store, f.m.Environment())
+			rec, err := storedRecord(t, f.store, f.m.Status().Environment)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +95,7 @@ func TestProxyPageOnStaleTokenServesOldToken(t *testing.T) {
 	t.Parallel()
 	f := setup(t, traderapitest.Options{AccessTTL: 4 * time.Second}, session.Config{Jitter: -1})
 	tok := f.login(t)
-	rec, err := storedRecord(t, f.store, f.m.Environment())
+	rec, err := storedRecord(t, f.store, f.m.Status().Environment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestReloginUnavailableKeepsSession(t *testing.T) {
 	var mu sync.Mutex
 	f := setup(t, traderapitest.Options{}, reloginConfig(&asked, &mu))
 	tok := f.login(t)
-	rec, err := storedRecord(t, f.store, f.m.Environment())
+	rec, err := storedRecord(t, f.store, f.m.Status().Environment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestReloginUnavailableKeepsSession(t *testing.T) {
 	if err != nil || now == tok {
 		t.Fatalf("no new token after the relogin (%v)", err)
 	}
-	got, err := storedRecord(t, f.store, f.m.Environment())
+	got, err := storedRecord(t, f.store, f.m.Status().Environment)
 	if err != nil || got.AccessToken != now || got.RefreshToken == rec.RefreshToken {
 		t.Errorf("the relogin's session was not stored (err %v)", err)
 	}
@@ -215,7 +215,7 @@ func TestReloginRejectedEndsSession(t *testing.T) {
 	if n := f.srv.Calls(traderapi.PathLogin); n != 1 {
 		t.Errorf("login calls = %d, want 1: a rejection is not retried", n)
 	}
-	wantTombstone(t, f.store, f.m.Environment())
+	wantTombstone(t, f.store, f.m.Status().Environment)
 	if _, err := f.m.Token(t.Context()); !errors.Is(err, session.ErrSessionExpired) {
 		t.Errorf("Token = %v, want ErrSessionExpired", err)
 	}

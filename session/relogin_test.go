@@ -59,7 +59,7 @@ func setupMFABot(t *testing.T, relogin func(gen *mfa.Generator) func(context.Con
 		t.Fatal(err)
 	}
 	b.secret = totpSecret(t, u)
-	env := b.m.Environment()
+	env := b.m.Status().Environment
 	if err := mfa.SaveSecret(t.Context(), b.store, env, testUser, u); err != nil {
 		t.Fatalf("SaveSecret: %v", err)
 	}

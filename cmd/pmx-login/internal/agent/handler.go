@@ -81,9 +81,9 @@ func (a *Agent) requireOwner(next http.Handler) http.Handler {
 			writeJSON(w, http.StatusForbidden, ErrorJSON{Error: "the agent serves its own user only", Kind: "forbidden"})
 			return
 		}
-		st := a.current().Manager
-		h.Set(HeaderEnvironment, st.Environment())
-		if u := st.Status().Username; u != "" {
+		st := a.current().Manager.Status()
+		h.Set(HeaderEnvironment, st.Environment)
+		if u := st.Username; u != "" {
 			h.Set(HeaderUsername, u)
 		}
 		next.ServeHTTP(w, r)

@@ -94,7 +94,7 @@ func (a *Agent) look(ctx context.Context, b *Backend) {
 	if _, ok := b.Store.(watcher); ok {
 		return
 	}
-	k := keystore.Key{Environment: b.Manager.Environment(), Username: st.Username, Item: keystore.ItemSession}
+	k := keystore.Key{Environment: st.Environment, Username: st.Username, Item: keystore.ItemSession}
 	rec, err := b.Store.Get(ctx, k)
 	if err == nil && rec.Generation > st.Generation {
 		a.resume(ctx, b)

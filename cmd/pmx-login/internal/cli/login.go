@@ -73,7 +73,7 @@ func runLogin(ctx context.Context, o *loginOptions) error {
 	}
 	defer m.Close()
 	if err := o.login(ctx, m, user, pw, code); err != nil {
-		return fmt.Errorf("login as %s in %s: %w", user, m.Environment(), err)
+		return fmt.Errorf("login as %s in %s: %w", user, m.Status().Environment, err)
 	}
 	return o.printLoggedIn(m, user)
 }
@@ -84,7 +84,7 @@ func (o *loginOptions) printLoggedIn(m *session.Manager, user string) error {
 		return writeJSON(o.io.Out, statusJSON(o.app, st.Username, true, st.AccessExpiry, st.RefreshExpiry, mfaState(st.MFA, false)))
 	}
 	now := o.io.Now()
-	fmt.Fprintf(o.io.Out, "✓ Logged in to %s as %s (keystore: %s).\n", m.Environment(), user, o.backendName())
+	fmt.Fprintf(o.io.Out, "✓ Logged in to %s as %s (keystore: %s).\n", m.Status().Environment, user, o.backendName())
 	fmt.Fprintf(o.io.Out, "  access token valid until %s, refreshed as needed until %s\n",
 		when(now, st.AccessExpiry), when(now, st.RefreshExpiry))
 	return nil

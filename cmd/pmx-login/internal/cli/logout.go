@@ -38,8 +38,8 @@ func runLogout(ctx context.Context, o *logoutOptions) error {
 	}
 	user := m.Status().Username
 	if o.g.json {
-		return writeJSON(o.io.Out, map[string]any{"logged_out": true, "environment": m.Environment(), "username": user})
+		return writeJSON(o.io.Out, map[string]any{"logged_out": true, "environment": m.Status().Environment, "username": user})
 	}
-	fmt.Fprintf(o.io.Out, "✓ Logged out %s from %s: tokens revoked, session removed from the keystore.\n", user, m.Environment())
+	fmt.Fprintf(o.io.Out, "✓ Logged out %s from %s: tokens revoked, session removed from the keystore.\n", user, m.Status().Environment)
 	return nil
 }
