@@ -9,22 +9,21 @@ import (
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
-// PasswordFunc returns the password of a user, from wherever an unattended
-// bot keeps it (a secrets manager, a file readable by the bot alone).
-type PasswordFunc func(ctx context.Context, username string) (traderapi.Secret, error)
-
 // PasswordRelogin returns a [Config.Relogin] for an unattended bot: when
-// the session ends, the manager logs in again with the password from
-// password and, if codes is not nil (the account has MFA on), a fresh code
+// the session ends, the manager logs in again with the password that
+// password returns for the user (from wherever the bot keeps it: a
+// secrets manager, a file readable by the bot alone; see
+// [StaticPassword]) and, if codes is not nil (the account has MFA on), a fresh code
 // from codes (an [*mfa.Generator] for a TOTP secret loaded with
 // [mfa.LoadGenerator], or an [*mfa.CommandSource]). It is called at most once per ended session, from the one
 // refresh in flight, so codes is never asked twice at once by it.
 //
-// An error from password or codes (or an empty password) fails the
-// re-login; the session then ends and [Manager.Token] returns an error
-// matching [ErrSessionExpired] that wraps it. A nil password makes every
-// re-login fail that way.
-func PasswordRelogin(password PasswordFunc, codes mfa.CodeSource) func(ctx context.Context, username string) (Credentials, error) {
+// An error from password or codes (or an empty password, or a nil
+// password) fails the re-login without ending the session: the manager
+// tries again after its cooldown, and [Manager.Token] returns the error
+// meanwhile. Only the exchange's refusal of the credentials ends the
+// session (an error matching [ErrSessionExpired] that names it).
+func PasswordRelogin(password func(ctx context.Context, username string) (traderapi.Secret, error), codes mfa.CodeSource) func(ctx context.Context, username string) (Credentials, error) {
 	return func(ctx context.Context, username string) (Credentials, error) {
 		if password == nil {
 			return Credentials{}, errors.New("re-login: no password source")
@@ -46,8 +45,8 @@ func PasswordRelogin(password PasswordFunc, codes mfa.CodeSource) func(ctx conte
 	}
 }
 
-// StaticPassword is a [PasswordFunc] that always returns password, for a
-// bot that read it once at start.
-func StaticPassword(password traderapi.Secret) PasswordFunc {
+// StaticPassword is a password source for [PasswordRelogin] that always
+// returns password, for a bot that read it once at start.
+func StaticPassword(password traderapi.Secret) func(ctx context.Context, username string) (traderapi.Secret, error) {
 	return func(context.Context, string) (traderapi.Secret, error) { return password, nil }
 }

@@ -24,7 +24,7 @@ var (
 // together: 297 before the keystore split, 345 after it and the events
 // (2026-12-03; 346 with redis.ACL). Issue 20's goal is 222: lower it as names move behind
 // internal/.
-const budget = 224
+const budget = 222
 
 // count returns the exported top-level funcs, types, vars and consts of the
 // package in dir and the exported methods of its exported types, test

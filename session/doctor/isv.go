@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/session/isv"
 	"github.com/pmx-login/pmx-login/traderapi"
@@ -128,8 +130,8 @@ func sourceCheck(name string, err error) Check {
 }
 
 // isvAssertion lints the assertion this client would sign, and the
-// partner's own assertion when one is given, against every rule of seeds
-// 003 and 000.
+// partner's own assertion when one is given, against every rule of the ISV
+// authentication and troubleshooting guides.
 func (r *runner) isvAssertion(context.Context) Check {
 	src, err := r.source()
 	if err != nil {
@@ -150,7 +152,7 @@ func (r *runner) isvAssertion(context.Context) Check {
 		what = "the given assertion"
 		problems = isvkit.LintAssertion(own.Reveal(), want)
 	} else {
-		a, err := src.Assertion()
+		a, err := r.signAssertion(src)
 		if err != nil {
 			return newCheck(NameISVAssertion, Fail, "signing an assertion failed: "+errText(err), "")
 		}
@@ -208,4 +210,15 @@ func (r *runner) authURLMistake(src *isv.Source) (saw, fix string, bad bool) {
 			r.cfg.ISV.AuthURL, hostEnv(host), label), fix, true
 	}
 	return "", "", false
+}
+
+// signAssertion signs an assertion as src does for each token request:
+// the same signer, claims and default lifetime.
+func (r *runner) signAssertion(src *isv.Source) (string, error) {
+	key, err := r.loadKey()
+	if err != nil {
+		return "", err
+	}
+	return isvkit.SignAssertion(key, isvkit.AssertionClaims{ClientID: r.cfg.ISV.ClientID, Audience: src.TokenURL(),
+		IssuedAt: r.cfg.Now(), Lifetime: isvkit.DefaultAssertionLifetime, ID: uuid.NewString()})
 }

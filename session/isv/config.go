@@ -171,7 +171,7 @@ func (c Config) resolve() (settings, error) {
 		return s, fmt.Errorf("isv: Config.AssertionLifetime %s is over the %s the token endpoint accepts", s.assertionTTL, isvkit.MaxAssertionLifetime)
 	}
 	s.margin = cmpOr(s.margin, defaultMargin)
-	s.assertionTTL = cmpOr(s.assertionTTL, defaultAssertionLifetime).Truncate(time.Second)
+	s.assertionTTL = cmpOr(s.assertionTTL, isvkit.DefaultAssertionLifetime).Truncate(time.Second)
 	s.refreshTTL = cmpOr(s.refreshTTL, defaultRefreshTimeout)
 	s.storeKey = storeKey(s.tokenURL, s.clientID, s.audience, s.scope)
 	return s, nil

@@ -16,6 +16,9 @@ import (
 	"github.com/pmx-login/pmx-login/traderapi"
 )
 
+// clientAssertionType is the client_assertion_type of a JWT client assertion.
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
 // maxBody caps every response body read.
 const maxBody = 1 << 20
 

@@ -26,7 +26,7 @@ func TestNothingSecretIsPrinted(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = src.Close() })
 	tok := mustToken(t, src)
-	assertion, err := src.Assertion()
+	assertion, err := src.assertion()
 	if err != nil {
 		t.Fatal(err)
 	}

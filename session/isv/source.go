@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pmx-login/pmx-login/internal/isvkit"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/session/internal/eventq"
 	"github.com/pmx-login/pmx-login/session/internal/tokencache"
@@ -53,7 +54,7 @@ func New(cfg Config) (*Source, error) {
 		return nil, err
 	}
 	src := &Source{cfg: s, newJTI: uuid.NewString, events: newEvents(s.events, s.eventBuffer)}
-	src.assert = src.Assertion
+	src.assert = src.assertion
 	src.useTimers(nil)
 	return src, nil
 }
@@ -142,12 +143,11 @@ func (s *Source) Close() error {
 // closeWait bounds how long Close waits for a token request to stop.
 const closeWait = 2 * time.Second
 
-// Assertion signs a fresh client assertion: iss = sub = the client ID, aud =
+// assertion signs a fresh client assertion: iss = sub = the client ID, aud =
 // the token endpoint, iat = now, exp = iat + the assertion lifetime, a new
-// UUID jti. It is what each token request sends; it is exported for
-// linting (pmx-login doctor) and diagnosis.
-func (s *Source) Assertion() (string, error) {
-	return newAssertion(s.cfg.key, assertionClaims{
+// UUID jti. It is what each token request sends.
+func (s *Source) assertion() (string, error) {
+	return isvkit.SignAssertion(s.cfg.key, isvkit.AssertionClaims{
 		ClientID: s.cfg.clientID,
 		Audience: s.cfg.tokenURL,
 		IssuedAt: s.cfg.now(),

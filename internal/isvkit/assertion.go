@@ -1,4 +1,4 @@
-package isv
+package isvkit
 
 import (
 	"crypto/rsa"
@@ -7,20 +7,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pmx-login/pmx-login/internal/isvkit"
-
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// clientAssertionType is the client_assertion_type of a JWT client assertion.
-const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+// DefaultAssertionLifetime is the exp − iat of the assertions an
+// isv.Source signs: well under the 5 minutes the token endpoint accepts, long enough for a slow network.
+const DefaultAssertionLifetime = 120 * time.Second
 
-// defaultAssertionLifetime is the exp − iat of the assertions a [Source]
-// signs: well under the 5 minutes the token endpoint accepts, long enough for a slow network.
-const defaultAssertionLifetime = 120 * time.Second
-
-// assertionClaims are the claims of one client assertion.
-type assertionClaims struct {
+// AssertionClaims are the claims of one client assertion.
+type AssertionClaims struct {
 	// ClientID is both iss and sub.
 	ClientID string
 	// Audience is aud: the token endpoint URL, https://{authDomain}/oauth/token
@@ -34,7 +29,7 @@ type assertionClaims struct {
 	ID string
 }
 
-func (c assertionClaims) validate() error {
+func (c AssertionClaims) validate() error {
 	var missing []string
 	if c.ClientID == "" {
 		missing = append(missing, "ClientID (iss, sub)")
@@ -51,8 +46,8 @@ func (c assertionClaims) validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("isv: client assertion: missing %s", strings.Join(missing, ", "))
 	}
-	if c.Lifetime <= 0 || c.Lifetime > isvkit.MaxAssertionLifetime {
-		return fmt.Errorf("isv: client assertion: lifetime %s is outside (0, %s]", c.Lifetime, isvkit.MaxAssertionLifetime)
+	if c.Lifetime <= 0 || c.Lifetime > MaxAssertionLifetime {
+		return fmt.Errorf("isv: client assertion: lifetime %s is outside (0, %s]", c.Lifetime, MaxAssertionLifetime)
 	}
 	if c.Lifetime%time.Second != 0 {
 		return fmt.Errorf("isv: client assertion: lifetime %s is not a whole number of seconds", c.Lifetime)
@@ -60,11 +55,11 @@ func (c assertionClaims) validate() error {
 	return nil
 }
 
-// newAssertion signs a client assertion with RS256 and nothing else: a JWT
+// SignAssertion signs a client assertion with RS256 and nothing else: a JWT
 // with header {"alg":"RS256","typ":"JWT"} and claims iss, sub, aud (a single
-// string), iat, exp and jti. Most callers want [Source.Assertion], which
-// fills the claims in.
-func newAssertion(key *rsa.PrivateKey, c assertionClaims) (string, error) {
+// string), iat, exp and jti. An isv.Source signs each of its assertions
+// with it; pmx-login doctor lints one.
+func SignAssertion(key *rsa.PrivateKey, c AssertionClaims) (string, error) {
 	if key == nil {
 		return "", errors.New("isv: client assertion: no private key")
 	}
