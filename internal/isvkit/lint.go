@@ -56,8 +56,8 @@ type Problem struct {
 // String returns "rule: message".
 func (p Problem) String() string { return p.Rule + ": " + p.Message }
 
-// LintAssertion checks a client assertion against every rule of seeds 003
-// and 000 and returns the problems found, none for a good one. It decodes the
+// LintAssertion checks a client assertion against every rule of the ISV
+// authentication and troubleshooting guides and returns the problems found, none for a good one. It decodes the
 // token itself and verifies the signature only when want.PublicKey is set.
 func LintAssertion(token string, want Expectations) []Problem {
 	var ps []Problem

@@ -1,5 +1,6 @@
 // Package doctor diagnoses a pmx-login setup the way the exchange's
-// troubleshooting guides do (seeds 000 and 002), so that nobody has to decode
+// troubleshooting guides do (the authentication troubleshooting guide and
+// the 401 resolution guide), so that nobody has to decode
 // tokens on a website, compare clocks by hand or read curl -v output.
 //
 // [Run] runs a fixed list of checks and returns a [Report]: each [Check] has
@@ -21,7 +22,7 @@
 //   - trial refresh: [Config.Refresh] run once;
 //   - for ISV partners ([ISVConfig]): the key file's format, the private key
 //     against the registered public key, the client assertion linted against
-//     every rule of seeds 003 and 000, a real token request, the scopes the
+//     every rule of the ISV authentication and troubleshooting guides, a real token request, the scopes the
 //     named endpoints need, and x-participant-id for account-scoped ones.
 //
 // No check changes anything stored. Secrets never appear in a report: tokens

@@ -1,5 +1,6 @@
 // Package isv authenticates an ISV partner's bot to the Polymarket Exchange
-// with Private Key JWT (seeds 003 and 000 of the project's documents).
+// with Private Key JWT (the exchange's ISV authentication guide and its
+// authentication troubleshooting guide).
 //
 // A [Source] signs an RS256 client assertion with the partner's RSA key
 // (iss = sub = client ID, aud = the token endpoint, a fresh UUID jti each

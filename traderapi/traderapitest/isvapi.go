@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// APIServer is a sample of the exchange's partner API (seeds 003 and 000)
+// APIServer is a sample of the exchange's partner API (the ISV authentication and troubleshooting guides)
 // that enforces what the real one does: a Bearer access token issued by its
 // [AuthServer] (signature, expiry, audience, revocation), the scope each
 // endpoint needs, and x-participant-id on account-scoped endpoints. It

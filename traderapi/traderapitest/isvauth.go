@@ -42,7 +42,8 @@ type AuthOptions struct {
 
 // AuthServer is a local Auth0-like token service for ISV partners: an
 // [http.Handler] serving POST /oauth/token for the client_credentials grant
-// with private_key_jwt client authentication (seeds 003 and 000), and GET
+// with private_key_jwt client authentication (the ISV authentication and troubleshooting
+// guides), and GET
 // /.well-known/jwks.json. It verifies each client assertion with the public
 // key registered for its client ID and refuses, with the OAuth error the authentication troubleshooting guide
 // names, every mistake: a signature that does not verify (invalid_client);

@@ -48,7 +48,8 @@ func (a *AuthServer) tokenEndpoint(r *http.Request) string {
 	return scheme + "://" + r.Host + "/oauth/token"
 }
 
-// check applies every rule of seeds 003 and 000 to a token request.
+// check applies every rule of the ISV authentication and troubleshooting
+// guides to a token request.
 func (a *AuthServer) check(r *http.Request, p map[string]string) isvVerdict {
 	if p["grant_type"] != "client_credentials" {
 		return isvRefuse(http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials")
