@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 
+	"github.com/pmx-login/pmx-login/internal/newfile"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/internal/securefs"
 )
@@ -88,20 +88,9 @@ func WriteKeyFile(path string) (*EncryptionKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err = newfile.Write(path, []byte(base64.StdEncoding.EncodeToString(raw)+"\n"), 0o600)
 	if err != nil {
 		return nil, keyFileError(path, err)
-	}
-	_, err = f.WriteString(base64.StdEncoding.EncodeToString(raw) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(path)
-		return nil, fmt.Errorf("keystore: writing Redis key file %s: %w", path, err)
 	}
 	return key, nil
 }

@@ -52,50 +52,34 @@ func (e *Exchange) acceptOTP(u *user, secret, code string) bool {
 // serveEnrollMFA checks the password and hands out a fresh TOTP secret as an
 // otpauth:// URL. MFA stays off until confirm_mfa.
 func (e *Exchange) serveEnrollMFA(_ *http.Request, body []byte) reply {
-	in, rep := decodeCredentials(body, false)
-	if rep != nil {
-		return *rep
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u, ok := e.checkPassword(in.Username, in.Password.Reveal())
-	if !ok {
-		return unauthenticated(msgBadCredentials)
-	}
-	if u.mfaSecret != "" {
-		return failedPrecondition("mfa is already enabled for this user")
-	}
-	key, err := newTOTPSecret(u.name)
-	if err != nil {
-		return rpcError(http.StatusInternalServerError, 13, "generating the TOTP secret failed")
-	}
-	u.pendingSecret = key.Secret()
-	return jsonReply(http.StatusOK, map[string]string{"enrollmentUrl": key.URL()})
+	return e.withUser(body, false, func(_ credentials, u *user) reply {
+		if u.mfaSecret != "" {
+			return failedPrecondition("mfa is already enabled for this user")
+		}
+		key, err := newTOTPSecret(u.name)
+		if err != nil {
+			return rpcError(http.StatusInternalServerError, 13, "generating the TOTP secret failed")
+		}
+		u.pendingSecret = key.Secret()
+		return jsonReply(http.StatusOK, map[string]string{"enrollmentUrl": key.URL()})
+	})
 }
 
 // serveConfirmMFA turns MFA on once a code of the pending secret checks out.
 func (e *Exchange) serveConfirmMFA(_ *http.Request, body []byte) reply {
-	in, rep := decodeCredentials(body, true)
-	if rep != nil {
-		return *rep
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u, ok := e.checkPassword(in.Username, in.Password.Reveal())
-	if !ok {
-		return unauthenticated(msgBadCredentials)
-	}
-	if u.pendingSecret == "" {
-		if u.mfaSecret != "" {
-			return failedPrecondition("mfa is already enabled for this user")
+	return e.withUser(body, true, func(in credentials, u *user) reply {
+		if u.pendingSecret == "" {
+			if u.mfaSecret != "" {
+				return failedPrecondition("mfa is already enabled for this user")
+			}
+			return failedPrecondition("no mfa enrollment pending: call enroll_mfa first")
 		}
-		return failedPrecondition("no mfa enrollment pending: call enroll_mfa first")
-	}
-	if !e.acceptOTP(u, u.pendingSecret, in.OTP.Reveal()) {
-		return unauthenticated("invalid otp")
-	}
-	u.mfaSecret, u.pendingSecret = u.pendingSecret, ""
-	return jsonReply(http.StatusOK, struct{}{})
+		if !e.acceptOTP(u, u.pendingSecret, in.OTP.Reveal()) {
+			return unauthenticated("invalid otp")
+		}
+		u.mfaSecret, u.pendingSecret = u.pendingSecret, ""
+		return jsonReply(http.StatusOK, struct{}{})
+	})
 }
 
 // MFAEnabled reports whether username has confirmed MFA.

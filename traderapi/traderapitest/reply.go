@@ -177,3 +177,21 @@ func decodeCredentials(body []byte, needOTP bool) (credentials, *reply) {
 	}
 	return in, required(fields...)
 }
+
+// withUser answers a request that carries a user's credentials: it decodes
+// them (with a one-time code when needOTP), takes the exchange's lock,
+// checks the password and answers with f, under the lock. A bad request
+// or a wrong password is answered without calling f.
+func (e *Exchange) withUser(body []byte, needOTP bool, f func(in credentials, u *user) reply) reply {
+	in, rep := decodeCredentials(body, needOTP)
+	if rep != nil {
+		return *rep
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, ok := e.checkPassword(in.Username, in.Password.Reveal())
+	if !ok {
+		return unauthenticated(msgBadCredentials)
+	}
+	return f(in, u)
+}

@@ -26,33 +26,25 @@ type refreshReply struct {
 }
 
 func (e *Exchange) serveLogin(_ *http.Request, body []byte) reply {
-	in, rep := decodeCredentials(body, false)
-	if rep != nil {
-		return *rep
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u, ok := e.checkPassword(in.Username, in.Password.Reveal())
-	if !ok {
-		return unauthenticated(msgBadCredentials)
-	}
-	if u.mfaSecret != "" {
-		if in.OTP == "" {
-			return unauthenticated("otp required")
+	return e.withUser(body, false, func(in credentials, u *user) reply {
+		if u.mfaSecret != "" {
+			if in.OTP == "" {
+				return unauthenticated("otp required")
+			}
+			if !e.acceptOTP(u, u.mfaSecret, in.OTP.Reveal()) {
+				return unauthenticated("invalid otp")
+			}
 		}
-		if !e.acceptOTP(u, u.mfaSecret, in.OTP.Reveal()) {
-			return unauthenticated("invalid otp")
-		}
-	}
-	access, ag := e.issueAccess(u.name)
-	refresh, rg := e.issueRefresh(u.name)
-	return jsonReply(http.StatusOK, loginReply{
-		AccessToken:           access,
-		RefreshToken:          refresh,
-		AccessIssueTime:       e.stamp(ag.issued),
-		AccessExpirationTime:  e.stamp(ag.expires),
-		RefreshIssueTime:      e.stamp(rg.issued),
-		RefreshExpirationTime: e.stamp(rg.expires),
+		access, ag := e.issueAccess(u.name)
+		refresh, rg := e.issueRefresh(u.name)
+		return jsonReply(http.StatusOK, loginReply{
+			AccessToken:           access,
+			RefreshToken:          refresh,
+			AccessIssueTime:       e.stamp(ag.issued),
+			AccessExpirationTime:  e.stamp(ag.expires),
+			RefreshIssueTime:      e.stamp(rg.issued),
+			RefreshExpirationTime: e.stamp(rg.expires),
+		})
 	})
 }
 

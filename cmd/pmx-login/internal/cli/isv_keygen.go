@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pmx-login/pmx-login/internal/isvkit"
+	"github.com/pmx-login/pmx-login/internal/newfile"
 )
 
 type isvKeygenOptions struct {
@@ -91,26 +92,9 @@ func runISVKeygen(o *isvKeygenOptions) error {
 // writeNewFile creates path with data and mode perm, whatever the umask,
 // and fails if path exists. A failed write leaves no file behind.
 func writeNewFile(path string, data []byte, perm fs.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return usageErrorf("isv keygen", "%s already exists: keygen never overwrites a key", path)
-		}
-		return err // "open NAME: no such file or directory"
+	err := newfile.Write(path, data, perm)
+	if errors.Is(err, fs.ErrExist) {
+		return usageErrorf("isv keygen", "%s already exists: keygen never overwrites a key", path)
 	}
-	err = f.Chmod(perm)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(path)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return err // "open NAME: no such file or directory"
 }
