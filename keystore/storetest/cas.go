@@ -33,9 +33,8 @@ func wantConflict(t *testing.T, err error, want *keystore.Record) {
 func testCAS(t *testing.T, newStore func(t *testing.T) keystore.Store) {
 	t.Run("CompareAndSwapNilOnEmpty", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), storehelp.UniqueEnv("preprod")
-		k := keystore.Key{Environment: env, Username: "alice"}
-		storehelp.CleanupKeys(t, s, k)
+		s, k := fresh(t, newStore, "preprod", "alice")
+		env := k.Environment
 		r1 := storehelp.Generation(env, "alice", 1)
 		if err := s.CompareAndSwap(t.Context(), k, nil, r1); err != nil {
 			t.Fatalf("CompareAndSwap(nil) on an empty entry: %v", err)
@@ -52,9 +51,8 @@ func testCAS(t *testing.T, newStore func(t *testing.T) keystore.Store) {
 	})
 	t.Run("CompareAndSwapStale", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), storehelp.UniqueEnv("preprod")
-		k := keystore.Key{Environment: env, Username: "alice"}
-		storehelp.CleanupKeys(t, s, k)
+		s, k := fresh(t, newStore, "preprod", "alice")
+		env := k.Environment
 		r1, r2, r3 := storehelp.Generation(env, "alice", 1), storehelp.Generation(env, "alice", 2), storehelp.Generation(env, "alice", 3)
 		storehelp.MustSet(t, s, k, r1)
 		if err := s.CompareAndSwap(t.Context(), k, storehelp.MustGet(t, s, k), r2); err != nil {
@@ -72,9 +70,8 @@ func testCAS(t *testing.T, newStore func(t *testing.T) keystore.Store) {
 	})
 	t.Run("CompareAndDeleteOnlyItsRecord", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), storehelp.UniqueEnv("preprod")
-		k := keystore.Key{Environment: env, Username: "alice"}
-		storehelp.CleanupKeys(t, s, k)
+		s, k := fresh(t, newStore, "preprod", "alice")
+		env := k.Environment
 		old, newer := storehelp.Generation(env, "alice", 1), storehelp.Generation(env, "alice", 2)
 		storehelp.MustSet(t, s, k, old)
 		storehelp.MustSet(t, s, k, newer) // another process refreshed

@@ -18,9 +18,8 @@ import (
 func TestStore(t *testing.T, newStore func(t *testing.T) keystore.Store) {
 	t.Run("RoundTripAndOverwrite", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), storehelp.UniqueEnv("preprod")
-		k := keystore.Key{Environment: env, Username: "alice"}
-		storehelp.CleanupKeys(t, s, k)
+		s, k := fresh(t, newStore, "preprod", "alice")
+		env := k.Environment
 		want := storehelp.Record(env, "alice")
 		storehelp.MustSet(t, s, k, want)
 		storehelp.SameRecord(t, storehelp.MustGet(t, s, k), want)
@@ -105,9 +104,8 @@ func TestStore(t *testing.T, newStore func(t *testing.T) keystore.Store) {
 	})
 	t.Run("CopiesInAndOut", func(t *testing.T) {
 		t.Parallel()
-		s, env := newStore(t), storehelp.UniqueEnv("dev01")
-		k := keystore.Key{Environment: env, Username: "dave"}
-		storehelp.CleanupKeys(t, s, k)
+		s, k := fresh(t, newStore, "dev01", "dave")
+		env := k.Environment
 		in := storehelp.Record(env, "dave")
 		storehelp.MustSet(t, s, k, in)
 		in.RefreshToken = "changed-after-set"
@@ -209,4 +207,14 @@ func Bench(b *testing.B, s keystore.Store) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// fresh returns a new store and the key of user in a fresh environment
+// named after env, whose entries are removed when the test ends.
+func fresh(t *testing.T, newStore func(t *testing.T) keystore.Store, env, user string) (keystore.Store, keystore.Key) {
+	t.Helper()
+	s := newStore(t)
+	k := keystore.Key{Environment: storehelp.UniqueEnv(env), Username: user}
+	storehelp.CleanupKeys(t, s, k)
+	return s, k
 }
