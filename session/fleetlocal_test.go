@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/keystore/keyring"
 	"github.com/pmx-login/pmx-login/session"
@@ -130,10 +130,7 @@ func tokenRounds(t *testing.T, spec string, n int, d time.Duration) (runs, refre
 }
 
 func runTokenProcess(t *testing.T, srv *traderapitest.Server, spec string) {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperTokenProcess$")
-	cmd.Env = append(os.Environ(), tokenProcEnv+"=1", botURLEnv+"="+srv.URL, botHostEnv+"="+srv.Host(), tokenStoreEnv+"="+spec)
+	cmd := helperproc.Test(t, "TestHelperTokenProcess", tokenProcEnv+"=1", botURLEnv+"="+srv.URL, botHostEnv+"="+srv.Host(), tokenStoreEnv+"="+spec)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), tokenProcPrefix) {
 		t.Errorf("token process: %v\n%s", err, out)

@@ -5,12 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore/file"
 	"github.com/pmx-login/pmx-login/keystore/redis"
 )
@@ -85,12 +85,8 @@ func runProcesses(t *testing.T, tb *testbed, n int, store, keyFile string, d tim
 	reports := make([]fleetReport, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		ctx, cancel := context.WithTimeout(t.Context(), d+60*time.Second)
-		t.Cleanup(cancel)
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperISVFleet$", "-test.timeout=2m")
-		cmd.Env = append(os.Environ(), fleetEnv+"=1", fleetAuthEnv+"="+tb.authURL, fleetAudEnv+"="+tb.auth.Audience(),
+		cmd := helperproc.Test(t, "TestHelperISVFleet", fleetEnv+"=1", fleetAuthEnv+"="+tb.authURL, fleetAudEnv+"="+tb.auth.Audience(),
 			fleetAPIEnv+"="+tb.apiURL, fleetStoreEnv+"="+store, fleetKeyEnv+"="+keyFile, fleetRunEnv+"="+d.String())
-		cmd.WaitDelay = 5 * time.Second
 		wg.Go(func() {
 			out, err := cmd.CombinedOutput()
 			if err != nil {

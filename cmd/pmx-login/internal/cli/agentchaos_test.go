@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/internal/redistest"
 	"github.com/pmx-login/pmx-login/keystore"
 	redisstore "github.com/pmx-login/pmx-login/keystore/redis"
@@ -140,8 +140,7 @@ func startFault(t *testing.T, fault string, rs *redistest.Server, r *agentRig) f
 		}
 		return func() { _ = rs.Continue() }
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAgentLockHolderHelper$", "-test.count=1")
-	cmd.Env = []string{envLockHolder + "=" + strings.Join([]string{rs.URL(), r.settings.RedisKeyFile, r.settings.Env, testUser}, "|")}
+	cmd := helperproc.Test(t, "TestAgentLockHolderHelper", envLockHolder+"="+strings.Join([]string{rs.URL(), r.settings.RedisKeyFile, r.settings.Env, testUser}, "|"))
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
