@@ -81,9 +81,10 @@ type Config struct {
 	// Username is the user to [Manager.Resume]; the default is the last
 	// user who logged in to the environment.
 	Username string
-	// Now is the one clock (default [time.Now]). Keep its monotonic
-	// reading: a token's expiry is measured on it from when its request was
-	// sent. Give the client the same clock ([traderapi.WithClock]).
+	// Now is the one clock: default the Client's own (its Now method, set
+	// with [traderapi.WithClock]), else [time.Now], so that a clock is set
+	// in one place. Keep its monotonic reading: a token's expiry is
+	// measured on it from when its request was sent.
 	Now func() time.Time
 	// Margin is how long before expiry a token is refreshed (default 60 s,
 	// capped at half the token's lifetime).
@@ -156,6 +157,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+		if k, ok := c.Client.(interface{ Now() time.Time }); ok {
+			c.Now = k.Now
+		}
 	}
 	if c.Margin <= 0 {
 		c.Margin = 60 * time.Second

@@ -34,3 +34,31 @@ func TestWallClockJumpRechecksToken(t *testing.T) {
 		t.Fatalf("Start after Close should fail with ErrClosed")
 	}
 }
+
+// TestClientClockIsTheManagers: a clock given to the client alone
+// (traderapi.WithClock) is the manager's too, so that one clock is set in
+// one place: the expiry it reports is measured on that clock.
+func TestClientClockIsTheManagers(t *testing.T) {
+	t.Parallel()
+	srv := traderapitest.NewServer(traderapitest.Options{})
+	t.Cleanup(srv.Close)
+	if err := srv.AddUser(testUser, testPassword.Reveal()); err != nil {
+		t.Fatal(err)
+	}
+	ahead := func() time.Time { return time.Now().Add(24 * time.Hour) }
+	client, err := traderapi.NewClient(srv.Environment(), traderapi.WithClock(ahead))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(session.Config{Client: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	if err := m.Login(t.Context(), testUser, testPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	if exp := m.Status().AccessExpiry; exp.Before(time.Now().Add(23 * time.Hour)) {
+		t.Fatalf("access expiry %s is on the machine's clock, not the client's (a day ahead)", exp)
+	}
+}

@@ -111,6 +111,10 @@ func WithTLSServerName(name string) Option {
 	}
 }
 
+// Now reads the client's clock ([WithClock]); a session.Manager over the
+// client uses it too unless its Config names another.
+func (c *Client) Now() time.Time { return c.now() }
+
 // WithClock sets the clock that stamps [LoginResponse.SentAt] and
 // [LoginResponse.ReceivedAt] (and those of [RefreshResponse]); the default
 // is [time.Now]. A clock that keeps the monotonic reading keeps the

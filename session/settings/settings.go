@@ -224,8 +224,8 @@ func (s Settings) FileDir() (string, error) {
 // built with opts, Store, Username and, unless the keystore is memory,
 // Generations kept in files beside the file keystore's, shared with
 // pmx-login (a stored session written back from an old copy is refused). The caller adds the rest (Now,
-// Logger, Relogin, ...); with [traderapi.WithClock] among opts, set
-// session.Config.Now to the same clock.
+// Logger, Relogin, ...); a clock given with [traderapi.WithClock] among
+// opts is the manager's too.
 func (s Settings) Config(opts ...traderapi.Option) (session.Config, error) {
 	env, err := s.Environment()
 	if err != nil {
