@@ -194,3 +194,39 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 	srv.Close()
 	goleak.VerifyNone(t, ignore)
 }
+
+// TestLoginLosingARaceSaysWhy: a Logout or a Close while a Login's call
+// is under way wins, and the Login's error says which: logged out
+// (matching ErrLoggedOut and ErrNotLoggedIn) or closed (ErrClosed).
+func TestLoginLosingARaceSaysWhy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		win  func(m *session.Manager) error
+		want error
+	}{
+		{"logout", func(m *session.Manager) error { return m.Logout(context.Background()) }, session.ErrLoggedOut},
+		{"close", func(m *session.Manager) error { return m.Close() }, session.ErrClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, traderapitest.Options{}, session.Config{})
+			f.login(t)
+			h := f.srv.Hold(traderapi.PathLogin)
+			done := make(chan error, 1)
+			go func() { done <- f.m.Login(context.Background(), testUser, testPassword, "") }()
+			arrived(t, h)
+			if err := tc.win(f.m); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			h.Release()
+			err := recv(t, done, "Login")
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Login after a %s meanwhile = %v, want %v", tc.name, err, tc.want)
+			}
+			if tc.want == session.ErrLoggedOut && !errors.Is(err, session.ErrNotLoggedIn) {
+				t.Errorf("Login = %v, want it to match ErrNotLoggedIn too", err)
+			}
+		})
+	}
+}

@@ -89,9 +89,10 @@ func (m *Manager) key(username string) keystore.Key {
 // the session and makes its access token current; refreshes in flight for
 // an earlier session are discarded. Without a needed code the error matches
 // [traderapi.ErrOTPRequired]. If the session cannot be stored, the manager still holds
-// it and the error matches [ErrNotStored]. A Logout or Close while the
-// login is under way wins: the new session is revoked and the error
-// matches [ErrNotLoggedIn].
+// it and the error matches [ErrNotStored]. A Logout, Close or another
+// Login of this manager while the login is under way wins: the new session
+// is revoked and the error says which (a logout's matches [ErrLoggedOut],
+// a Close's [ErrClosed]).
 func (m *Manager) Login(ctx context.Context, username string, password, otp traderapi.Secret) error {
 	epoch := m.cache.Epoch()
 	e, err := m.login(ctx, Credentials{Username: username, Password: password, OTP: otp}, nil)
@@ -101,14 +102,27 @@ func (m *Manager) Login(ctx context.Context, username string, password, otp trad
 	ok, warn := m.cache.Replace(ctx, epoch, e)
 	if !ok {
 		m.revoke(context.WithoutCancel(ctx), e)
-		if warn == nil || errors.Is(warn, tokencache.ErrClosed) {
-			return fmt.Errorf("login: the manager was logged out or closed meanwhile: %w", ErrNotLoggedIn)
-		}
-		return warn
+		return m.lostLogin(warn)
 	}
 	m.bg.switchedUser()
 	m.cfg.Logger.Info("logged in", "env", m.cfg.Environment, "user", username, "access_lifetime", e.Data.lifetime)
 	return warn
+}
+
+// lostLogin is the error of a login that was not published because
+// something won the race (why is Replace's answer): the manager was
+// closed, logged out, or took another login meanwhile.
+func (m *Manager) lostLogin(why error) error {
+	cur := m.cache.Current()
+	switch {
+	case errors.Is(why, ErrClosed):
+		return fmt.Errorf("login: the manager was closed meanwhile; the new session was revoked: %w", ErrClosed)
+	case !errors.Is(why, tokencache.ErrSuperseded):
+		return why // the store refused the commit
+	case cur != nil && errors.Is(cur.Err, ErrLoggedOut):
+		return fmt.Errorf("login: a logout meanwhile won; the new session was revoked: %w", ErrLoggedOut)
+	}
+	return fmt.Errorf("login: another login of this manager meanwhile won; the new session was revoked: %w", why)
 }
 
 // login calls the exchange's login and builds the new state, generation

@@ -16,8 +16,9 @@ import (
 // ErrClosed is returned once the cache is closed.
 var ErrClosed = errors.New("closed: Close was called")
 
-// errSuperseded: a flight's result lost to a login, logout or close.
-var errSuperseded = errors.New("superseded by a login, logout or close")
+// ErrSuperseded: a flight's result, or a Replace, lost to a login, logout
+// or close.
+var ErrSuperseded = errors.New("superseded by a login, logout or close")
 
 // Config is what a [Cache] needs. Fetch is required.
 type Config[D any] struct {

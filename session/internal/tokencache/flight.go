@@ -113,7 +113,7 @@ func (c *Cache[D]) commit(ctx context.Context, ok func() bool, from, next *Entry
 			if cur != nil {
 				return outcome[D]{}, cur.Err
 			}
-			return outcome[D]{}, errSuperseded
+			return outcome[D]{}, ErrSuperseded
 		}
 		return outcome[D]{entry: cur}, nil
 	}

@@ -25,7 +25,7 @@ func (c *Cache[D]) Replace(ctx context.Context, epoch uint64, e *Entry[D]) (bool
 		return false, ErrClosed
 	}
 	if c.epoch != epoch {
-		return false, errSuperseded
+		return false, ErrSuperseded
 	}
 	var warn error
 	if c.cfg.Commit != nil {
