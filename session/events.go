@@ -123,15 +123,6 @@ func (t EventType) String() string {
 	return "event_" + strconv.Itoa(int(t))
 }
 
-// allEventTypes returns every event type, in order.
-func allEventTypes() []EventType {
-	out := make([]EventType, 0, eventTypes-1)
-	for t := EventType(1); t < eventTypes; t++ {
-		out = append(out, t)
-	}
-	return out
-}
-
 // Reason says why a refresh ran or why a session ended. The values are
 // stable strings, fit for a metric's attribute.
 type Reason string

@@ -123,17 +123,6 @@ func WithKeyPrefix(p string) Option {
 	}
 }
 
-// withClock sets the clock that stamps records without a SavedAt.
-func withClock(now func() time.Time) Option {
-	return func(c *config) error {
-		if now == nil {
-			return errors.New("keystore: redis.WithClock(nil)")
-		}
-		c.now = now
-		return nil
-	}
-}
-
 // New returns a store over rdb that encrypts records with key and
 // decrypts them with key or the keys of [WithOlderKeys]. The caller keeps
 // ownership of rdb ([Store.Close] does not close it).
