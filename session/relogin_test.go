@@ -1,45 +1,26 @@
 package session_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/mfa"
 	"github.com/pmx-login/pmx-login/session"
 	"github.com/pmx-login/pmx-login/traderapi"
 	"github.com/pmx-login/pmx-login/traderapi/traderapitest"
 )
 
-// syncBuffer is a log sink safe for the refresher's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // mfaBot is a manager for an MFA account whose TOTP secret was saved with
 // mfa.SaveSecret and whose Relogin is PasswordRelogin(password, codes).
 type mfaBot struct {
 	*fixture
 	gen    *mfa.Generator
-	log    *syncBuffer
+	log    *helperproc.Buffer
 	secret string
 }
 
@@ -48,7 +29,7 @@ type mfaBot struct {
 // first code. relogin builds the Config.Relogin from that generator.
 func setupMFABot(t *testing.T, relogin func(gen *mfa.Generator) func(context.Context, string) (session.Credentials, error)) *mfaBot {
 	t.Helper()
-	b := &mfaBot{log: &syncBuffer{}}
+	b := &mfaBot{log: &helperproc.Buffer{}}
 	var re func(context.Context, string) (session.Credentials, error)
 	b.fixture = setup(t, traderapitest.Options{}, session.Config{
 		Logger:  slog.New(slog.NewTextHandler(b.log, nil)),

@@ -7,13 +7,12 @@
 package helperproc
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pmx-login/pmx-login/internal/tooltest"
@@ -46,34 +45,22 @@ func Command(t *testing.T, selector, mode string, env map[string]string, argv ..
 	return cmd
 }
 
-// Cmd is a started helper process.
+// Cmd is a started helper process; its Buffer collects what it prints.
 type Cmd struct {
+	Buffer
 	// Err is the process's exit error, set once Wait returns.
 	Err  error
-	mu   sync.Mutex
-	out  bytes.Buffer
 	done chan struct{}
 }
 
-// Write collects the process's output.
-func (c *Cmd) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.Write(p)
-}
-
 // Output returns what the process has printed so far.
-func (c *Cmd) Output() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.String()
-}
+func (c *Cmd) Output() string { return c.String() }
 
 // Start starts cmd, collecting its output; the test's end kills it.
 func Start(t *testing.T, cmd *exec.Cmd) *Cmd {
 	t.Helper()
 	c := &Cmd{done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = c, c
+	cmd.Stdout, cmd.Stderr = &c.Buffer, &c.Buffer
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -101,4 +88,24 @@ func Main(m *testing.M, selector string, run func(mode string) error) {
 		os.Exit(0)
 	}
 	os.Exit(tooltest.Main(m))
+}
+
+// CopyBinary copies the test binary into dir, mode 0755, and returns its
+// path: go test builds it in a directory only its owner may enter, so a
+// helper run as another user needs a copy it can reach.
+func CopyBinary(t testing.TB, dir string) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, filepath.Base(self))
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }

@@ -5,7 +5,6 @@ package file
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore"
 	"github.com/pmx-login/pmx-login/keystore/internal/securefs"
 	"github.com/pmx-login/pmx-login/keystore/internal/storehelp"
@@ -174,37 +174,12 @@ func runAsNobody(t *testing.T, base, store string) (string, error) {
 			t.Skipf("%s is not searchable by others: the reader cannot reach the store", p)
 		}
 	}
-	bin := filepath.Join(base, "test")
-	copyExecutable(t, bin)
+	bin := helperproc.CopyBinary(t, base)
 	cmd := exec.CommandContext(t.Context(), bin, "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"=readonly", "PMX_RO_DIR="+store)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
-}
-
-// copyExecutable copies the running test binary to dst, mode 0755.
-func copyExecutable(t *testing.T, dst string) {
-	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := os.Open(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestFileRefusesFIFOLock plants .lock as a FIFO: refused at once, never

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/keystore"
 )
 
@@ -50,7 +51,7 @@ func TestKeyFileOwnedByAnotherUserIsRefused(t *testing.T) {
 	}
 	const other = 4242
 	dir := sharedDir(t)
-	bin := copyExecutable(t, dir)
+	bin := helperproc.CopyBinary(t, dir)
 	planted := filepath.Join(dir, "planted.key")
 	if out, err := asUser(t, bin, other, "plant", planted); err != nil {
 		t.Fatalf("uid %d planting and loading its own key file: %v\n%s", other, err, out)
@@ -85,25 +86,6 @@ func sharedDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// copyExecutable copies the test binary into dir, so that another user
-// can run it (go test builds it in a directory only root may enter).
-func copyExecutable(t *testing.T, dir string) string {
-	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "redis.test")
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return bin
 }
 
 // asUser runs the helper mode on path in bin as uid.
