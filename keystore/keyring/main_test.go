@@ -98,3 +98,8 @@ func waitForSecretService(ctx context.Context, limit time.Duration) error {
 	}
 	return fmt.Errorf("org.freedesktop.secrets has no owner after %s", limit)
 }
+
+// String names a reason, as the helper processes print and expect it.
+func (r reason) String() string {
+	return [...]string{"other", "no service", "locked", "timeout"}[r]
+}

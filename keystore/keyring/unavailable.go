@@ -35,10 +35,6 @@ const (
 	timeout
 )
 
-func (r reason) String() string {
-	return [...]string{"other", "no service", "locked", "timeout"}[r]
-}
-
 // unavailableError is a keychain that could not be used: absent, locked
 // or not answering. It never means that no session is stored. Its text
 // says what happened; what to do (another backend, unlocking) is the

@@ -37,7 +37,7 @@ func TestWriteAndLoadKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loaded.ID() != written.ID() || loaded.keyFile() != path {
+	if loaded.ID() != written.ID() || loaded.source != path {
 		t.Errorf("loaded %v, wrote %v", loaded, written)
 	}
 	if printed := fmt.Sprintf("%v %+v %s", loaded, loaded, loaded); strings.Contains(printed, strings.TrimSpace(string(b))[:16]) {

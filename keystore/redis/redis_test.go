@@ -172,8 +172,8 @@ func TestRedisWrongKey(t *testing.T) {
 
 	_, err := b.Get(t.Context(), k)
 	var de *decryptError
-	if !errors.As(err, &de) || !errors.Is(err, ErrDecrypt) || !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), wrong.keyFile()) {
-		t.Fatalf("wrong key: %v, want a DecryptError naming %s", err, wrong.keyFile())
+	if !errors.As(err, &de) || !errors.Is(err, ErrDecrypt) || !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), wrong.source) {
+		t.Fatalf("wrong key: %v, want a DecryptError naming %s", err, wrong.source)
 	}
 	if errors.Is(err, keystore.ErrNotFound) || errors.Is(err, keystore.ErrCorrupt) {
 		t.Errorf("%v must not look like not-found or corrupt (callers delete those)", err)
@@ -181,8 +181,8 @@ func TestRedisWrongKey(t *testing.T) {
 	if err := b.CompareAndSwap(t.Context(), k, nil, genRecord(env, "alice", 1)); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("wrong key's create over a record: %v, want ErrDecrypt", err)
 	}
-	if err := b.Set(t.Context(), k, genRecord(env, "alice", 9)); !errors.As(err, &de) || !strings.Contains(err.Error(), wrong.keyFile()) {
-		t.Errorf("wrong key's Set over a record: %v, want a DecryptError naming %s", err, wrong.keyFile())
+	if err := b.Set(t.Context(), k, genRecord(env, "alice", 9)); !errors.As(err, &de) || !strings.Contains(err.Error(), wrong.source) {
+		t.Errorf("wrong key's Set over a record: %v, want a DecryptError naming %s", err, wrong.source)
 	}
 	if after := dumpHash(t, rdb, a.base(k)); after != before {
 		t.Error("the record changed")

@@ -57,9 +57,6 @@ func NewEncryptionKey(raw []byte, source string) (*EncryptionKey, error) {
 // rotation.
 func (k *EncryptionKey) ID() string { return k.id }
 
-// keyFile returns where the key came from (its key file).
-func (k *EncryptionKey) keyFile() string { return k.source }
-
 // Format names the key by id and source under every verb, never its
 // bytes.
 func (k *EncryptionKey) Format(f fmt.State, _ rune) {

@@ -1,6 +1,7 @@
 package isv
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -142,4 +143,9 @@ func FuzzLintAssertion(f *testing.F) {
 			}
 		}
 	})
+}
+
+// jwtSegment decodes one base64url JWT segment, padded or not.
+func jwtSegment(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 }

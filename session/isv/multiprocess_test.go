@@ -51,7 +51,7 @@ func TestHelperISVFleet(t *testing.T) {
 	var res driveResult
 	drive(ctx, src, os.Getenv(fleetAPIEnv), 3, &res)
 	fmt.Printf(fleetPrefix+"requests=%d adopted=%d tokens=%d calls=%d rejected=%d errors=%d first_error=%v\n",
-		src.requestCount(), src.adoptedCount(), res.tokens.Load(), res.calls.Load(), res.rejected.Load(), res.errs.Load(), res.firstErr)
+		src.requests.Load(), src.adopted.Load(), res.tokens.Load(), res.calls.Load(), res.rejected.Load(), res.errs.Load(), res.firstErr)
 }
 
 // fleetProcessStore opens the store a fleet process was given.

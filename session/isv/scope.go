@@ -1,7 +1,6 @@
 package isv
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,11 +12,6 @@ import (
 // ParticipantHeader is the header that names the account an
 // account-scoped request acts for: firms/<Firm>/users/<user>.
 const ParticipantHeader = "x-participant-id"
-
-// jwtSegment decodes one base64url JWT segment, padded or not.
-func jwtSegment(s string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-}
 
 // ScopeError is the exchange's "permission denied: missing required scope
 // X" (403 / gRPC code 7), or the same found before sending.

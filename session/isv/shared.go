@@ -17,15 +17,6 @@ import (
 // that got it was given up (other processes are waiting for it).
 const saveTimeout = 10 * time.Second
 
-// storeKey returns the key the shared token is stored under (see
-// [Config.Store]), for a status display: its environment is the token
-// endpoint's host, its username the client ID and audience.
-func (s *Source) storeKey() keystore.Key { return s.cfg.storeKey }
-
-// adoptedCount returns how many tokens this Source took from the shared store
-// instead of requesting them.
-func (s *Source) adoptedCount() int64 { return s.adopted.Load() }
-
 // fetchShared is a token fetch through the shared store: under the
 // store's lock it re-reads the stored token and adopts it while it is
 // fresh; otherwise it requests one and stores it (compare-and-set), or

@@ -52,8 +52,8 @@ func checkFleet(t *testing.T, name string, tb *testbed, res *driveResult, srcs [
 	t.Helper()
 	var requests, adopted int64
 	for _, s := range srcs {
-		requests += s.requestCount()
-		adopted += s.adoptedCount()
+		requests += s.requests.Load()
+		adopted += s.adopted.Load()
 	}
 	got := tb.auth.Requests()
 	t.Logf("%s: %d Sources over %s (%.1f lifetimes of %s): %d token requests (%.2f per lifetime; one Source alone: %d, %.2f per lifetime; %d independent Sources would make ~%d), %d adoptions; %s",
@@ -167,8 +167,8 @@ func TestSharedRedisDown(t *testing.T) {
 		t.Fatalf("%d Token errors (first: %v), %d API calls refused", res.errs.Load(), res.firstErr, res.rejected.Load())
 	}
 	for i, s := range srcs {
-		if s.requestCount() < 2 {
-			t.Errorf("Source %d made %d token requests over two lifetimes with Redis down", i, s.requestCount())
+		if s.requests.Load() < 2 {
+			t.Errorf("Source %d made %d token requests over two lifetimes with Redis down", i, s.requests.Load())
 		}
 	}
 	out := log.String()

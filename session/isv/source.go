@@ -183,9 +183,6 @@ func (s *Source) Audience() string { return s.cfg.audience }
 // APIURL returns the API's base URL.
 func (s *Source) APIURL() string { return s.cfg.apiURL }
 
-// requestCount returns how many token requests this Source has sent.
-func (s *Source) requestCount() int64 { return s.requests.Load() }
-
 // describe describes the source without its key or token.
 func (s *Source) describe() string {
 	state := "no token"

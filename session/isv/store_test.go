@@ -70,13 +70,13 @@ func TestSharedAdoptsStoredToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ta != tbTok || tb.auth.Requests() != 1 || b.adoptedCount() != 1 || b.Scope() == "" {
-		t.Fatalf("b: same token %t, %d requests, %d adopted, scope %q: want b to adopt a's token", ta == tbTok, tb.auth.Requests(), b.adoptedCount(), b.Scope())
+	if ta != tbTok || tb.auth.Requests() != 1 || b.adopted.Load() != 1 || b.Scope() == "" {
+		t.Fatalf("b: same token %t, %d requests, %d adopted, scope %q: want b to adopt a's token", ta == tbTok, tb.auth.Requests(), b.adopted.Load(), b.Scope())
 	}
 	if !a.Expiry().Equal(b.Expiry()) {
 		t.Errorf("expiry a %s, b %s", a.Expiry(), b.Expiry())
 	}
-	rec, err := store.Get(t.Context(), a.storeKey())
+	rec, err := store.Get(t.Context(), a.cfg.storeKey)
 	if err != nil || rec.Generation != 1 || rec.AccessLifetime != tb.auth.TokenTTL() || rec.AccessToken != ta || !rec.RefreshToken.IsZero() {
 		t.Fatalf("stored %v (%v): want generation 1 with the token and its lifetime", rec, err)
 	}
@@ -98,7 +98,7 @@ func TestSharedInvalidatedTokenNotAdoptedAgain(t *testing.T) {
 	if second == first || tb.auth.Requests() != 2 {
 		t.Fatalf("after Invalidate: new token %t, %d requests: want a new token requested", second != first, tb.auth.Requests())
 	}
-	rec, err := store.Get(t.Context(), a.storeKey())
+	rec, err := store.Get(t.Context(), a.cfg.storeKey)
 	if err != nil || rec.AccessToken != second || rec.Generation != 2 {
 		t.Fatalf("stored %v (%v): want the new token at generation 2", rec, err)
 	}
@@ -131,7 +131,7 @@ func TestSharedConflictAdoptsNewerToken(t *testing.T) {
 			return
 		}
 		theirs = &keystore.Record{AccessToken: tok, AccessExpiry: other.Expiry(), AccessLifetime: tb.auth.TokenTTL(), Generation: 1, SavedAt: time.Now()}
-		if err := store.Memory.CompareAndSwap(ctx, a.storeKey(), nil, theirs); err != nil {
+		if err := store.Memory.CompareAndSwap(ctx, a.cfg.storeKey, nil, theirs); err != nil {
 			t.Error(err)
 		}
 	}
@@ -139,8 +139,8 @@ func TestSharedConflictAdoptsNewerToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok != theirs.AccessToken || a.adoptedCount() != 1 || a.requestCount() != 1 {
-		t.Fatalf("a got theirs %t, adopted %d, requested %d: want the stored token adopted after the conflict", tok == theirs.AccessToken, a.adoptedCount(), a.requestCount())
+	if tok != theirs.AccessToken || a.adopted.Load() != 1 || a.requests.Load() != 1 {
+		t.Fatalf("a got theirs %t, adopted %d, requested %d: want the stored token adopted after the conflict", tok == theirs.AccessToken, a.adopted.Load(), a.requests.Load())
 	}
 	if s := a.cfg.store; describeStore(s) != "memory" || !strings.Contains(fmt.Sprint(tb.config(func(c *Config) { c.Store = s })), "Store: memory") {
 		t.Errorf("a Config printed does not name the store's backend: %s", tb.config(func(c *Config) { c.Store = s }))
@@ -165,10 +165,10 @@ func TestSharedRedisWrongKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a process with the wrong key: %v", err)
 	}
-	if tbTok == ta || b.requestCount() != 1 || b.adoptedCount() != 0 {
-		t.Fatalf("wrong key: own token %t, %d requests, %d adopted", tbTok != ta, b.requestCount(), b.adoptedCount())
+	if tbTok == ta || b.requests.Load() != 1 || b.adopted.Load() != 0 {
+		t.Fatalf("wrong key: own token %t, %d requests, %d adopted", tbTok != ta, b.requests.Load(), b.adopted.Load())
 	}
-	rec, err := good.Get(t.Context(), a.storeKey())
+	rec, err := good.Get(t.Context(), a.cfg.storeKey)
 	if err != nil || rec.AccessToken != ta || rec.Generation != 1 {
 		t.Fatalf("the stored token was changed by the process with the wrong key: %v (%v)", rec, err)
 	}
