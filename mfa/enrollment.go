@@ -226,10 +226,6 @@ func (e *Enrollment) check() error {
 // asks for --store-secret, and what [ParseURL] reads back into an equal
 // Enrollment.
 func (e *Enrollment) StoredURL() traderapi.Secret {
-	label := e.Account
-	if e.Issuer != "" {
-		label = e.Issuer + ":" + e.Account
-	}
 	v := url.Values{}
 	v.Set("secret", e.Secret.Reveal())
 	if e.Issuer != "" {
@@ -238,8 +234,20 @@ func (e *Enrollment) StoredURL() traderapi.Secret {
 	v.Set("algorithm", algorithmName(e.Algorithm))
 	v.Set("digits", strconv.Itoa(int(e.Digits)))
 	v.Set("period", strconv.FormatUint(uint64(e.Period), 10))
-	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + label, RawQuery: v.Encode()}
+	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + e.label(), RawQuery: v.Encode()}
 	return traderapi.Secret(u.String())
+}
+
+// label is the URL label that reads back as e's issuer and account. A
+// reader splits the label at its first colon and takes the issuer from the
+// issuer= parameter when there is one, so the label's issuer prefix loses
+// any colon of its own, and an account with a colon gets a prefix (an empty
+// one when there is no issuer) so that its colon is not read as the split.
+func (e *Enrollment) label() string {
+	if e.Issuer == "" && !strings.Contains(e.Account, ":") {
+		return e.Account
+	}
+	return strings.ReplaceAll(e.Issuer, ":", "") + ":" + e.Account
 }
 
 // ManualKey returns the secret in groups of four characters, for typing

@@ -149,6 +149,13 @@ func TestStoredURLRoundTrips(t *testing.T) {
 		testURL,
 		"otpauth://totp/a%40b.example?secret=jbswy3dpehpk3pxp&digits=8&algorithm=sha512&period=45",
 		"otpauth://totp/Ex%C3%A4mple%20Co:j%C3%BCrgen%20k?secret=" + testSecret,
+		// A colon in the issuer or the account: the label splits at its
+		// first colon, so the stored label must not add one.
+		"otpAuth://totp?secret=22&issuer=:",
+		"otpauth://totp/x:a:b?secret=" + testSecret,
+		"otpauth://totp/:a:b?secret=" + testSecret,
+		"otpauth://totp/a:b?secret=" + testSecret + "&issuer=Ex:co",
+		"otpauth://totp/%20:a?secret=" + testSecret + "&issuer=%20",
 	} {
 		e, err := ParseURL(raw)
 		if err != nil {
