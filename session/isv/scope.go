@@ -66,17 +66,13 @@ func asScopeError(err error) (*ScopeError, bool) {
 	return &ScopeError{Scope: scope, Endpoint: ae.Endpoint, API: ae}, true
 }
 
-// CheckResponse turns an API response into an error: nil for a 2xx, a
-// [*ScopeError] for a missing scope, else a [*traderapi.APIError]. It reads
-// (at most 1 MiB of) the body of a non-2xx response only.
+// CheckResponse is [traderapi.CheckResponse] that tells a missing scope
+// apart: nil for a 2xx, a [*ScopeError] for a missing scope, else a
+// [*traderapi.APIError]. It reads at most 1 MiB of a failed response's body.
 func CheckResponse(resp *http.Response) error {
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return nil
-	}
-	body, _ := readCapped(resp.Body)
-	ae := traderapi.DecodeError(resp.Request.URL.Path, resp, body)
-	if se, ok := asScopeError(ae); ok {
+	err := traderapi.CheckResponse(resp)
+	if se, ok := asScopeError(err); ok {
 		return se
 	}
-	return ae
+	return err
 }

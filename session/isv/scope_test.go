@@ -2,7 +2,9 @@ package isv
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/pmx-login/pmx-login/internal/isvkit"
@@ -53,5 +55,23 @@ func TestAsScopeError(t *testing.T) {
 	resp := &http.Response{StatusCode: 200, Request: &http.Request{}}
 	if CheckResponse(resp) != nil {
 		t.Error("CheckResponse(200) is an error")
+	}
+}
+
+// TestCheckResponseTakesAnyResponse: a response built by hand (no Request,
+// as a test double or a custom transport may give) is judged the way
+// traderapi.CheckResponse judges it, not a panic.
+func TestCheckResponseTakesAnyResponse(t *testing.T) {
+	t.Parallel()
+	body := `{"code":7,"message":"permission denied: missing required scope read:positions"}`
+	resp := &http.Response{StatusCode: 403, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body))}
+	se, ok := errors.AsType[*ScopeError](CheckResponse(resp))
+	if !ok || se.Scope != "read:positions" {
+		t.Fatalf("CheckResponse = %v, want a ScopeError for read:positions", se)
+	}
+	resp = &http.Response{StatusCode: 502, Body: io.NopCloser(strings.NewReader("<html>bad gateway</html>"))}
+	if _, ok := errors.AsType[*traderapi.APIError](CheckResponse(resp)); !ok {
+		t.Fatal("a 502 is not an APIError")
 	}
 }
