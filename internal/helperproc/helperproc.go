@@ -3,14 +3,14 @@
 // across processes, one D-Bus connection per process) selected by an
 // environment variable their TestMain reads ([Command], [Start]), and the
 // session's bots, fleet processes and peers, each a TestHelper function
-// that speaks in lines ([Test], [StartLines]).
+// that speaks in lines ([Test], [StartLines]), and the tests that need
+// another user ([AsUser]).
 package helperproc
 
 import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -88,24 +88,4 @@ func Main(m *testing.M, selector string, run func(mode string) error) {
 		os.Exit(0)
 	}
 	os.Exit(tooltest.Main(m))
-}
-
-// CopyBinary copies the test binary into dir, mode 0755, and returns its
-// path: go test builds it in a directory only its owner may enter, so a
-// helper run as another user needs a copy it can reach.
-func CopyBinary(t testing.TB, dir string) string {
-	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, filepath.Base(self))
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return bin
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -174,10 +173,7 @@ func runAsNobody(t *testing.T, base, store string) (string, error) {
 			t.Skipf("%s is not searchable by others: the reader cannot reach the store", p)
 		}
 	}
-	bin := helperproc.CopyBinary(t, base)
-	cmd := exec.CommandContext(t.Context(), bin, "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=readonly", "PMX_RO_DIR="+store)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	cmd := helperproc.AsUser(t, base, nobody, nobody, append(os.Environ(), helperEnv+"=readonly", "PMX_RO_DIR="+store), "-test.run=^$")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

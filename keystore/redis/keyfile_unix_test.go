@@ -3,10 +3,8 @@
 package redis
 
 import (
-	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -51,9 +49,8 @@ func TestKeyFileOwnedByAnotherUserIsRefused(t *testing.T) {
 	}
 	const other = 4242
 	dir := sharedDir(t)
-	bin := helperproc.CopyBinary(t, dir)
 	planted := filepath.Join(dir, "planted.key")
-	if out, err := asUser(t, bin, other, "plant", planted); err != nil {
+	if out, err := asUser(t, dir, other, "plant", planted); err != nil {
 		t.Fatalf("uid %d planting and loading its own key file: %v\n%s", other, err, out)
 	}
 	if fi, err := os.Stat(planted); err != nil || fi.Sys().(*syscall.Stat_t).Uid != other {
@@ -69,7 +66,7 @@ func TestKeyFileOwnedByAnotherUserIsRefused(t *testing.T) {
 	if _, err := LoadKeyFile(mine); err != nil {
 		t.Fatalf("root's own key file: %v", err)
 	}
-	if out, err := asUser(t, bin, other, "load", mine); err == nil || !strings.Contains(out, "cannot be accessed") {
+	if out, err := asUser(t, dir, other, "load", mine); err == nil || !strings.Contains(out, "cannot be accessed") {
 		t.Fatalf("uid %d loading root's key file: %v %s, want it refused", other, err, out)
 	}
 }
@@ -88,14 +85,12 @@ func sharedDir(t *testing.T) string {
 	return dir
 }
 
-// asUser runs the helper mode on path in bin as uid.
-func asUser(t *testing.T, bin string, uid uint32, mode, path string) (string, error) {
+// asUser runs the helper mode on path as uid, from a copy of the test
+// binary in dir.
+func asUser(t *testing.T, dir string, uid uint32, mode, path string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-test.run=^$")
-	cmd.Env = []string{helperEnv + "=" + mode, "PMX_REDIS_TEST_KEY_FILE=" + path, "PATH=/usr/bin:/bin"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+	env := []string{helperEnv + "=" + mode, "PMX_REDIS_TEST_KEY_FILE=" + path, "PATH=/usr/bin:/bin"}
+	cmd := helperproc.AsUser(t, dir, uid, uid, env, "-test.run=^$")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

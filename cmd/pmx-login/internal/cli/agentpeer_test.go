@@ -5,16 +5,15 @@ package cli
 import (
 	"io"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pmx-login/pmx-login/cmd/pmx-login/internal/agent"
+	"github.com/pmx-login/pmx-login/internal/helperproc"
 	"github.com/pmx-login/pmx-login/internal/tooltest"
 	"github.com/pmx-login/pmx-login/session/settings"
 )
@@ -60,11 +59,10 @@ func TestAgentRefusesAnotherUser(t *testing.T) {
 	r := newAgentRig(t, time.Hour, settings.Settings{})
 	r.login(t)
 	r.start(t, true)
-	bin := copyTestBinary(t)
+	dir := reachableDir(t)
 	asNobody := func() string {
-		cmd := exec.Command(bin, "-test.run=^TestAgentPeerHelper$", "-test.count=1")
-		cmd.Env = []string{envPeerSock + "=" + r.sock}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+		cmd := helperproc.AsUser(t, dir, uint32(uid), uint32(gid), []string{envPeerSock + "=" + r.sock},
+			"-test.run=^TestAgentPeerHelper$", "-test.count=1")
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("helper as nobody: %v\n%s", err, out)
@@ -91,9 +89,8 @@ func TestAgentRefusesAnotherUser(t *testing.T) {
 	}
 }
 
-// copyTestBinary copies the running test binary where another user can
-// run it.
-func copyTestBinary(t *testing.T) string {
+// reachableDir is a temporary directory another user can enter.
+func reachableDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, d := range []string{filepath.Dir(dir), dir} { // the test's temporary root, then its directory
@@ -101,13 +98,5 @@ func copyTestBinary(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	b, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "cli.test")
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return bin
+	return dir
 }

@@ -1,0 +1,54 @@
+//go:build unix
+
+package helperproc
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// AsUser returns a command that runs the test binary with args as uid and
+// gid, with env as its whole environment. go test builds the binary in a
+// directory only its owner may enter, so it runs from a copy in dir, which
+// the user must be able to reach. The test's end kills it.
+func AsUser(t testing.TB, dir string, uid, gid uint32, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), copyBinary(t, dir), args...)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// copyBinary copies the test binary into a new file in dir, mode 0755, and
+// returns its path.
+func copyBinary(t testing.TB, dir string) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(self)+"-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Name()
+}
