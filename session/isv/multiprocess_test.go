@@ -137,8 +137,12 @@ func checkProcesses(t *testing.T, name string, tb *testbed, reports []fleetRepor
 	t.Logf("%s: %d processes over %s (%.1f lifetimes of %s): %d token requests (%.2f per lifetime; one Source alone: %d, %.2f per lifetime; %d independent processes would make ~%d), %d adoptions, %d API calls all accepted",
 		name, len(reports), d, float64(d)/float64(fleetTTL), fleetTTL, got, perLifetime(got, d), lone, perLifetime(lone, d),
 		len(reports), int64(len(reports))*lone, adopted, calls)
-	if got != requests {
-		t.Errorf("the auth server counted %d token requests, the processes %d", got, requests)
+	// A process counts a request as it sends it; its Close may cancel one
+	// refresh still on the way (one per process: refreshes are
+	// single-flight), which the server then never sees.
+	if got > requests || got < requests-int64(len(reports)) {
+		t.Errorf("the auth server counted %d token requests, the processes %d (at most %d of them cancelled by Close)",
+			got, requests, len(reports))
 	}
 	if limit := maxRequests(lone, d); got > limit {
 		t.Errorf("the fleet made %d token requests, over %d (one Source alone made %d)", got, limit, lone)
