@@ -25,14 +25,13 @@ func AsUser(t testing.TB, dir string, uid, gid uint32, env []string, args ...str
 }
 
 // copyBinary copies the test binary into a new file in dir, mode 0755, and
-// returns its path.
+// returns its path. cp writes the copy, not this process: a process that
+// another test forks while this one holds the copy open for writing would
+// inherit that descriptor, and exec of the copy would then fail with "text
+// file busy" until it exits.
 func copyBinary(t testing.TB, dir string) string {
 	t.Helper()
 	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(self)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,15 +39,15 @@ func copyBinary(t testing.TB, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o755)
-	}
-	if err != nil {
+	bin := f.Name()
+	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return f.Name()
+	if out, err := exec.Command("cp", self, bin).CombinedOutput(); err != nil {
+		t.Fatalf("copying the test binary: %v\n%s", err, out)
+	}
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
