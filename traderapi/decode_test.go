@@ -2,6 +2,7 @@ package traderapi_test
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -147,7 +148,12 @@ func TestRetryAfter(t *testing.T) {
 		{time.Now().Add(time.Minute).UTC().Format(http.TimeFormat), 58 * time.Second, 61 * time.Second},
 		{time.Now().Add(-time.Minute).UTC().Format(http.TimeFormat), 0, 0},
 		{"-5", 0, 0},
+		{"+5", 0, 0},
 		{"soon", 0, 0},
+		// Past what a Duration holds (292 years): the longest wait, as a
+		// date that far ahead gives, never a negative one.
+		{"10000000000", math.MaxInt64, math.MaxInt64},
+		{"99999999999999999999999", math.MaxInt64, math.MaxInt64},
 	} {
 		resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {tc.value}}}
 		got := traderapi.DecodeError("/x", resp, nil).RetryAfter

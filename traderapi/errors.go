@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -289,13 +290,17 @@ func firstHeader(h http.Header, names ...string) string {
 	return ""
 }
 
-// parseRetryAfter reads Retry-After as seconds or as an HTTP date.
+// parseRetryAfter reads Retry-After as seconds (digits only; beyond what a
+// Duration holds, the longest Duration) or as an HTTP date.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if n > math.MaxInt64/uint64(time.Second) {
+			return math.MaxInt64 // the longest wait, as Time.Sub gives for a date that far ahead
+		}
 		return time.Duration(n) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
