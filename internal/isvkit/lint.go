@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,10 +165,20 @@ func lintTimes(claims map[string]any, want Expectations, add func(string, string
 			time.Unix(int64(iat), 0).Sub(now).Round(time.Second))
 	}
 	if iatOK && expOK {
-		if d := time.Duration(exp-iat) * time.Second; d <= 0 || d > MaxAssertionLifetime {
-			add(RuleLifetime, "exp − iat is %s; it must be positive and at most %s", d, MaxAssertionLifetime)
+		// In seconds, as the claims are: a Duration would wrap past 292 years.
+		if secs := exp - iat; !(secs > 0) || secs > MaxAssertionLifetime.Seconds() {
+			add(RuleLifetime, "exp − iat is %s; it must be positive and at most %s", secondsString(secs), MaxAssertionLifetime)
 		}
 	}
+}
+
+// secondsString shows a number of seconds as a Duration does ("10m0s"),
+// or in seconds where a Duration cannot hold it.
+func secondsString(secs float64) string {
+	if math.Abs(secs) < math.MaxInt64/float64(time.Second) {
+		return time.Duration(secs * float64(time.Second)).String()
+	}
+	return strconv.FormatFloat(secs, 'g', -1, 64) + "s"
 }
 
 // DecodePart decodes one base64url JWT part as JSON into v.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -143,19 +144,28 @@ func decodeToken(endpoint string, resp *http.Response, data []byte) (grant, erro
 func tokenLifetime(tr tokenResponse) (time.Duration, error) {
 	if tr.ExpiresIn != "" {
 		n, err := tr.ExpiresIn.Float64()
-		if err != nil || n <= 0 {
+		if err != nil || !(n > 0) {
 			return 0, fmt.Errorf("expires_in %q is not a positive number of seconds", tr.ExpiresIn.String())
 		}
-		return time.Duration(n * float64(time.Second)), nil
+		return seconds(n), nil
 	}
 	var c struct {
 		Exp, Iat int64
 	}
 	parts := strings.Split(tr.AccessToken.Reveal(), ".")
 	if len(parts) == 3 && isvkit.DecodePart(parts[1], &c) == nil && c.Exp > c.Iat && c.Iat > 0 {
-		return time.Duration(c.Exp-c.Iat) * time.Second, nil
+		return seconds(float64(c.Exp - c.Iat)), nil
 	}
 	return 0, fmt.Errorf("no expires_in, and the access token carries no exp and iat to tell its lifetime")
+}
+
+// seconds converts a positive number of seconds to a Duration; past what a
+// Duration holds (292 years) it is the longest, as Time.Sub gives.
+func seconds(n float64) time.Duration {
+	if n >= math.MaxInt64/float64(time.Second) {
+		return math.MaxInt64
+	}
+	return time.Duration(n * float64(time.Second))
 }
 
 // readCapped reads at most maxBody bytes of a body and drains nothing more.

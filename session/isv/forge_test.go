@@ -64,6 +64,10 @@ func forgeries() []forgery {
 			edit: func(c jwt.MapClaims, _, _ string, now time.Time) {
 				c["iat"], c["exp"] = now.Unix(), now.Add(301*time.Second).Unix()
 			}},
+		{name: "exp 584 years after iat (wraps a Duration round to 0.29 s)", wantErr: ErrInvalidClientAssertion, wantDesc: "at most 5 minutes", wantRule: isvkit.RuleLifetime,
+			edit: func(c jwt.MapClaims, _, _ string, now time.Time) {
+				c["iat"], c["exp"] = now.Unix(), now.Unix()+18446744074
+			}},
 		{name: "iat in the future", wantErr: ErrInvalidClientAssertion, wantDesc: "iat is in the future", wantRule: isvkit.RuleIssuedInFuture,
 			edit: func(c jwt.MapClaims, _, _ string, now time.Time) {
 				c["iat"], c["exp"] = now.Add(2*time.Minute).Unix(), now.Add(4*time.Minute).Unix()
