@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -111,6 +112,9 @@ func Decode(b []byte) (*Record, error) {
 	}
 	if w.AL < 0 || w.OTS < 0 {
 		return nil, corrupt("field \"al\" or \"ots\" is negative")
+	}
+	if w.AL > math.MaxInt64/int64(time.Millisecond) {
+		return nil, corrupt("field \"al\" is longer than a Duration holds")
 	}
 	r.AccessLifetime = time.Duration(w.AL) * time.Millisecond
 	for _, f := range []struct {

@@ -65,6 +65,8 @@ func TestDecodeRejectsGarbage(t *testing.T) {
 		{`{"v":1,"env":"preprod","user":"a"} {"v":1}`, "data after"},
 		{`{"v":1,"env":"preprod","user":"a"}}`, "data after"},
 		{strings.Repeat(" ", 64<<10+1), "over the limit"},
+		{`{"v":1,"env":"preprod","user":"a","al":-1}`, `"al"`},
+		{`{"v":1,"env":"preprod","user":"a","al":9223372036854775807}`, `"al"`}, // ms past what a Duration holds
 	} {
 		r, err := keystore.Decode([]byte(tc.in))
 		if err == nil || !errors.Is(err, keystore.ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
