@@ -224,6 +224,49 @@ func TestFailedFlightBacksOff(t *testing.T) {
 	}
 }
 
+// TestTakeUpClearsFailuresBeforeItShows: an entry taken up from elsewhere
+// (Adopt, Replace) ends the failure streak before it is published, so a
+// reader that sees the new entry never sees the old failures beside it.
+// The timers' scheduler runs as the entry is published: it reads the
+// failure count at that moment.
+func TestTakeUpClearsFailuresBeforeItShows(t *testing.T) {
+	t.Parallel()
+	var atPublish atomic.Int64
+	var cache atomic.Pointer[Cache[int]] // set once the rig is made
+	r := newRig(t, func(c *Config[int]) {
+		c.Backoff = func(int, error) time.Duration { return time.Hour }
+		c.AfterFunc = func(time.Duration, func()) Stopper {
+			if c := cache.Load(); c != nil {
+				n, _ := c.Failures()
+				atPublish.Store(int64(n))
+			}
+			return noTimer{}
+		}
+	})
+	cache.Store(r.c)
+	r.fail = errors.New("exchange down")
+	r.publish(t, 2*time.Hour)
+	if _, err := r.c.Token(t.Context()); err == nil {
+		t.Fatal("Token with an expired entry and a failing fetch: no error")
+	}
+	for _, takeUp := range []struct {
+		name string
+		do   func(e *Entry[int]) bool
+	}{
+		{"Adopt", func(e *Entry[int]) bool { return r.c.Adopt(r.c.Current(), e) }},
+		{"Replace", func(e *Entry[int]) bool { ok, err := r.c.Replace(t.Context(), r.c.Epoch(), e); return ok && err == nil }},
+	} {
+		r.c.failed(errors.New("exchange down")) // a failure streak again
+		atPublish.Store(-1)
+		if !takeUp.do(r.c.NewEntry("tok-x", 9, Schedule{From: t0, Lifetime: time.Hour})) {
+			t.Fatalf("%s refused a fresh entry", takeUp.name)
+		}
+		if n := atPublish.Load(); n != 0 {
+			t.Errorf("%s: %d failures as the new entry was published, want 0", takeUp.name, n)
+		}
+	}
+}
+
 // TestCloseEndsTheFlightAndItsWaiters: Close cancels a flight in
 // progress; its waiters get an error, and the cache refuses new flights.
 func TestCloseEndsTheFlightAndItsWaiters(t *testing.T) {

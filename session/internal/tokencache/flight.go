@@ -85,18 +85,29 @@ func (c *Cache[D]) fly(ctx context.Context, epoch uint64, from *Entry[D]) (any, 
 	}
 	next, err := c.cfg.Fetch(ctx, from)
 	if err != nil {
-		cur := c.cur.Load()
-		switch {
-		case cur != from && cur.Usable():
-			return outcome[D]{entry: cur}, nil // replaced meanwhile
-		case cur != from && cur.Err != nil:
-			return nil, cur.Err // ended meanwhile (logout, close): say so, not "canceled"
-		}
-		c.failed(err)
-		return nil, c.failure()
+		return c.fetchFailed(from, err)
 	}
 	c.succeeded()
 	return c.commit(ctx, func() bool { return c.epoch == epoch && c.cur.Load() == from }, from, next)
+}
+
+// fetchFailed counts a failed Fetch from the entry from, unless another
+// entry was published meanwhile: then that entry, or the reason it ended,
+// is the flight's answer. It holds c.mu, so that a take-up (which clears
+// the failures before it publishes) cannot come between the look and the
+// count.
+func (c *Cache[D]) fetchFailed(from *Entry[D], err error) (any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := c.cur.Load()
+	switch {
+	case cur != from && cur.Usable():
+		return outcome[D]{entry: cur}, nil // replaced meanwhile
+	case cur != from && cur.Err != nil:
+		return nil, cur.Err // ended meanwhile (logout, close): say so, not "canceled"
+	}
+	c.failed(err)
+	return nil, c.failure()
 }
 
 // commit runs the commit hook and publishes, under the lock, if ok still

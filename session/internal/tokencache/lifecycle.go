@@ -36,8 +36,8 @@ func (c *Cache[D]) Replace(ctx context.Context, epoch uint64, e *Entry[D]) (bool
 		e = got
 	}
 	c.newEpoch()
+	c.succeeded() // before publishing: whoever sees e sees no old failures beside it
 	c.publish(e)
-	c.succeeded()
 	return true, warn
 }
 
@@ -51,10 +51,10 @@ func (c *Cache[D]) Adopt(from, e *Entry[D]) bool {
 	if c.closed || c.cur.Load() != from {
 		return false
 	}
-	c.publish(e)
 	if e.Usable() {
 		c.succeeded() // a token another process got ends this one's failure streak
 	}
+	c.publish(e)
 	return true
 }
 
