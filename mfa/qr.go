@@ -8,9 +8,11 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"os"
+	"io/fs"
 
 	"github.com/boombuler/barcode/qr"
+
+	"github.com/pmx-login/pmx-login/internal/newfile"
 )
 
 // QuietZone is the light border, in modules, around every QR code drawn
@@ -133,22 +135,14 @@ func WritePNG(path string, e *Enrollment, size int) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("mfa: %s already exists; remove it or choose another file name (a QR code is never written over a file): %w", path, err)
-		}
-		return fmt.Errorf("mfa: creating the QR code file: %w", err)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("mfa: encoding the QR code: %w", err)
 	}
-	err = f.Chmod(0o600) // exactly 0600, whatever the umask
-	if err == nil {
-		err = png.Encode(f, img)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(path)
+	switch err := newfile.Write(path, buf.Bytes(), 0o600); {
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("mfa: %s already exists; remove it or choose another file name (a QR code is never written over a file): %w", path, err)
+	case err != nil:
 		return fmt.Errorf("mfa: writing the QR code to %s: %w", path, err)
 	}
 	return nil

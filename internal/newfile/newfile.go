@@ -1,8 +1,8 @@
 // Package newfile writes a file that must not exist yet, such as a key
 // file: created exclusively with its mode whatever the umask, synced, and
 // removed again when any step fails, so that a failed write leaves no
-// partial key behind. pmx-login's key generators and the redis keystore's
-// key file share it.
+// partial key behind. pmx-login's key generators, the redis keystore's key
+// file and the MFA QR code (it holds the TOTP secret) share it.
 package newfile
 
 import (
