@@ -88,8 +88,8 @@ func (m *Manager) key(username string) keystore.Key {
 // Login logs in with a password (and an OTP code once MFA is on), stores
 // the session and makes its access token current; refreshes in flight for
 // an earlier session are discarded. Without a needed code the error matches
-// [traderapi.ErrOTPRequired]. If the session cannot be stored, the manager still holds
-// it and the error matches [ErrNotStored]. A Logout, Close or another
+// [traderapi.ErrOTPRequired]. If the session cannot be stored, the manager
+// still holds it and the error matches [ErrNotStored]. A Logout, Close or another
 // Login of this manager while the login is under way wins: the new session
 // is revoked and the error says which (a logout's matches [ErrLoggedOut],
 // a Close's [ErrClosed]).
@@ -117,12 +117,12 @@ func (m *Manager) lostLogin(why error) error {
 	switch {
 	case errors.Is(why, ErrClosed):
 		return fmt.Errorf("login: the manager was closed meanwhile; the new session was revoked: %w", ErrClosed)
-	case !errors.Is(why, tokencache.ErrSuperseded):
+	case why != nil && !errors.Is(why, tokencache.ErrSuperseded):
 		return why // the store refused the commit
 	case cur != nil && errors.Is(cur.Err, ErrLoggedOut):
 		return fmt.Errorf("login: a logout meanwhile won; the new session was revoked: %w", ErrLoggedOut)
 	}
-	return fmt.Errorf("login: another login of this manager meanwhile won; the new session was revoked: %w", why)
+	return fmt.Errorf("login: another login of this manager meanwhile won; the new session was revoked: %w", tokencache.ErrSuperseded)
 }
 
 // login calls the exchange's login and builds the new state, generation

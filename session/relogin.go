@@ -13,10 +13,11 @@ import (
 // the session ends, the manager logs in again with the password that
 // password returns for the user (from wherever the bot keeps it: a
 // secrets manager, a file readable by the bot alone; see
-// [StaticPassword]) and, if codes is not nil (the account has MFA on), a fresh code
-// from codes (an [*mfa.Generator] for a TOTP secret loaded with
-// [mfa.LoadGenerator], or an [*mfa.CommandSource]). It is called at most once per ended session, from the one
-// refresh in flight, so codes is never asked twice at once by it.
+// [StaticPassword]) and, if codes is not nil (the account has MFA on), a
+// fresh code from codes (an [*mfa.Generator] for a TOTP secret loaded with
+// [mfa.LoadGenerator], or an [*mfa.CommandSource]). It is called at most
+// once per ended session, from the one refresh in flight, so codes is
+// never asked twice at once by it.
 //
 // An error from password or codes (or an empty password, or a nil
 // password) fails the re-login without ending the session: the manager
